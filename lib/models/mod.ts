@@ -1,0 +1,12 @@
+/**
+ * Model runtime: HF config and safetensors I/O, Llama-style transformer, KV cache, generation, tiny-model training.
+ *
+ * @example
+ * ```ts
+ * import * as area from "@tokenlab/tokenlab/models";
+ * console.log(Object.keys(area));
+ * ```
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,13 @@
+/**
+ * Low-level helpers every layer may use: seeded randomness, errors with hints, progress.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "@tokenlab/tokenlab";
+ * console.log(new Rng(1).int(6));
+ * ```
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./rng.ts";

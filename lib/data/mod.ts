@@ -1,12 +1,19 @@
 /**
- * Data: deterministic, cached loaders for the bundled corpora (Brown, UDHR, SPDX licenses) and splits.
+ * Deterministic, cached loaders for the bundled corpora: the Brown corpus (English), the UDHR
+ * (parallel text in several hundred languages), the SPDX license texts (legal), source code
+ * and ELF executables of the machine; seeded splits and corpus statistics.
  *
  * @example
  * ```ts
- * import * as area from "@tokenlab/tokenlab/data";
- * console.log(Object.keys(area));
+ * import { corpusStats, loadBrown, loadUdhr } from "@tokenlab/tokenlab/data";
+ * console.log(corpusStats(loadBrown().map((d) => d.text)));
+ * console.log(loadUdhr().length, "UDHR translations");
  * ```
  *
  * @module
  */
-export {};
+export * from "./brown.ts";
+export * from "./udhr.ts";
+export * from "./licenses.ts";
+export * from "./files.ts";
+export * from "./split.ts";

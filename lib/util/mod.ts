@@ -1,5 +1,6 @@
 /**
- * Low-level helpers every layer may use: seeded randomness, errors with hints, progress.
+ * Low-level helpers every layer may use: seeded randomness, errors with hints, progress bars,
+ * Jupyter display helpers.
  *
  * @example
  * ```ts
@@ -11,3 +12,5 @@
  */
 export * from "./errors.ts";
 export * from "./rng.ts";
+export * from "./progress.ts";
+export * from "./jupyter.ts";

@@ -1,0 +1,127 @@
+/**
+ * What ran an experiment: Deno, the WebGPU adapter, the commit, the machine.
+ *
+ * @module
+ */
+
+/** The WebGPU adapter found, if any. */
+export interface AdapterReport {
+  /** Adapter description (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" or "NVIDIA H100 80GB HBM3"). */
+  name: string;
+  /** Vendor string. */
+  vendor: string;
+  /** Architecture string. */
+  architecture: string;
+  /** True for a software rasteriser (lavapipe/llvmpipe, SwiftShader, WARP) or a fallback adapter. */
+  software: boolean;
+}
+
+/** The environment of a run. */
+export interface EnvironmentReport {
+  /** Deno version. */
+  deno: string;
+  /** V8 version. */
+  v8: string;
+  /** TypeScript version. */
+  typescript: string;
+  /** Operating system. */
+  os: string;
+  /** CPU architecture. */
+  arch: string;
+  /** Logical CPU cores. */
+  cpus: number;
+  /** WebGPU adapter, or null when there is none. */
+  adapter: AdapterReport | null;
+  /** Short git commit of the working directory's checkout, or null. */
+  commit: string | null;
+  /** ISO date-time of the report. */
+  date: string;
+}
+
+/** Options for {@linkcode describeEnvironment}. */
+export interface DescribeEnvironmentOptions {
+  /** Give up on the adapter probe after this many ms (default 5000). */
+  adapterTimeoutMs?: number;
+}
+
+let cachedAdapter: Promise<AdapterReport | null> | null = null;
+
+/**
+ * Describes the environment of this run. The adapter probe is done once per process.
+ *
+ * @example
+ * ```ts
+ * import { describeEnvironment } from "@tokenlab/tokenlab/analysis";
+ * const env = await describeEnvironment();
+ * console.log(env.deno, env.adapter?.name ?? "no WebGPU adapter");
+ * ```
+ */
+export async function describeEnvironment(
+  options: DescribeEnvironmentOptions = {},
+): Promise<EnvironmentReport> {
+  cachedAdapter ??= probeAdapter(options.adapterTimeoutMs ?? 5000);
+  return {
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+    cpus: navigator.hardwareConcurrency ?? 1,
+    adapter: await cachedAdapter,
+    commit: gitCommit(),
+    date: new Date().toISOString(),
+  };
+}
+
+/**
+ * Whether an adapter description names a software rasteriser.
+ *
+ * @example
+ * ```ts
+ * import { isSoftwareAdapterName } from "@tokenlab/tokenlab/analysis";
+ * console.log(isSoftwareAdapterName("llvmpipe (LLVM 15.0.6, 256 bits)")); // true
+ * ```
+ */
+export function isSoftwareAdapterName(name: string): boolean {
+  return /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|warp/i.test(name);
+}
+
+async function probeAdapter(timeoutMs: number): Promise<AdapterReport | null> {
+  const gpu = (navigator as { gpu?: GPU }).gpu;
+  if (!gpu) return null;
+  try {
+    // Mesa's Vulkan loader complains on stderr when this is unset; any writable dir will do.
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), timeoutMs);
+    });
+    const adapter = await Promise.race([gpu.requestAdapter(), timeout]);
+    clearTimeout(timer);
+    if (!adapter) return null;
+    const info = adapter.info;
+    const name = info.description || info.device || info.vendor || "unknown adapter";
+    const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+    return {
+      name,
+      vendor: info.vendor,
+      architecture: info.architecture,
+      software: fallback || isSoftwareAdapterName(name),
+    };
+  } catch {
+    return null;
+  }
+}
+
+function gitCommit(): string | null {
+  try {
+    const out = new Deno.Command("git", {
+      args: ["rev-parse", "--short", "HEAD"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Small statistics: means, quantiles and a seeded bootstrap confidence interval.
+ *
+ * @module
+ */
+import { Rng } from "../util/rng.ts";
+import { check } from "../util/errors.ts";
+
+/**
+ * Arithmetic mean.
+ *
+ * @example
+ * ```ts
+ * import { mean } from "@tokenlab/tokenlab/analysis";
+ * console.log(mean([1, 2, 3])); // 2
+ * ```
+ */
+export function mean(values: ArrayLike<number>): number {
+  checkValues(values, "mean");
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i];
+  return s / values.length;
+}
+
+/**
+ * Quantile `q` in [0, 1] with linear interpolation (type 7, as NumPy's default).
+ *
+ * @example
+ * ```ts
+ * import { quantile } from "@tokenlab/tokenlab/analysis";
+ * console.log(quantile([1, 2, 3, 4], 0.5)); // 2.5
+ * ```
+ */
+export function quantile(values: ArrayLike<number>, q: number): number {
+  checkValues(values, "quantile");
+  check(q >= 0 && q <= 1, `quantile q must be in [0, 1], got ${q}`);
+  const sorted = Float64Array.from(values).sort();
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * Median.
+ *
+ * @example
+ * ```ts
+ * import { median } from "@tokenlab/tokenlab/analysis";
+ * console.log(median([5, 1, 3])); // 3
+ * ```
+ */
+export function median(values: ArrayLike<number>): number {
+  return quantile(values, 0.5);
+}
+
+/** Options for {@linkcode bootstrapCi}. */
+export interface BootstrapOptions {
+  /** The statistic (default: mean). */
+  statistic?: (sample: Float64Array) => number;
+  /** Number of resamples (default 2000). */
+  resamples?: number;
+  /** Confidence level in (0, 1) (default 0.95). */
+  level?: number;
+  /** Seed (default 0). */
+  seed?: number;
+}
+
+/** A confidence interval. */
+export interface ConfidenceInterval {
+  /** The statistic on the full sample. */
+  estimate: number;
+  /** Lower bound. */
+  low: number;
+  /** Upper bound. */
+  high: number;
+  /** Confidence level. */
+  level: number;
+}
+
+/**
+ * Seeded percentile-bootstrap confidence interval of a statistic.
+ *
+ * @example
+ * ```ts
+ * import { bootstrapCi } from "@tokenlab/tokenlab/analysis";
+ * const ci = bootstrapCi([2.1, 2.5, 1.9, 2.8, 2.2], { seed: 1 });
+ * console.log(ci.estimate, ci.low, ci.high);
+ * ```
+ */
+export function bootstrapCi(
+  values: ArrayLike<number>,
+  options: BootstrapOptions = {},
+): ConfidenceInterval {
+  checkValues(values, "bootstrapCi");
+  const statistic = options.statistic ?? ((s: Float64Array) => mean(s));
+  const resamples = options.resamples ?? 2000;
+  const level = options.level ?? 0.95;
+  check(
+    Number.isInteger(resamples) && resamples >= 10,
+    `resamples must be an integer >= 10, got ${resamples}`,
+  );
+  check(level > 0 && level < 1, `level must be in (0, 1), got ${level}`);
+  const data = Float64Array.from(values);
+  const rng = new Rng(options.seed ?? 0);
+  const stats = new Float64Array(resamples);
+  const sample = new Float64Array(data.length);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < data.length; i++) sample[i] = data[rng.int(data.length)];
+    stats[r] = statistic(sample);
+  }
+  const alpha = (1 - level) / 2;
+  return {
+    estimate: statistic(data),
+    low: quantile(stats, alpha),
+    high: quantile(stats, 1 - alpha),
+    level,
+  };
+}
+
+function checkValues(values: ArrayLike<number>, fn: string): void {
+  check(
+    values !== null && typeof values === "object" && typeof values.length === "number",
+    `${fn} needs an array of numbers`,
+  );
+  check(values.length > 0, `${fn} needs at least one value, got an empty array`);
+  for (let i = 0; i < values.length; i++) {
+    check(Number.isFinite(values[i]), `${fn}: value ${i} is ${values[i]}, not a finite number`);
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * Builds the static result site: `site/index.html` (every catalogue paper with its status,
+ * counts per tier and status, build environment) and one page per executed notebook in
+ * `site/notebooks/`. Self-contained: no CDN, works from the file system.
+ *
+ * Usage: deno task site
+ *
+ * @module
+ */
+import { marked } from "marked";
+import { describeEnvironment, type EnvironmentReport } from "../lib/analysis/environment.ts";
+import { loadCatalogue, type Paper, STATUSES, TIERS } from "./_catalogue.ts";
+import { repoRoot } from "./_jupyter.ts";
+
+interface Output {
+  output_type: string;
+  data?: Record<string, string | string[]>;
+  text?: string | string[];
+  name?: string;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+}
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: Output[];
+  execution_count?: number | null;
+  metadata?: { tags?: string[] };
+}
+interface Notebook {
+  cells: Cell[];
+  metadata?: {
+    tokenlab?: {
+      status?: string;
+      seconds?: number;
+      parameters?: unknown;
+      failed_cell?: number;
+      error?: { ename: string; evalue: string } | null;
+      date?: string;
+    };
+  };
+}
+
+/** A built notebook page. */
+export interface NotebookPage {
+  /** Notebook file name. */
+  name: string;
+  /** Page file name under site/. */
+  page: string;
+  /** Title (first markdown heading). */
+  title: string;
+  /** Run status. */
+  status: string;
+  /** Seconds the run took. */
+  seconds: number | null;
+}
+
+const CSS = `
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1f2328;line-height:1.45}
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:14px}th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;white-space:nowrap}
+.s-reproduced,.s-passed{background:#dafbe1;color:#116329}.s-partly-reproduced{background:#fff8c5;color:#7d4e00}
+.s-in-progress{background:#ddf4ff;color:#0550ae}.s-not-started{background:#eaeef2;color:#57606a}
+.s-out-of-reach{background:#ffebe9;color:#a40e26}.s-failed,.s-timeout,.s-invalid{background:#ffebe9;color:#a40e26}
+.meta{color:#57606a;font-size:13px}.reason{color:#57606a;font-size:13px}
+.cell{margin:1em 0}.src{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px;overflow-x:auto;font-size:13px}
+.out{padding:4px 8px;overflow-x:auto}.out pre{margin:0;font-size:13px}.err{background:#ffebe9;border-radius:6px}
+.prompt{color:#8c959f;font-size:12px;font-family:monospace}
+.out svg{max-width:100%;height:auto}.out table{font-size:13px}
+`;
+
+function esc(s: string): string {
+  return s.replace(
+    /[&<>"]/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
+  );
+}
+
+function text(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? v.join("") : v ?? "";
+}
+
+function stripAnsi(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+function badge(status: string): string {
+  return `<span class="badge s-${status.replace(/ /g, "-")}">${esc(status)}</span>`;
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" ` +
+    `content="width=device-width,initial-scale=1"><title>${esc(title)}</title>` +
+    `<style>${CSS}</style></head><body>${body}</body></html>\n`;
+}
+
+/** Renders one output of a code cell. */
+export function renderOutput(o: Output): string {
+  if (o.output_type === "stream") {
+    return `<div class="out"><pre>${esc(stripAnsi(text(o.text)))}</pre></div>`;
+  }
+  if (o.output_type === "error") {
+    const tb = (o.traceback ?? []).map(stripAnsi).join("\n");
+    return `<div class="out err"><pre>${esc(`${o.ename}: ${o.evalue}`)}${
+      tb ? "\n" + esc(tb) : ""
+    }</pre></div>`;
+  }
+  const d = o.data ?? {};
+  if (d["text/html"]) return `<div class="out">${text(d["text/html"])}</div>`;
+  if (d["image/svg+xml"]) return `<div class="out">${text(d["image/svg+xml"])}</div>`;
+  if (d["image/png"]) {
+    return `<div class="out"><img alt="figure" src="data:image/png;base64,${
+      text(d["image/png"]).replace(/\s/g, "")
+    }"></div>`;
+  }
+  if (d["text/markdown"]) return `<div class="out">${marked.parse(text(d["text/markdown"]))}</div>`;
+  if (d["text/plain"]) {
+    return `<div class="out"><pre>${esc(stripAnsi(text(d["text/plain"])))}</pre></div>`;
+  }
+  return "";
+}
+
+/** Renders an executed notebook as an HTML page. */
+export function renderNotebook(nb: Notebook, name: string): { html: string; title: string } {
+  const heading = nb.cells.find((c) => c.cell_type === "markdown" && /^#\s/m.test(text(c.source)));
+  const title = heading ? text(heading.source).match(/^#\s+(.+)$/m)![1].trim() : name;
+  const meta = nb.metadata?.tokenlab;
+  const status = meta?.status ?? "not run";
+  const parts: string[] = [
+    `<p class="meta"><a href="../index.html">← all papers</a></p>`,
+    `<p class="meta">${esc(name)} · run ${badge(status)}${
+      meta?.seconds != null ? ` in ${meta.seconds.toFixed(1)} s` : ""
+    }${
+      meta?.parameters ? ` · parameters <code>${esc(JSON.stringify(meta.parameters))}</code>` : ""
+    }${meta?.date ? ` · ${esc(meta.date)}` : ""}</p>`,
+  ];
+  if (meta?.error) {
+    parts.push(
+      `<p class="out err">Failed in code cell ${meta.failed_cell ?? "?"}: ${
+        esc(`${meta.error.ename}: ${meta.error.evalue}`)
+      }</p>`,
+    );
+  }
+  let codeIndex = 0;
+  for (const cell of nb.cells) {
+    if (cell.cell_type === "markdown") {
+      parts.push(`<div class="cell md">${marked.parse(text(cell.source))}</div>`);
+    } else if (cell.cell_type === "code") {
+      codeIndex++;
+      const outs = (cell.outputs ?? []).map(renderOutput).join("");
+      parts.push(
+        `<div class="cell"><div class="prompt">[${codeIndex}]</div><pre class="src"><code>${
+          esc(text(cell.source))
+        }</code></pre>${outs}</div>`,
+      );
+    }
+  }
+  return { html: page(title, parts.join("\n")), title };
+}
+
+/** Renders the index page. */
+export function renderIndex(
+  papers: Paper[],
+  pages: NotebookPage[],
+  env: EnvironmentReport,
+): string {
+  const byNotebook = new Map(pages.map((p) => [`notebooks/${p.name}`, p]));
+  const count = (pred: (p: Paper) => boolean) => papers.filter(pred).length;
+  const summary = `<table><thead><tr><th>tier</th>${
+    STATUSES.map((s) => `<th>${badge(s)}</th>`).join("")
+  }<th>all</th></tr></thead><tbody>${
+    TIERS.map((t) =>
+      `<tr><th>${t}</th>${
+        STATUSES.map((s) => `<td>${count((p) => p.tier === t && p.status === s)}</td>`).join("")
+      }<td>${count((p) => p.tier === t)}</td></tr>`
+    ).join("")
+  }<tr><th>all</th>${
+    STATUSES.map((s) => `<td>${count((p) => p.status === s)}</td>`).join("")
+  }<td>${papers.length}</td></tr></tbody></table>`;
+  const families = [...new Set(papers.map((p) => p.family))];
+  const rows = families.map((f) =>
+    `<h2>${esc(f)}</h2><table><thead><tr><th>id</th><th>paper</th><th>tier</th><th>status</th>` +
+    `<th>notebook</th><th>notes</th></tr></thead><tbody>${
+      papers.filter((p) => p.family === f).map((p) => {
+        const nbPage = p.notebook ? byNotebook.get(p.notebook) : undefined;
+        const link = nbPage
+          ? `<a href="${esc(nbPage.page)}">${esc(p.notebook!.slice(10))}</a> ${
+            badge(nbPage.status)
+          }`
+          : p.notebook
+          ? `${esc(p.notebook.slice(10))} (not run)`
+          : "";
+        const notes = [p.summary, p.tier === "C" ? p.reason : undefined].filter(Boolean)
+          .map((s) => `<span class="reason">${esc(s!)}</span>`).join("<br>");
+        return `<tr id="${p.id}"><td>${p.id}</td><td>${esc(p.title)}</td><td>${p.tier}</td><td>${
+          badge(p.status)
+        }</td><td>${link}</td><td>${notes}</td></tr>`;
+      }).join("")
+    }</tbody></table>`
+  ).join("\n");
+  const catalogued = new Set(papers.map((p) => p.notebook).filter(Boolean));
+  const others = pages.filter((p) => !catalogued.has(`notebooks/${p.name}`));
+  const otherList = others.length
+    ? `<h2>Workbench notebooks</h2><ul>${
+      others.map((p) =>
+        `<li><a href="${esc(p.page)}">${esc(p.title)}</a> ${badge(p.status)} <span class="meta">${
+          esc(p.name)
+        }</span></li>`
+      ).join("")
+    }</ul>`
+    : "";
+  const adapter = env.adapter
+    ? `${env.adapter.name}${env.adapter.software ? " (software)" : ""}`
+    : "none (CPU reference path)";
+  return page(
+    "tokenlab results",
+    `<h1>tokenlab: papers reproduced</h1>
+<p class="meta">commit ${esc(env.commit ?? "unknown")} · built ${esc(env.date)} · Deno ${
+      esc(env.deno)
+    } · WebGPU adapter: ${esc(adapter)} · ${env.cpus} CPU cores</p>
+<h2>Summary</h2>${summary}${otherList}\n${rows}`,
+  );
+}
+
+/** Builds the site into `siteDir` from the catalogue and the executed notebooks there. */
+export async function buildSite(
+  options: { root?: string; siteDir?: string } = {},
+): Promise<{ index: string; pages: NotebookPage[] }> {
+  const root = options.root ?? repoRoot();
+  const siteDir = options.siteDir ?? `${root}/site`;
+  const papers = loadCatalogue(`${root}/data/papers.json`);
+  const nbDir = `${siteDir}/notebooks`;
+  await Deno.mkdir(nbDir, { recursive: true });
+  const pages: NotebookPage[] = [];
+  const names = [...Deno.readDirSync(nbDir)].filter((e) => e.isFile && e.name.endsWith(".ipynb"))
+    .map((e) => e.name).sort();
+  for (const name of names) {
+    let nb: Notebook;
+    try {
+      nb = JSON.parse(await Deno.readTextFile(`${nbDir}/${name}`));
+    } catch (e) {
+      console.error(`site: skipping ${name}: not valid JSON (${(e as Error).message})`);
+      continue;
+    }
+    const { html, title } = renderNotebook(nb, name);
+    const pageName = `notebooks/${name.replace(/\.ipynb$/, ".html")}`;
+    await Deno.writeTextFile(`${siteDir}/${pageName}`, html);
+    pages.push({
+      name,
+      page: pageName,
+      title,
+      status: nb.metadata?.tokenlab?.status ?? "not run",
+      seconds: nb.metadata?.tokenlab?.seconds ?? null,
+    });
+  }
+  const index = `${siteDir}/index.html`;
+  await Deno.writeTextFile(index, renderIndex(papers, pages, await describeEnvironment()));
+  return { index, pages };
+}
+
+if (import.meta.main) {
+  try {
+    const { index, pages } = await buildSite();
+    console.log(`site: ${pages.length} notebook page(s); open ${index}`);
+  } catch (e) {
+    console.error(`site: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -6,6 +6,7 @@ Prints one JSON object per line on stdout: {"event": "start"|"cell"|"done", ...}
 The source notebook is never written; the executed copy goes to "output".
 """
 import json
+import queue
 import re
 import sys
 import time
@@ -13,7 +14,10 @@ import traceback
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
+
+LATE_OUTPUT_GRACE_S = 0.25
 
 
 class StopAtError(Exception):
@@ -52,6 +56,27 @@ def main():
 
     class ReportingClient(NotebookClient):
         """Reports each code cell after it ran (hooks in older nbclient fire too early)."""
+
+        async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+            # Deno's kernel can publish a cell's last outputs after its "idle" status; nbclient
+            # stops listening at idle and would drop them, so keep draining for a moment.
+            while True:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+                if msg["parent_header"].get("msg_id") == parent_msg_id:
+                    try:
+                        self.process_message(msg, cell, cell_index)
+                    except CellExecutionComplete:
+                        break
+            while True:
+                try:
+                    msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=LATE_OUTPUT_GRACE_S))
+                except queue.Empty:
+                    return
+                if msg["parent_header"].get("msg_id") == parent_msg_id:
+                    try:
+                        self.process_message(msg, cell, cell_index)
+                    except CellExecutionComplete:
+                        pass
 
         async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
             state["current"] = cell_index

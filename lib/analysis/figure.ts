@@ -3,12 +3,24 @@
  *
  * @module
  */
-import * as Plot from "@observablehq/plot";
+import * as PlotModule from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 import { TokenlabError } from "../util/errors.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../util/jupyter.ts";
 
-export { Plot };
+/**
+ * Observable Plot's marks, transforms and scales, re-exported so a notebook needs one import.
+ *
+ * @example
+ * ```ts
+ * import { figure, Plot } from "@tokenlab/tokenlab/analysis";
+ * figure({ marks: [Plot.dot([[1, 2], [2, 3]])] });
+ * ```
+ */
+export const Plot: typeof PlotModule = PlotModule;
+
+/** Options of {@linkcode figure}: Observable Plot's plot options. */
+export type FigureOptions = PlotModule.PlotOptions;
 
 /** A rendered figure. */
 export class Figure {
@@ -63,17 +75,17 @@ export class Figure {
  * console.log(fig.svg.slice(0, 40));
  * ```
  */
-export function figure(options: Plot.PlotOptions): Figure {
+export function figure(options: FigureOptions): Figure {
   if (!options || typeof options !== "object") {
     throw new TokenlabError("figure needs Plot options, e.g. { marks: [Plot.dot(data, …)] }");
   }
   // linkedom's typings describe a window; the document is what Plot needs.
   const { document } = parseHTML(
     "<!doctype html><html><head></head><body></body></html>",
-  ) as unknown as { document: Plot.PlotOptions["document"] };
+  ) as unknown as { document: PlotModule.PlotOptions["document"] };
   let el: { outerHTML: string };
   try {
-    el = Plot.plot({ ...options, document } as Plot.PlotOptions) as unknown as {
+    el = PlotModule.plot({ ...options, document } as PlotModule.PlotOptions) as unknown as {
       outerHTML: string;
     };
   } catch (cause) {

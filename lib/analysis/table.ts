@@ -3,14 +3,23 @@
  *
  * @module
  */
-import * as aq from "arquero";
+import * as arquero from "arquero";
 import { TokenlabError } from "../util/errors.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../util/jupyter.ts";
 
-export { aq };
+/**
+ * Arquero (`aq.table`, `aq.from`, `aq.op`, `aq.escape` …), re-exported for notebooks.
+ *
+ * @example
+ * ```ts
+ * import { aq } from "@tokenlab/tokenlab/analysis";
+ * console.log(aq.table({ x: [1, 2] }).numRows());
+ * ```
+ */
+export const aq: typeof arquero = arquero;
 
 /** An Arquero table. */
-export type Table = aq.ColumnTable;
+export type Table = arquero.ColumnTable;
 
 /** Options for {@linkcode table}. */
 export interface TableOptions {
@@ -36,10 +45,10 @@ export function table(
   options: TableOptions = {},
 ): Table {
   let t: Table;
-  if (data instanceof aq.ColumnTable) t = data;
-  else if (Array.isArray(data)) t = aq.from(data);
+  if (data instanceof arquero.ColumnTable) t = data;
+  else if (Array.isArray(data)) t = arquero.from(data);
   else if (data && typeof data === "object") {
-    t = aq.table(data as Record<string, ArrayLike<unknown>>);
+    t = arquero.table(data as Record<string, ArrayLike<unknown>>);
   } else {
     throw new TokenlabError("table needs an array of row objects or an object of columns");
   }

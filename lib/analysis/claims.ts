@@ -62,10 +62,11 @@ export class ClaimTable {
   toMarkdown(): string {
     const head = "| quantity | paper | measured | unit | ratio | verdict | rule | note |\n" +
       "|---|---:|---:|---|---:|---|---|---|";
+    const md = (s: string) => s.replace(/\|/g, "\\|"); // a bare pipe would split the cell
     const body = this.rows.map((r) =>
-      `| ${r.quantity} | ${fmt(r.paper)} | ${fmt(r.measured)} | ${r.unit ?? ""} | ${
+      `| ${md(r.quantity)} | ${fmt(r.paper)} | ${fmt(r.measured)} | ${md(r.unit ?? "")} | ${
         fmt(r.ratio)
-      } | ${r.verdict} | ${r.reason} | ${r.note ?? ""} |`
+      } | ${r.verdict} | ${md(r.reason)} | ${md(r.note ?? "")} |`
     );
     return [head, ...body].join("\n");
   }

@@ -48,6 +48,8 @@ Deno.test("ClaimTable renders markdown and HTML with every row", () => {
   const md = t.toMarkdown().split("\n");
   equal(md.length, 3);
   ok(md[2].includes("differs") && md[2].includes("scale"));
+  // every row has exactly the header's 8 cells: pipes inside cells are escaped
+  equal(md[2].split(/(?<!\\)\|/).length, md[0].split("|").length);
   const bundle = t[JUPYTER_DISPLAY]();
   ok(String(bundle["text/html"]).includes("x&lt;y"));
 });

@@ -1,12 +1,17 @@
 /**
- * Tokenizers: pre-tokenizers, byte-level BPE encode/decode and training, vocabulary I/O, metrics.
+ * Tokenizers: pre-tokenizers, byte-level BPE with exact tiktoken / HF parity, tokenizer.json
+ * and tiktoken I/O, pretrained vocabularies, trainers and metrics.
  *
  * @example
  * ```ts
- * import * as area from "@tokenlab/tokenlab/tokenizers";
- * console.log(Object.keys(area));
+ * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+ * const tok = await loadPretrained("o200k_base");
+ * const ids = tok.encode("Tokenizers are compressors.");
+ * console.log(ids.length, tok.decode(ids));
  * ```
  *
  * @module
  */
-export {};
+export * from "./pretokenizers.ts";
+export * from "./tokenizer.ts";
+export * from "./pretrained.ts";

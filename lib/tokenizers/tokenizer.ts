@@ -94,6 +94,8 @@ interface TokenizerParts {
   splitAdded: boolean;
   /** The pattern source for tiktoken / trained tokenizers (for saving). */
   patternSource: string | null;
+  /** When the whole pre-tokenizer is one regex (tiktoken, trained): the fast path uses it. */
+  splitRe?: RegExp | null;
   /** The tokenizer.json this came from, if any. */
   json: unknown;
 }
@@ -238,6 +240,7 @@ export class Tokenizer {
       decodeSteps: (t) => t,
       added,
       splitAdded: false,
+      splitRe: re,
       patternSource: re ? re.source : null,
       json: null,
     });
@@ -291,6 +294,7 @@ export class Tokenizer {
       decodeSteps: (t) => t,
       added,
       splitAdded: true,
+      splitRe: re,
       patternSource: re ? re.source : null,
       json: null,
     });
@@ -454,9 +458,40 @@ export class Tokenizer {
         },
       );
     }
+    if (this.#p.splitRe && !this.#addedRe) return this.#encodeFast(text, this.#p.splitRe);
     const out: number[] = [];
     this.#encodeInto(text, out, null);
     return Uint32Array.from(out);
+  }
+
+  /** One regex, no normalizer, no added tokens: split and look up without intermediate arrays. */
+  #encodeFast(text: string, re: RegExp): Uint32Array {
+    let buf = new Uint32Array(Math.max(16, (text.length >> 2) + 16));
+    let n = 0;
+    const emit = (piece: string) => {
+      const ids = this.#encodePiece(piece);
+      if (n + ids.length > buf.length) {
+        const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
+        bigger.set(buf);
+        buf = bigger;
+      }
+      if (ids.length === 1) buf[n++] = ids[0];
+      else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
+    };
+    let last = 0;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const piece = m[0];
+      if (piece.length === 0) {
+        re.lastIndex++;
+        continue;
+      }
+      if (m.index > last) emit(text.slice(last, m.index));
+      emit(piece);
+      last = m.index + piece.length;
+    }
+    if (last < text.length) emit(text.slice(last));
+    return buf.slice(0, n);
   }
 
   /**

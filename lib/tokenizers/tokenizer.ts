@@ -357,6 +357,9 @@ export class Tokenizer {
       throw new TokenlabError(`${where}: the BPE model needs a vocab object and a merges list`);
     }
     const byteLevel = hasByteLevel(json.pre_tokenizer);
+    const addedContents = new Set(
+      ((json.added_tokens ?? []) as AddedToken[]).map((t) => t.content),
+    );
     const symbols: string[] = [];
     for (const [tok, id] of Object.entries(model.vocab as Record<string, number>)) {
       if (!Number.isInteger(id) || id < 0) {
@@ -365,6 +368,10 @@ export class Tokenizer {
       let sym = tok;
       if (byteLevel) {
         const bin = byteLevelToBinary(tok);
+        if (bin === null && addedContents.has(tok)) {
+          symbols[id] = ""; // an added token: matched in the raw text, never built by merges
+          continue;
+        }
         if (bin === null) {
           throw new TokenlabError(
             `${where}: vocab entry ${JSON.stringify(tok)} is not in the byte-level alphabet`,
@@ -468,8 +475,30 @@ export class Tokenizer {
   #encodeFast(text: string, re: RegExp): Uint32Array {
     let buf = new Uint32Array(Math.max(16, (text.length >> 2) + 16));
     let n = 0;
-    const emit = (piece: string) => {
-      const ids = this.#encodePiece(piece);
+    const cache = this.#cache;
+    let last = 0;
+    re.lastIndex = 0;
+    for (;;) {
+      const m = re.exec(text);
+      let piece: string;
+      if (m === null) {
+        if (last >= text.length) break;
+        piece = text.slice(last); // trailing text the pattern did not match
+        last = text.length;
+      } else if (m.index > last) {
+        piece = text.slice(last, m.index); // a gap before the match: its own piece
+        re.lastIndex = m.index;
+        last = m.index;
+      } else {
+        piece = m[0];
+        if (piece.length === 0) {
+          re.lastIndex++;
+          continue;
+        }
+        last = m.index + piece.length;
+      }
+      let ids = cache.get(piece);
+      if (ids === undefined) ids = this.#encodePiece(piece);
       if (n + ids.length > buf.length) {
         const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
         bigger.set(buf);
@@ -477,20 +506,7 @@ export class Tokenizer {
       }
       if (ids.length === 1) buf[n++] = ids[0];
       else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
-    };
-    let last = 0;
-    re.lastIndex = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const piece = m[0];
-      if (piece.length === 0) {
-        re.lastIndex++;
-        continue;
-      }
-      if (m.index > last) emit(text.slice(last, m.index));
-      emit(piece);
-      last = m.index + piece.length;
     }
-    if (last < text.length) emit(text.slice(last));
     return buf.slice(0, n);
   }
 

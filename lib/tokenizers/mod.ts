@@ -15,3 +15,6 @@
 export * from "./pretokenizers.ts";
 export * from "./tokenizer.ts";
 export * from "./pretrained.ts";
+export * from "./train_bpe.ts";
+export * from "./superbpe.ts";
+export * from "./char_bpe.ts";

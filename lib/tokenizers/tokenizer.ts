@@ -511,6 +511,39 @@ export class Tokenizer {
   }
 
   /**
+   * Encodes raw bytes (byte-level tokenizers). With no pre-tokenizer (binary BPE) the merges run
+   * over the whole input; otherwise the bytes must be UTF-8 text and are encoded as text.
+   *
+   * @example
+   * ```ts
+   * import { trainBinaryBpe } from "@tokenlab/tokenlab/tokenizers";
+   * const data = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0, 0x7f, 0x45, 0x4c, 0x46]);
+   * console.log(trainBinaryBpe([data], { vocabSize: 260 }).encodeBytes(data));
+   * ```
+   */
+  encodeBytes(bytes: Uint8Array): Uint32Array {
+    if (!(bytes instanceof Uint8Array)) throw new TokenlabError("encodeBytes needs a Uint8Array");
+    if (this.#p.level !== "byte") {
+      throw new TokenlabError(`${this.name} is not byte-level; use encode(text)`);
+    }
+    if (this.#p.splitRe !== null && this.#p.splitRe !== undefined) {
+      let text: string;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      } catch {
+        throw new TokenlabError(`${this.name} pre-tokenizes text, and these bytes are not UTF-8`, {
+          hint: "train with trainBinaryBpe (no pre-tokenizer) to encode arbitrary bytes",
+        });
+      }
+      return this.encode(text);
+    }
+    const bin = bytesToBinary(bytes);
+    if (bin.length === 0) return new Uint32Array(0);
+    const merged = bpeMerge([...bin], this.#rankOf);
+    return Uint32Array.from(merged, (sym) => this.#ids.get(sym)!);
+  }
+
+  /**
    * Encodes several texts (in this thread; see `encodeBatchParallel` for workers).
    *
    * @example

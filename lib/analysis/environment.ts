@@ -6,12 +6,14 @@
 
 /** The WebGPU adapter found, if any. */
 export interface AdapterReport {
-  /** Adapter description (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" or "NVIDIA H100 80GB HBM3"). */
+  /** Human-readable adapter name: description, else device, else vendor (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" or "NVIDIA H100 80GB HBM3"). */
   name: string;
   /** Vendor string. */
   vendor: string;
   /** Architecture string. */
   architecture: string;
+  /** The adapter's own description string (may be empty on some back ends). */
+  description: string;
   /** True for a software rasteriser (lavapipe/llvmpipe, SwiftShader, WARP) or a fallback adapter. */
   software: boolean;
 }
@@ -106,6 +108,7 @@ async function probeAdapter(timeoutMs: number): Promise<AdapterReport | null> {
       name,
       vendor: info.vendor,
       architecture: info.architecture,
+      description: info.description ?? "",
       software: fallback || isSoftwareAdapterName(name),
     };
   } catch {

@@ -18,6 +18,8 @@ export interface ResultRecord {
   seed: number;
   /** Parameters of the run. */
   parameters: Record<string, unknown>;
+  /** ISO date-time the record was written. */
+  date: string;
   /** Environment of the run. */
   environment: EnvironmentReport;
 }
@@ -62,6 +64,7 @@ export async function writeRecord(name: string, options: WriteRecordOptions): Pr
     profile: options.profile,
     seed: options.seed,
     parameters: options.parameters ?? {},
+    date: new Date().toISOString(),
     environment: await describeEnvironment(),
   };
   const dir = options.dir ?? `${repoRoot()}/results`;

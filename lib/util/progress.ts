@@ -141,7 +141,6 @@ export function progress(total: number, options: ProgressOptions = {}): Progress
     finish() {
       if (finished) return;
       finished = true;
-      if (total > 0 && done < total) done = Math.max(done, 0);
       draw(true);
     },
     get done() {

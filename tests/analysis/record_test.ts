@@ -16,6 +16,7 @@ Deno.test("writeRecord round-trips values with the environment", async () => {
   equal(r.seed, 3);
   equal(r.environment.deno, Deno.version.deno);
   ok(r.environment.date.length > 0);
+  ok(Math.abs(Date.parse(r.date) - Date.now()) < 60_000);
   await Deno.remove(dir, { recursive: true });
 });
 

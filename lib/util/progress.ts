@@ -27,6 +27,11 @@ export interface ProgressOptions {
   lineIntervalMs?: number;
   /** Force the Jupyter display on or off (default: detected). */
   jupyter?: boolean;
+  /**
+   * Sends Jupyter display messages (default: the kernel's `Deno.jupyter.broadcast`); for tests
+   * or other front ends. Errors it throws are ignored.
+   */
+  broadcast?: (msgType: string, content: Record<string, unknown>) => unknown;
   /** Clock, for tests (default `performance.now`). */
   now?: () => number;
 }
@@ -107,11 +112,15 @@ export function progress(total: number, options: ProgressOptions = {}): Progress
       const html = `<div style="font-family:monospace;font-size:12px">` +
         `<progress value="${frac}" max="1" style="width:240px;vertical-align:middle"></progress> ` +
         `${escapeHtml(text.replace(/\[[#.]*\] /, ""))}</div>`;
-      jupyterBroadcast(shown ? "update_display_data" : "display_data", {
-        data: { "text/plain": text, "text/html": html },
-        metadata: {},
-        transient: { display_id: displayId },
-      });
+      const send = options.broadcast ?? jupyterBroadcast;
+      try {
+        const sent = send(shown ? "update_display_data" : "display_data", {
+          data: { "text/plain": text, "text/html": html },
+          metadata: {},
+          transient: { display_id: displayId },
+        });
+        if (sent instanceof Promise) sent.catch(() => {});
+      } catch { /* a closed front end must not break the computation */ }
       shown = true;
       return;
     }

@@ -20,15 +20,19 @@ Deno.test("bootstrapCi is deterministic per seed and brackets the estimate", () 
   ok(a.high - a.low < 0.6);
 });
 
-Deno.test("bootstrapCi 90% intervals cover the true mean about 90% of the time", () => {
-  const rng = new Rng(11);
-  let covered = 0;
-  const trials = 200;
-  for (let t = 0; t < trials; t++) {
-    const sample = Array.from({ length: 40 }, () => 10 + 2 * rng.normal());
-    const ci = bootstrapCi(sample, { level: 0.9, resamples: 400, seed: t });
-    if (ci.low <= 10 && 10 <= ci.high) covered++;
-  }
-  // percentile bootstrap undercovers slightly at n=40; 200 trials give ±4% noise
-  ok(covered / trials > 0.8 && covered / trials < 0.97, `coverage ${covered / trials}`);
-});
+for (const level of [0.95, 0.8]) {
+  Deno.test(`bootstrapCi ${level * 100}% intervals cover the true mean about that often`, () => {
+    const rng = new Rng(11);
+    let covered = 0;
+    const trials = 400;
+    for (let t = 0; t < trials; t++) {
+      const sample = Array.from({ length: 50 }, () => 10 + 2 * rng.normal());
+      const ci = bootstrapCi(sample, { level, resamples: 600, seed: t });
+      if (ci.low <= 10 && 10 <= ci.high) covered++;
+    }
+    // The percentile bootstrap undercovers by ~1-2 points at n=50; 400 trials give a
+    // binomial standard error of ~1.1 (95%) / 2.0 (80%) points.
+    const rate = covered / trials;
+    ok(Math.abs(rate - level) < 0.06, `coverage ${rate} for level ${level}`);
+  });
+}

@@ -62,3 +62,40 @@ Deno.test("progress survives a closed stream and validates total", () => {
   equal(bar.done, 2);
   throws(() => progress(-1), TokenlabError);
 });
+
+Deno.test("progress in Jupyter sends one display_data, then updates with the same display_id", () => {
+  let t = 0;
+  const sent: { type: string; content: Record<string, unknown> }[] = [];
+  const bar = progress(4, {
+    label: "nb",
+    jupyter: true,
+    now: () => t,
+    broadcast: (type, content) => sent.push({ type, content }),
+  });
+  for (let i = 0; i < 4; i++) {
+    t += 300;
+    bar.tick();
+  }
+  bar.note("loss 1.5");
+  bar.finish();
+  ok(sent.length >= 2);
+  equal(sent[0].type, "display_data");
+  ok(sent.slice(1).every((m) => m.type === "update_display_data"));
+  const ids = new Set(
+    sent.map((m) => (m.content.transient as { display_id: string }).display_id),
+  );
+  equal(ids.size, 1);
+  const last = sent.at(-1)!.content.data as Record<string, string>;
+  ok(last["text/plain"].includes("4/4 100%") && last["text/plain"].includes("loss 1.5"));
+  ok(last["text/html"].includes("<progress"));
+  // A throwing front end must not break the loop.
+  const quiet = progress(2, {
+    jupyter: true,
+    broadcast: () => {
+      throw new Error("kernel gone");
+    },
+  });
+  quiet.tick(2);
+  quiet.finish();
+  equal(quiet.done, 2);
+});

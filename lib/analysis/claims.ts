@@ -43,7 +43,18 @@ export interface ClaimRow extends Claim {
   reason: string;
 }
 
-/** A table of claims with verdicts; renders as HTML in Jupyter. */
+/**
+ * A table of claims with verdicts; renders as HTML in Jupyter.
+ *
+ * @example
+ * ```ts
+ * import { compareClaims } from "@tokenlab/tokenlab/analysis";
+ * const t = compareClaims([
+ *   { quantity: "slope", paper: 1, measured: 0.97, rule: { kind: "absolute", tolerance: 0.1 } },
+ * ]);
+ * console.log(t.agreeing, t.toHtml().startsWith("<table"));
+ * ```
+ */
 export class ClaimTable {
   /** The rows with verdicts. */
   readonly rows: ClaimRow[];

@@ -22,7 +22,16 @@ export const Plot: typeof PlotModule = PlotModule;
 /** Options of {@linkcode figure}: Observable Plot's plot options. */
 export type FigureOptions = PlotModule.PlotOptions;
 
-/** A rendered figure. */
+/**
+ * A rendered figure.
+ *
+ * @example
+ * ```ts
+ * import { figure, Plot } from "@tokenlab/tokenlab/analysis";
+ * const fig = figure({ marks: [Plot.dot([[1, 2], [3, 4]])] });
+ * console.log(fig.isSvg, fig.svg.startsWith("<svg"));
+ * ```
+ */
 export class Figure {
   /** The figure as markup: an `<svg>`, or a `<figure>` holding a legend and an `<svg>`. */
   readonly html: string;

@@ -4,7 +4,16 @@
  * @module
  */
 
-/** The symbol Deno's Jupyter kernel looks for to render an object as a MIME bundle. */
+/**
+ * The symbol Deno's Jupyter kernel looks for to render an object as a MIME bundle.
+ *
+ * @example
+ * ```ts
+ * import { JUPYTER_DISPLAY } from "@tokenlab/tokenlab";
+ * const note = { [JUPYTER_DISPLAY]: () => ({ "text/markdown": "**hello**" }) };
+ * console.log(typeof note[JUPYTER_DISPLAY]);
+ * ```
+ */
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for("Jupyter.display") as never;
 
 /** A Jupyter MIME bundle: MIME type → content. */

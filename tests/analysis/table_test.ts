@@ -1,5 +1,5 @@
 import { equal, ok, throws } from "node:assert/strict";
-import { table } from "../../lib/analysis/mod.ts";
+import { showTable, table } from "../../lib/analysis/mod.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../../mod.ts";
 
 Deno.test("table from rows and columns displays as HTML with all cells", () => {
@@ -14,4 +14,17 @@ Deno.test("table from rows and columns displays as HTML with all cells", () => {
   );
   ok(html2.includes("2 of 3 rows"));
   throws(() => table(42 as never), /array of row objects/);
+});
+
+Deno.test("table markdown has every row; showTable decorates derived tables", () => {
+  const t = table({ word: ["the", "of", "a|b"], n: [3, 2, 1] });
+  const md = t.toMarkdown();
+  equal(md.trim().split("\n").length, 2 + 3); // header, rule, three rows
+  ok(md.includes("|the|3|") && md.includes("a\\|b")); // a pipe in a cell is escaped
+  const derived = showTable(t.filter((d: { n: number }) => d.n > 1));
+  const html = String(
+    (derived as unknown as Record<symbol, () => MimeBundle>)[JUPYTER_DISPLAY]()["text/html"],
+  );
+  equal((html.match(/<tr/g) ?? []).length, 1 + 2); // header + two rows
+  ok(!html.includes("a|b"));
 });

@@ -18,3 +18,4 @@ export * from "./pretrained.ts";
 export * from "./train_bpe.ts";
 export * from "./superbpe.ts";
 export * from "./char_bpe.ts";
+export * from "./metrics.ts";

@@ -13,7 +13,7 @@
  */
 import { trainMerges, type TrainWord } from "./_bpe_trainer_core.ts";
 import { type PretokenizerSpec, resolvePretokenizer } from "./pretokenizers.ts";
-import { Tokenizer } from "./tokenizer.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 import {
   byteSymbols,
   checkCorpus,

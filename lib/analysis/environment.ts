@@ -93,7 +93,10 @@ async function probeAdapter(timeoutMs: number): Promise<AdapterReport | null> {
   if (!gpu) return null;
   try {
     // Mesa's Vulkan loader complains on stderr when this is unset; any writable dir will do.
-    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+      const dir = systemTempDir();
+      if (dir) Deno.env.set("XDG_RUNTIME_DIR", dir);
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), timeoutMs);
@@ -111,6 +114,17 @@ async function probeAdapter(timeoutMs: number): Promise<AdapterReport | null> {
       description: info.description ?? "",
       software: fallback || isSoftwareAdapterName(name),
     };
+  } catch {
+    return null;
+  }
+}
+
+/** The system's temporary folder (found via a temp file, which is removed again). */
+function systemTempDir(): string | null {
+  try {
+    const file = Deno.makeTempFileSync();
+    Deno.removeSync(file);
+    return file.replace(/[\\/][^\\/]+$/, "") || null;
   } catch {
     return null;
   }

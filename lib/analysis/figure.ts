@@ -116,7 +116,8 @@ export function figure(options: FigureOptions): Figure {
  * @example
  * ```ts
  * import { figure, Plot, saveFigure } from "@tokenlab/tokenlab/analysis";
- * await saveFigure(figure({ marks: [Plot.dot([[1, 2]])] }), "/tmp/dot.svg");
+ * const path = await Deno.makeTempFile({ suffix: ".svg" });
+ * await saveFigure(figure({ marks: [Plot.dot([[1, 2]])] }), path);
  * ```
  */
 export async function saveFigure(fig: Figure, path: string): Promise<void> {

@@ -44,7 +44,9 @@ export interface WriteRecordOptions {
  * @example
  * ```ts
  * import { writeRecord } from "@tokenlab/tokenlab/analysis";
- * const path = await writeRecord("p00-example", { values: { tokens: 42 }, profile: "quick", seed: 0 });
+ * // In a notebook, leave out `dir` to write under the repository's results/.
+ * const dir = await Deno.makeTempDir();
+ * const path = await writeRecord("p00-example", { values: { tokens: 42 }, profile: "quick", seed: 0, dir });
  * console.log(path);
  * ```
  */
@@ -80,7 +82,8 @@ export async function writeRecord(name: string, options: WriteRecordOptions): Pr
  * @example
  * ```ts
  * import { readRecord, writeRecord } from "@tokenlab/tokenlab/analysis";
- * const path = await writeRecord("demo", { values: { x: 1 }, profile: "quick", seed: 0 });
+ * const dir = await Deno.makeTempDir();
+ * const path = await writeRecord("demo", { values: { x: 1 }, profile: "quick", seed: 0, dir });
  * console.log((await readRecord(path)).values.x);
  * ```
  */

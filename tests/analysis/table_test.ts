@@ -1,5 +1,5 @@
-import { equal, ok, throws } from "node:assert/strict";
-import { showTable, table } from "../../lib/analysis/mod.ts";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { desc, escape, op, showTable, table } from "../../lib/analysis/mod.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../../mod.ts";
 
 Deno.test("table from rows and columns displays as HTML with all cells", () => {
@@ -27,4 +27,16 @@ Deno.test("table markdown has every row; showTable decorates derived tables", ()
   );
   equal((html.match(/<tr/g) ?? []).length, 1 + 2); // header + two rows
   ok(!html.includes("a|b"));
+});
+
+Deno.test("re-exported Arquero helpers work on tokenlab tables", () => {
+  const t = table([{ w: "a", n: 2 }, { w: "b", n: 5 }, { w: "c", n: 1 }]);
+  equal(t.rollup({ total: op.sum("n") }).get("total", 0), 8);
+  deepEqual(Array.from(t.orderby(desc("n")).array("w")), ["b", "a", "c"]);
+  const k = 3;
+  deepEqual(Array.from(t.derive({ m: escape((d: { n: number }) => d.n * k) }).array("m")), [
+    6,
+    15,
+    3,
+  ]);
 });

@@ -124,14 +124,16 @@ export function trainMerges(
         const k = s[i] * K + s[i + 1];
         counts.set(k, counts.get(k)! - c);
       }
-      const merged: number[] = [];
+      // merge in place (no new array per word: allocation dominated the first run)
+      let wi = 0;
       for (let i = 0; i < s.length; i++) {
         if (i + 1 < s.length && s[i] === a && s[i + 1] === b) {
-          merged.push(id);
+          s[wi++] = id;
           i++;
-        } else merged.push(s[i]);
+        } else s[wi++] = s[i];
       }
-      word.symbols = merged;
+      s.length = wi;
+      const merged = s;
       for (let i = 0; i + 1 < merged.length; i++) {
         const k = merged[i] * K + merged[i + 1];
         const nc = (counts.get(k) ?? 0) + c;

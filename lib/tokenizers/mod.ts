@@ -19,3 +19,4 @@ export * from "./train_bpe.ts";
 export * from "./superbpe.ts";
 export * from "./char_bpe.ts";
 export * from "./metrics.ts";
+export * from "./parallel.ts";

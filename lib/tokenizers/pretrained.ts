@@ -57,6 +57,12 @@ export function loadPretrained(name: string): Promise<Tokenizer> {
 }
 
 async function load(name: string): Promise<Tokenizer> {
+  const tok = await loadUnmarked(name);
+  tok.markPretrained(name);
+  return tok;
+}
+
+async function loadUnmarked(name: string): Promise<Tokenizer> {
   switch (name) {
     case "o200k_base":
       return fromRankFile((await import("js-tiktoken/ranks/o200k_base")).default, name, "o200k");
@@ -127,9 +133,6 @@ function fromRankFile(
   return Tokenizer.fromTiktoken(ranks, { pattern, specialTokens: file.special_tokens, name });
 }
 
-function fromJson(json: unknown, name: string): Promise<Tokenizer> {
-  return Tokenizer.fromTokenizerJson(json as Record<string, unknown>).then((t) => {
-    Object.defineProperty(t, "name", { value: name });
-    return t;
-  });
+function fromJson(json: unknown, _name: string): Promise<Tokenizer> {
+  return Tokenizer.fromTokenizerJson(json as Record<string, unknown>);
 }

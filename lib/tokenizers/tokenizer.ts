@@ -98,7 +98,29 @@ interface TokenizerParts {
   splitRe?: RegExp | null;
   /** The tokenizer.json this came from, if any. */
   json: unknown;
+  /** How to rebuild this tokenizer in a worker. */
+  source?: WorkerSource;
 }
+
+/** What a worker needs to rebuild a tokenizer. */
+export type WorkerSource =
+  | { kind: "pretrained"; name: string }
+  | { kind: "json"; json: unknown }
+  | {
+    kind: "tiktoken";
+    ranks: Uint8Array[];
+    pattern: string | null;
+    specialTokens: Record<string, number>;
+    name: string;
+  }
+  | {
+    kind: "bpe";
+    vocab: Uint8Array[];
+    merges: Array<[number, number]>;
+    pattern: string | null;
+    specialTokens: Record<string, number>;
+    name: string;
+  };
 
 const textDecoder = new TextDecoder();
 const textEncoder = new TextEncoder();
@@ -243,6 +265,13 @@ export class Tokenizer {
       splitRe: re,
       patternSource: re ? re.source : null,
       json: null,
+      source: {
+        kind: "tiktoken",
+        ranks: symbols.map(binaryToBytes),
+        pattern: re ? re.source : null,
+        specialTokens: options.specialTokens ?? {},
+        name: options.name ?? "tiktoken",
+      },
     });
   }
 
@@ -297,6 +326,14 @@ export class Tokenizer {
       splitRe: re,
       patternSource: re ? re.source : null,
       json: null,
+      source: {
+        kind: "bpe",
+        vocab: options.vocab,
+        merges: options.merges,
+        pattern: re ? re.source : null,
+        specialTokens: options.specialTokens ?? {},
+        name: options.name ?? "bpe",
+      },
     });
   }
 
@@ -420,6 +457,7 @@ export class Tokenizer {
       splitAdded: true,
       patternSource: null,
       json,
+      source: { kind: "json", json },
     });
   }
 
@@ -556,6 +594,17 @@ export class Tokenizer {
   encodeBatch(texts: string[]): Uint32Array[] {
     if (!Array.isArray(texts)) throw new TokenlabError("encodeBatch needs an array of strings");
     return texts.map((t) => this.encode(t));
+  }
+
+  /** How a worker can rebuild this tokenizer (used by {@linkcode encodeBatchParallel}). */
+  get workerSource(): WorkerSource {
+    return this.#p.source!;
+  }
+
+  /** Marks this tokenizer as the pretrained one of that name (workers then load it by name). */
+  markPretrained(name: string): void {
+    Object.defineProperty(this, "name", { value: name });
+    this.#p.source = { kind: "pretrained", name };
   }
 
   /**

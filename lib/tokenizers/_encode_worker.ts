@@ -1,0 +1,47 @@
+// Worker side of encodeBatchParallel: rebuilds the tokenizer once, then encodes batches.
+import { loadPretrained } from "./pretrained.ts";
+import { Tokenizer, type WorkerSource } from "./tokenizer.ts";
+
+let tokenizer: Tokenizer | null = null;
+
+async function build(source: WorkerSource): Promise<Tokenizer> {
+  switch (source.kind) {
+    case "pretrained":
+      return await loadPretrained(source.name);
+    case "json":
+      return await Tokenizer.fromTokenizerJson(source.json as Record<string, unknown>);
+    case "tiktoken":
+      return Tokenizer.fromTiktoken(source.ranks, {
+        pattern: source.pattern === null ? "none" : new RegExp(source.pattern, "gu"),
+        specialTokens: source.specialTokens,
+        name: source.name,
+      });
+    case "bpe":
+      return Tokenizer.fromBpe({
+        vocab: source.vocab,
+        merges: source.merges,
+        pretokenizer: source.pattern === null ? "none" : new RegExp(source.pattern, "gu"),
+        specialTokens: source.specialTokens,
+        name: source.name,
+      });
+  }
+}
+
+self.onmessage = async (e: MessageEvent) => {
+  const msg = e.data;
+  try {
+    if (msg.type === "init") {
+      tokenizer = await build(msg.source);
+      self.postMessage({ type: "ready" });
+    } else if (msg.type === "encode") {
+      const out = (msg.texts as string[]).map((t) => tokenizer!.encode(t));
+      self.postMessage({ type: "done", id: msg.id, out }, out.map((a) => a.buffer));
+    }
+  } catch (err) {
+    self.postMessage({
+      type: "error",
+      id: msg.id,
+      message: String((err as Error)?.message ?? err),
+    });
+  }
+};

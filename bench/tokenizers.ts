@@ -8,7 +8,7 @@
  * @module
  */
 import { brownText } from "../lib/data/mod.ts";
-import { loadPretrained } from "../lib/tokenizers/mod.ts";
+import { EncoderPool, loadPretrained } from "../lib/tokenizers/mod.ts";
 import { get_encoding } from "tiktoken";
 import { Tiktoken as JsTiktoken } from "js-tiktoken/lite";
 import o200kRanks from "js-tiktoken/ranks/o200k_base";
@@ -94,6 +94,30 @@ for (const r of rows) {
       r.firstMBs.toFixed(2)
     } | ${r.tokens} | ${r.sameIds ? "yes" : "NO"} | ${(ours.bestMBs / r.bestMBs).toFixed(2)}× |`,
   );
+}
+
+{
+  console.log("\nencodeBatch over the 500 Brown documents (o200k_base), warm workers:\n");
+  console.log("| workers | seconds | MB/s | speed-up |");
+  console.log("|---:|---:|---:|---:|");
+  const docs = text.split("\n\n");
+  const tok = await loadPretrained("o200k_base");
+  tok.encodeBatch(docs);
+  const t0 = performance.now();
+  tok.encodeBatch(docs);
+  const serial = (performance.now() - t0) / 1000;
+  console.log(`| 0 (this thread) | ${serial.toFixed(2)} | ${(mb / serial).toFixed(2)} | 1.00× |`);
+  for (let n = 1; n <= (navigator.hardwareConcurrency ?? 1); n *= 2) {
+    const pool = await EncoderPool.create(tok, { workers: n });
+    await pool.encodeBatch(docs); // warm the workers' caches and JIT
+    const t1 = performance.now();
+    await pool.encodeBatch(docs);
+    const dt = (performance.now() - t1) / 1000;
+    pool.close();
+    console.log(
+      `| ${n} | ${dt.toFixed(2)} | ${(mb / dt).toFixed(2)} | ${(serial / dt).toFixed(2)}× |`,
+    );
+  }
 }
 
 if (Deno.args.includes("--scaling")) {

@@ -35,7 +35,7 @@ self.onmessage = async (e: MessageEvent) => {
       self.postMessage({ type: "ready" });
     } else if (msg.type === "encode") {
       const out = (msg.texts as string[]).map((t) => tokenizer!.encode(t));
-      self.postMessage({ type: "done", id: msg.id, out }, out.map((a) => a.buffer));
+      self.postMessage({ type: "done", id: msg.id, out }, out.map((a) => a.buffer as ArrayBuffer));
     }
   } catch (err) {
     self.postMessage({

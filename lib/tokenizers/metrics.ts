@@ -323,3 +323,47 @@ export function vocabularyUtilisation(
   }
   return seen.size / v;
 }
+
+/** Options of {@linkcode unigramSurprisals}. */
+export interface SurprisalOptions {
+  /** Token stream the unigram model is estimated from (e.g. the training text's encoding). */
+  reference: ArrayLike<number>;
+  /** Vocabulary size, for add-one smoothing (default: types in reference ∪ tokens). */
+  vocabSize?: number;
+}
+
+/**
+ * Per-token surprisal −log₂ p(token) under an add-one-smoothed unigram model of `reference`:
+ * a cheap proxy for how hard each token is to predict.
+ *
+ * @example
+ * ```ts
+ * import { unigramSurprisals } from "@tokenlab/tokenlab/tokenizers";
+ * console.log(unigramSurprisals([1, 2], { reference: [1, 1, 1, 2] }));
+ * ```
+ */
+export function unigramSurprisals(
+  tokens: ArrayLike<number>,
+  options: SurprisalOptions,
+): Float64Array {
+  const ref = options?.reference;
+  if (!ref || ref.length === 0) {
+    throw new TokenlabError("unigramSurprisals needs a non-empty reference stream");
+  }
+  const counts = new Map<number, number>();
+  for (let i = 0; i < ref.length; i++) counts.set(ref[i], (counts.get(ref[i]) ?? 0) + 1);
+  const types = new Set(counts.keys());
+  for (let i = 0; i < tokens.length; i++) types.add(tokens[i]);
+  const v = options.vocabSize ?? types.size;
+  if (v < types.size) {
+    throw new TokenlabError(
+      `unigramSurprisals: vocabSize ${v} is below the ${types.size} types seen`,
+    );
+  }
+  const denom = ref.length + v;
+  const out = new Float64Array(tokens.length);
+  for (let i = 0; i < tokens.length; i++) {
+    out[i] = -Math.log2(((counts.get(tokens[i]) ?? 0) + 1) / denom);
+  }
+  return out;
+}

@@ -69,3 +69,13 @@ Deno.test("entropies: hand values, uniform efficiency 1, deterministic context 0
   throws(() => conditionalEntropy([1], { order: 1 }), /need more than 1/);
   throws(() => vocabularyUtilisation([9], { vocabSize: 8 }), /outside the vocabulary/);
 });
+
+Deno.test("unigram surprisals: add-one smoothing by hand", async () => {
+  const { unigramSurprisals } = await import("../../lib/tokenizers/mod.ts");
+  // reference counts: 1 → 3, 2 → 1; types {1, 2, 9} → V = 3; denominator 4 + 3 = 7
+  const s = unigramSurprisals([1, 2, 9], { reference: [1, 1, 1, 2] });
+  close(s[0], -Math.log2(4 / 7));
+  close(s[1], -Math.log2(2 / 7));
+  close(s[2], -Math.log2(1 / 7));
+  throws(() => unigramSurprisals([1], { reference: [] }), /non-empty reference/);
+});

@@ -62,7 +62,9 @@ export function parseSafetensors(bytes: Uint8Array, name = "<bytes>"): Safetenso
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(dv.getBigUint64(0, true));
   if (headerLen <= 0 || headerLen > 100_000_000 || 8 + headerLen > bytes.length) {
-    fail(`header length ${headerLen} is out of bounds for a ${bytes.length}-byte file (truncated?)`);
+    fail(
+      `header length ${headerLen} is out of bounds for a ${bytes.length}-byte file (truncated?)`,
+    );
   }
   let header: Record<string, unknown>;
   try {
@@ -86,7 +88,10 @@ export function parseSafetensors(bytes: Uint8Array, name = "<bytes>"): Safetenso
     const info = raw as { dtype?: string; shape?: number[]; data_offsets?: number[] };
     const dtype = info?.dtype as SafetensorsDtype;
     if (!(dtype in DTYPE_SIZE)) {
-      fail(`tensor "${key}" has unsupported dtype ${info?.dtype}`, "supported: F32, F16, BF16, U8, I32, I64");
+      fail(
+        `tensor "${key}" has unsupported dtype ${info?.dtype}`,
+        "supported: F32, F16, BF16, U8, I32, I64",
+      );
     }
     const shape = info.shape;
     if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
@@ -105,7 +110,11 @@ export function parseSafetensors(bytes: Uint8Array, name = "<bytes>"): Safetenso
     const count = shape!.reduce((a, b) => a * b, 1);
     const size = count * DTYPE_SIZE[dtype];
     if (end - begin !== size) {
-      fail(`tensor "${key}" occupies ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${dtype} needs ${size}`);
+      fail(
+        `tensor "${key}" occupies ${end - begin} bytes but shape ${
+          JSON.stringify(shape)
+        } × ${dtype} needs ${size}`,
+      );
     }
     ranges.push([begin, end, key]);
     const start = dataStart + begin;
@@ -185,7 +194,10 @@ export async function readCheckpoint(dir: string): Promise<Map<string, Tensor>> 
     index = JSON.parse(await Deno.readTextFile(indexPath));
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) {
-      throw new TokenlabError(`${indexPath} is not valid JSON`, { hint: "fix or remove it", cause: e });
+      throw new TokenlabError(`${indexPath} is not valid JSON`, {
+        hint: "fix or remove it",
+        cause: e,
+      });
     }
   }
   if (!index) return (await readSafetensors(`${dir}/model.safetensors`)).tensors;
@@ -242,7 +254,11 @@ export function serializeSafetensors(
         hint: "fix the shape",
       });
     }
-    const dtype = t.data instanceof Float32Array ? "F32" : t.data instanceof Int32Array ? "I32" : "U8";
+    const dtype = t.data instanceof Float32Array
+      ? "F32"
+      : t.data instanceof Int32Array
+      ? "I32"
+      : "U8";
     header[n] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }

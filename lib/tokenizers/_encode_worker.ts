@@ -4,6 +4,12 @@ import { Tokenizer, type WorkerSource } from "./tokenizer.ts";
 
 let tokenizer: Tokenizer | null = null;
 
+// The worker global, typed the same whether this file is checked as a worker or not.
+const ctx = self as unknown as {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent) => void) | null;
+};
+
 async function build(source: WorkerSource): Promise<Tokenizer> {
   switch (source.kind) {
     case "pretrained":
@@ -27,18 +33,18 @@ async function build(source: WorkerSource): Promise<Tokenizer> {
   }
 }
 
-self.onmessage = async (e: MessageEvent) => {
+ctx.onmessage = async (e: MessageEvent) => {
   const msg = e.data;
   try {
     if (msg.type === "init") {
       tokenizer = await build(msg.source);
-      self.postMessage({ type: "ready" });
+      ctx.postMessage({ type: "ready" });
     } else if (msg.type === "encode") {
       const out = (msg.texts as string[]).map((t) => tokenizer!.encode(t));
-      self.postMessage({ type: "done", id: msg.id, out }, out.map((a) => a.buffer as ArrayBuffer));
+      ctx.postMessage({ type: "done", id: msg.id, out }, out.map((a) => a.buffer as ArrayBuffer));
     }
   } catch (err) {
-    self.postMessage({
+    ctx.postMessage({
       type: "error",
       id: msg.id,
       message: String((err as Error)?.message ?? err),

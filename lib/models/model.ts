@@ -1,0 +1,385 @@
+/**
+ * Llama-style decoder runtime (llama, mistral, qwen2) with a CPU reference backend and a
+ * research-friendly KV cache.
+ *
+ * @module
+ */
+import { TokenlabError } from "../util/errors.ts";
+import { Tokenizer } from "../tokenizers/mod.ts";
+import { type ModelConfig, readConfig } from "./config.ts";
+import { readCheckpoint, type Tensor } from "./safetensors.ts";
+import { applyRope, linear, rmsNorm, silu } from "./cpu/ops.ts";
+
+/** Weights of one decoder layer (f32, HF layouts). */
+export interface LayerWeights {
+  /** input_layernorm.weight [hidden]. */
+  inputNorm: Float32Array;
+  /** post_attention_layernorm.weight [hidden]. */
+  postNorm: Float32Array;
+  /** q_proj.weight [heads*headDim, hidden]. */
+  q: Float32Array;
+  /** k_proj.weight [kvHeads*headDim, hidden]. */
+  k: Float32Array;
+  /** v_proj.weight [kvHeads*headDim, hidden]. */
+  v: Float32Array;
+  /** o_proj.weight [hidden, heads*headDim]. */
+  o: Float32Array;
+  /** Optional q/k/v/o biases. */
+  qBias?: Float32Array;
+  /** k_proj.bias. */
+  kBias?: Float32Array;
+  /** v_proj.bias. */
+  vBias?: Float32Array;
+  /** o_proj.bias. */
+  oBias?: Float32Array;
+  /** gate_proj.weight [inter, hidden]. */
+  gate: Float32Array;
+  /** up_proj.weight [inter, hidden]. */
+  up: Float32Array;
+  /** down_proj.weight [hidden, inter]. */
+  down: Float32Array;
+}
+
+/** All weights of a model (f32). */
+export interface ModelWeights {
+  /** embed_tokens.weight [vocab, hidden]. */
+  embed: Float32Array;
+  /** Decoder layers. */
+  layers: LayerWeights[];
+  /** model.norm.weight [hidden]. */
+  norm: Float32Array;
+  /** lm_head.weight [vocab, hidden] (the embedding when tied). */
+  lmHead: Float32Array;
+}
+
+/**
+ * Per-layer KV cache. Keys (after RoPE) and values are Float32Array [kvHeads, len, headDim];
+ * `positions[layer]` are the absolute positions of the kept entries. Eviction keeps new tokens'
+ * positions counting from `nextPosition`, so RoPE phases stay those of the original sequence.
+ */
+export class KvCache {
+  /** Keys per layer, [kvHeads, length(layer), headDim]. */
+  keys: Float32Array[];
+  /** Values per layer, [kvHeads, length(layer), headDim]. */
+  values: Float32Array[];
+  /** Absolute positions of kept entries per layer. */
+  positions: number[][];
+  /** Position the next fed token gets. */
+  nextPosition = 0;
+  /** Set true to record attention probabilities of the next forward call. */
+  captureAttention = false;
+  /** When capturing: per layer, probabilities [heads, newTokens, length] of the last forward. */
+  attention: Float32Array[] = [];
+  readonly #kvHeads: number;
+  readonly #headDim: number;
+
+  /** Makes an empty cache. */
+  constructor(options: { numLayers: number; kvHeads: number; headDim: number }) {
+    this.keys = Array.from({ length: options.numLayers }, () => new Float32Array(0));
+    this.values = Array.from({ length: options.numLayers }, () => new Float32Array(0));
+    this.positions = Array.from({ length: options.numLayers }, () => []);
+    this.#kvHeads = options.kvHeads;
+    this.#headDim = options.headDim;
+  }
+
+  /** Number of cached entries in a layer. */
+  length(layer = 0): number {
+    return this.positions[layer].length;
+  }
+
+  /** Keeps only the entries at the given indices (into the layer's current entries, any order kept sorted). */
+  keep(layer: number, indices: number[]): void {
+    const len = this.length(layer);
+    const idx = [...new Set(indices)].sort((a, b) => a - b);
+    for (const i of idx) {
+      if (!Number.isInteger(i) || i < 0 || i >= len) {
+        throw new TokenlabError(
+          `cache.keep: index ${i} is out of range for layer ${layer} (length ${len})`,
+          {
+            hint: "indices count entries of the layer's cache, 0..length-1",
+          },
+        );
+      }
+    }
+    const H = this.#kvHeads, D = this.#headDim, n = idx.length;
+    const k = new Float32Array(H * n * D), v = new Float32Array(H * n * D);
+    for (let h = 0; h < H; h++) {
+      for (let j = 0; j < n; j++) {
+        const src = (h * len + idx[j]) * D, dst = (h * n + j) * D;
+        k.set(this.keys[layer].subarray(src, src + D), dst);
+        v.set(this.values[layer].subarray(src, src + D), dst);
+      }
+    }
+    this.keys[layer] = k;
+    this.values[layer] = v;
+    this.positions[layer] = idx.map((i) => this.positions[layer][i]);
+  }
+
+  /** Drops the entries at the given indices. */
+  evict(layer: number, indices: number[]): void {
+    const drop = new Set(indices);
+    this.keep(layer, [...Array(this.length(layer)).keys()].filter((i) => !drop.has(i)));
+  }
+
+  /** Appends new [kvHeads, n, headDim] entries at the given positions (used by forward). */
+  append(layer: number, entry: { k: Float32Array; v: Float32Array; positions: number[] }): void {
+    const H = this.#kvHeads,
+      D = this.#headDim,
+      old = this.length(layer),
+      n = entry.positions.length;
+    const total = old + n;
+    const k = new Float32Array(H * total * D), v = new Float32Array(H * total * D);
+    for (let h = 0; h < H; h++) {
+      k.set(this.keys[layer].subarray(h * old * D, (h + 1) * old * D), h * total * D);
+      v.set(this.values[layer].subarray(h * old * D, (h + 1) * old * D), h * total * D);
+      k.set(entry.k.subarray(h * n * D, (h + 1) * n * D), (h * total + old) * D);
+      v.set(entry.v.subarray(h * n * D, (h + 1) * n * D), (h * total + old) * D);
+    }
+    this.keys[layer] = k;
+    this.values[layer] = v;
+    this.positions[layer] = this.positions[layer].concat(entry.positions);
+  }
+}
+
+/** Options for {@linkcode loadModel}. */
+export interface LoadModelOptions {
+  /** "cpu" (default) or "gpu" (not yet available). */
+  backend?: "gpu" | "cpu";
+  /** Compute dtype; only "f32" is supported (f16/bf16 weights are widened on load). */
+  dtype?: "f32";
+}
+
+/** A loaded model. */
+export class Model {
+  /** Normalised config. */
+  readonly config: ModelConfig;
+  /** Weights in f32. */
+  readonly weights: ModelWeights;
+  /** Tokenizer, when tokenizer.json was present and loadable. */
+  tokenizer?: Tokenizer;
+  /** Backend in use. */
+  readonly backend: "cpu" = "cpu";
+
+  /** Wraps config and weights. */
+  constructor(config: ModelConfig, weights: ModelWeights) {
+    this.config = config;
+    this.weights = weights;
+  }
+
+  /** A fresh empty KV cache for this model. */
+  newCache(): KvCache {
+    const c = this.config;
+    return new KvCache({ numLayers: c.numLayers, kvHeads: c.numKvHeads, headDim: c.headDim });
+  }
+
+  /** Logits for every position of `ids` (no cache): Float32Array [ids.length × vocab], row-major. */
+  logits(ids: number[]): Promise<Float32Array> {
+    return this.forward(ids, this.newCache());
+  }
+
+  /**
+   * Feeds `ids` after what `cache` holds, appends their keys/values, and returns the logits of
+   * ALL fed positions, [ids.length × vocab] row-major (the last row predicts the next token).
+   */
+  forward(ids: number[], cache: KvCache): Promise<Float32Array> {
+    return Promise.resolve(this.#forwardCpu(ids, cache));
+  }
+
+  #forwardCpu(ids: number[], cache: KvCache): Float32Array {
+    const c = this.config, w = this.weights;
+    const S = ids.length, Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
+    if (S === 0) return new Float32Array(0);
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) {
+        throw new TokenlabError(`token id ${id} is outside the vocabulary 0..${c.vocabSize - 1}`, {
+          hint: "encode with this model's tokenizer",
+        });
+      }
+    }
+    const positions = ids.map((_, i) => cache.nextPosition + i);
+    let h: Float32Array = new Float32Array(S * Dm);
+    for (let s = 0; s < S; s++) h.set(w.embed.subarray(ids[s] * Dm, (ids[s] + 1) * Dm), s * Dm);
+    const scale = 1 / Math.sqrt(D);
+    const group = H / KH;
+    if (cache.captureAttention) cache.attention = [];
+    for (let l = 0; l < c.numLayers; l++) {
+      const L = w.layers[l];
+      const x = rmsNorm(h, L.inputNorm, { eps: c.rmsNormEps });
+      const q = linear(x, L.q, { seq: S, inDim: Dm, outDim: H * D, bias: L.qBias });
+      const k = linear(x, L.k, { seq: S, inDim: Dm, outDim: KH * D, bias: L.kBias });
+      const v = linear(x, L.v, { seq: S, inDim: Dm, outDim: KH * D, bias: L.vBias });
+      applyRope(q, { positions, heads: H, headDim: D, theta: c.ropeTheta });
+      applyRope(k, { positions, heads: KH, headDim: D, theta: c.ropeTheta });
+      // [S, KH, D] -> [KH, S, D]
+      const kT = new Float32Array(KH * S * D), vT = new Float32Array(KH * S * D);
+      for (let s = 0; s < S; s++) {
+        for (let g = 0; g < KH; g++) {
+          kT.set(k.subarray((s * KH + g) * D, (s * KH + g + 1) * D), (g * S + s) * D);
+          vT.set(v.subarray((s * KH + g) * D, (s * KH + g + 1) * D), (g * S + s) * D);
+        }
+      }
+      cache.append(l, { k: kT, v: vT, positions });
+      const T = cache.length(l), K = cache.keys[l], V = cache.values[l], kpos = cache.positions[l];
+      const attnOut = new Float32Array(S * H * D);
+      const probsAll = cache.captureAttention ? new Float32Array(H * S * T) : null;
+      const scores = new Float32Array(T);
+      for (let hh = 0; hh < H; hh++) {
+        const g = Math.floor(hh / group);
+        for (let s = 0; s < S; s++) {
+          const qo = (s * H + hh) * D, p = positions[s];
+          let max = -Infinity;
+          for (let t = 0; t < T; t++) {
+            const allowed = kpos[t] <= p &&
+              (c.slidingWindow == null || p - kpos[t] < c.slidingWindow);
+            if (!allowed) {
+              scores[t] = -Infinity;
+              continue;
+            }
+            const ko = (g * T + t) * D;
+            let dot = 0;
+            for (let d = 0; d < D; d++) dot += q[qo + d] * K[ko + d];
+            scores[t] = Math.fround(dot * scale);
+            if (scores[t] > max) max = scores[t];
+          }
+          let sum = 0;
+          for (let t = 0; t < T; t++) {
+            scores[t] = scores[t] === -Infinity ? 0 : Math.fround(Math.exp(scores[t] - max));
+            sum += scores[t];
+          }
+          for (let t = 0; t < T; t++) scores[t] = Math.fround(scores[t] / sum);
+          if (probsAll) probsAll.set(scores, (hh * S + s) * T);
+          const oo = (s * H + hh) * D;
+          for (let t = 0; t < T; t++) {
+            const pr = scores[t];
+            if (pr === 0) continue;
+            const vo = (g * T + t) * D;
+            for (let d = 0; d < D; d++) attnOut[oo + d] += pr * V[vo + d];
+          }
+        }
+      }
+      if (probsAll) cache.attention.push(probsAll);
+      const o = linear(attnOut, L.o, { seq: S, inDim: H * D, outDim: Dm, bias: L.oBias });
+      for (let i = 0; i < h.length; i++) h[i] += o[i];
+      const x2 = rmsNorm(h, L.postNorm, { eps: c.rmsNormEps });
+      const I = c.intermediateSize;
+      const gt = linear(x2, L.gate, { seq: S, inDim: Dm, outDim: I });
+      const up = linear(x2, L.up, { seq: S, inDim: Dm, outDim: I });
+      for (let i = 0; i < gt.length; i++) gt[i] = Math.fround(silu(gt[i])) * up[i];
+      const dn = linear(gt, L.down, { seq: S, inDim: I, outDim: Dm });
+      for (let i = 0; i < h.length; i++) h[i] += dn[i];
+    }
+    cache.nextPosition += S;
+    h = rmsNorm(h, w.norm, { eps: c.rmsNormEps });
+    return linear(h, w.lmHead, { seq: S, inDim: Dm, outDim: c.vocabSize });
+  }
+}
+
+function getTensor(
+  tensors: Map<string, Tensor>,
+  name: string,
+  opts: { shape: number[]; dir: string; optional?: boolean },
+): Float32Array | undefined {
+  const t = tensors.get(name);
+  if (!t) {
+    if (opts.optional) return undefined;
+    throw new TokenlabError(`${opts.dir}: checkpoint lacks tensor "${name}"`, {
+      hint: "the checkpoint does not match config.json",
+    });
+  }
+  if (t.shape.join(",") !== opts.shape.join(",") || !(t.data instanceof Float32Array)) {
+    throw new TokenlabError(
+      `${opts.dir}: tensor "${name}" has shape [${t.shape}] ${t.dtype}, expected [${opts.shape}] float`,
+      { hint: "the checkpoint does not match config.json" },
+    );
+  }
+  return t.data;
+}
+
+/**
+ * Builds the weight set from checkpoint tensors, checking names and shapes against the config.
+ *
+ * @example
+ * ```ts
+ * import { readCheckpoint, readConfig, weightsFromTensors } from "@tokenlab/tokenlab/models";
+ * const dir = "tests/fixtures/models/llama_gqa";
+ * const w = weightsFromTensors(await readConfig(dir), await readCheckpoint(dir)).layers?.length;
+ * console.log(w);
+ * ```
+ */
+export function weightsFromTensors(
+  config: ModelConfig,
+  tensors: Map<string, Tensor>,
+  dir = "checkpoint",
+): ModelWeights {
+  const c = config, Dm = c.hiddenSize, QD = c.numHeads * c.headDim, KD = c.numKvHeads * c.headDim;
+  const get = (n: string, shape: number[], optional = false) =>
+    getTensor(tensors, n, { shape, dir, optional });
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    layers.push({
+      inputNorm: get(p + "input_layernorm.weight", [Dm])!,
+      postNorm: get(p + "post_attention_layernorm.weight", [Dm])!,
+      q: get(p + "self_attn.q_proj.weight", [QD, Dm])!,
+      k: get(p + "self_attn.k_proj.weight", [KD, Dm])!,
+      v: get(p + "self_attn.v_proj.weight", [KD, Dm])!,
+      o: get(p + "self_attn.o_proj.weight", [Dm, QD])!,
+      qBias: get(p + "self_attn.q_proj.bias", [QD], !c.qkvBias),
+      kBias: get(p + "self_attn.k_proj.bias", [KD], !c.qkvBias),
+      vBias: get(p + "self_attn.v_proj.bias", [KD], !c.qkvBias),
+      oBias: get(p + "self_attn.o_proj.bias", [Dm], !c.oBias),
+      gate: get(p + "mlp.gate_proj.weight", [c.intermediateSize, Dm])!,
+      up: get(p + "mlp.up_proj.weight", [c.intermediateSize, Dm])!,
+      down: get(p + "mlp.down_proj.weight", [Dm, c.intermediateSize])!,
+    });
+  }
+  const embed = get("model.embed_tokens.weight", [c.vocabSize, Dm])!;
+  const lmHead = c.tieWordEmbeddings
+    ? (get("lm_head.weight", [c.vocabSize, Dm], true) ?? embed)
+    : get("lm_head.weight", [c.vocabSize, Dm])!;
+  return { embed, layers, norm: get("model.norm.weight", [Dm])!, lmHead };
+}
+
+/**
+ * Loads an HF checkpoint folder (config.json + model.safetensors or a sharded index, optional
+ * tokenizer.json). Backend "cpu" is the default; "gpu" is not yet available.
+ *
+ * @example
+ * ```ts
+ * import { loadModel } from "@tokenlab/tokenlab/models";
+ * const model = await loadModel("tests/fixtures/models/llama_gqa");
+ * const logits = await model.logits([1, 2, 3]);
+ * console.log(logits.length / model.config.vocabSize);
+ * ```
+ */
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<Model> {
+  const backend = options.backend ?? "cpu";
+  if (backend === "gpu") {
+    throw new TokenlabError("the gpu backend of lib/models is not yet available", {
+      hint: 'use { backend: "cpu" }',
+    });
+  }
+  if (backend !== "cpu") {
+    throw new TokenlabError(`unknown backend "${backend}"`, { hint: 'use "cpu"' });
+  }
+  if ((options.dtype ?? "f32") !== "f32") {
+    throw new TokenlabError(`dtype "${options.dtype}" is not supported`, {
+      hint: 'the CPU backend computes in "f32"',
+    });
+  }
+  const config = await readConfig(dir);
+  const tensors = await readCheckpoint(dir);
+  const model = new Model(config, weightsFromTensors(config, tensors, dir));
+  const tokPath = `${dir}/tokenizer.json`;
+  try {
+    await Deno.stat(tokPath);
+    try {
+      model.tokenizer = await Tokenizer.fromTokenizerJson(tokPath);
+    } catch {
+      // tokenizer.json present but not loadable by lib/tokenizers: leave undefined
+    }
+  } catch {
+    // no tokenizer.json
+  }
+  return model;
+}

@@ -92,6 +92,7 @@ export function figure(options: FigureOptions): Figure {
   const { document } = parseHTML(
     "<!doctype html><html><head></head><body></body></html>",
   ) as unknown as { document: PlotModule.PlotOptions["document"] };
+  withSvgCanvas(document as unknown as FakeDocument);
   let el: { outerHTML: string };
   try {
     el = PlotModule.plot({ ...options, document } as PlotModule.PlotOptions) as unknown as {
@@ -125,4 +126,40 @@ export async function saveFigure(fig: Figure, path: string): Promise<void> {
   if (path.endsWith(".svg")) await Deno.writeTextFile(path, fig.svg);
   else if (path.endsWith(".html")) await Deno.writeTextFile(path, fig.html);
   else throw new TokenlabError(`cannot save a figure as ${path}`, { hint: "use .svg or .html" });
+}
+
+interface FakeDocument {
+  createElement(tag: string): unknown;
+}
+
+/**
+ * linkedom has no canvas, and Plot draws colour-ramp legends on one: give it a canvas that
+ * records the fills and exports them as an SVG data URL, which browsers show like the PNG.
+ */
+function withSvgCanvas(document: FakeDocument): void {
+  const create = document.createElement.bind(document);
+  document.createElement = (tag: string) => {
+    if (tag.toLowerCase() !== "canvas") return create(tag);
+    const fills: { x: number; y: number; w: number; h: number; color: string }[] = [];
+    const canvas = {
+      width: 300,
+      height: 150,
+      getContext: () => ({
+        fillStyle: "#000",
+        fillRect(x: number, y: number, w: number, h: number) {
+          fills.push({ x, y, w, h, color: String(this.fillStyle) });
+        },
+      }),
+      toDataURL: () => {
+        const rects = fills.map((f) =>
+          `<rect x="${f.x}" y="${f.y}" width="${f.w}" height="${f.h}" fill="${f.color}"/>`
+        ).join("");
+        const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${canvas.width}" ` +
+          `height="${canvas.height}" viewBox="0 0 ${canvas.width} ${canvas.height}" ` +
+          `preserveAspectRatio="none" shape-rendering="crispEdges">${rects}</svg>`;
+        return `data:image/svg+xml;base64,${btoa(svg)}`;
+      },
+    };
+    return canvas;
+  };
 }

@@ -18,42 +18,6 @@ import { JUPYTER_DISPLAY, type MimeBundle } from "../util/jupyter.ts";
  */
 export const aq: typeof arquero = arquero;
 
-/**
- * Arquero's expression functions (`op.mean`, `op.count`, `op.median` …), for `rollup`/`derive`.
- *
- * @example
- * ```ts
- * import { op, table } from "@tokenlab/tokenlab/analysis";
- * const t = table({ n: [1, 2, 3] }).rollup({ total: op.sum("n") });
- * console.log(t.get("total", 0)); // 6
- * ```
- */
-export const op: typeof arquero.op = arquero.op;
-
-/**
- * Arquero's `escape`: lets a table expression call an ordinary closure.
- *
- * @example
- * ```ts
- * import { escape, table } from "@tokenlab/tokenlab/analysis";
- * const scale = 10;
- * const t = table({ n: [1, 2] }).derive({ m: escape((d: { n: number }) => d.n * scale) });
- * console.log(t.array("m")); // [10, 20]
- * ```
- */
-export const escape: typeof arquero.escape = arquero.escape;
-
-/**
- * Arquero's `desc`: sorts descending in `orderby`.
- *
- * @example
- * ```ts
- * import { desc, table } from "@tokenlab/tokenlab/analysis";
- * console.log(table({ n: [1, 3, 2] }).orderby(desc("n")).array("n")); // [3, 2, 1]
- * ```
- */
-export const desc: typeof arquero.desc = arquero.desc;
-
 /** An Arquero table. */
 export type Table = arquero.ColumnTable;
 

@@ -47,3 +47,20 @@ Deno.test("saveFigure writes .svg and refuses other extensions", async () => {
   throws(() => figure(null as never), /Plot options/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("figure: continuous colour legends render headless (ramp drawn as an SVG image)", () => {
+  const fig = figure({
+    color: { legend: true, scheme: "viridis", type: "log" },
+    marks: [
+      Plot.cell([{ x: "a", y: "b", v: 1 }, { x: "b", y: "b", v: 10 }], {
+        x: "x",
+        y: "y",
+        fill: "v",
+      }),
+    ],
+  });
+  const m = /href="data:image\/svg\+xml;base64,([^"]+)"/.exec(fig.html);
+  ok(m, "the legend ramp should be an embedded SVG image");
+  const ramp = atob(m[1]);
+  equal((ramp.match(/<rect /g) ?? []).length, 256);
+});

@@ -1,5 +1,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { desc, escape, op, showTable, table } from "../../lib/analysis/mod.ts";
+import { aq, showTable, table } from "../../lib/analysis/mod.ts";
+
+const { desc, escape, op } = aq;
 import { JUPYTER_DISPLAY, type MimeBundle } from "../../mod.ts";
 
 Deno.test("table from rows and columns displays as HTML with all cells", () => {

@@ -9,4 +9,9 @@
  *
  * @module
  */
-export {};
+export * from "./safetensors.ts";
+export * from "./config.ts";
+export * from "./model.ts";
+export * from "./generate.ts";
+export * from "./save.ts";
+export * from "./cpu/ops.ts";

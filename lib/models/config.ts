@@ -82,7 +82,9 @@ export function parseConfig(raw: Record<string, unknown>, source = "config.json"
   }
   const act = raw.hidden_act ?? "silu";
   if (act !== "silu") bad(`hidden_act "${act}" is not supported`, "only silu is supported");
-  if (raw.mlp_bias === true) bad("mlp_bias is not supported", "use a checkpoint without MLP biases");
+  if (raw.mlp_bias === true) {
+    bad("mlp_bias is not supported", "use a checkpoint without MLP biases");
+  }
   const ropeParams = (raw.rope_parameters ?? null) as Record<string, unknown> | null;
   const scaling = (raw.rope_scaling ?? null) as Record<string, unknown> | null;
   for (const p of [ropeParams, scaling]) {

@@ -74,7 +74,9 @@ export async function* generateStream(
   const max = options.maxNewTokens ?? 16;
   const temperature = options.temperature ?? 0;
   if (!(temperature >= 0)) {
-    throw new TokenlabError(`temperature must be >= 0, got ${temperature}`, { hint: "use 0 for greedy" });
+    throw new TokenlabError(`temperature must be >= 0, got ${temperature}`, {
+      hint: "use 0 for greedy",
+    });
   }
   if (promptIds.length === 0) {
     throw new TokenlabError("generate needs a non-empty prompt", { hint: "start with a BOS id" });

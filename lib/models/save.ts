@@ -4,7 +4,7 @@
  * @module
  */
 import type { Model } from "./model.ts";
-import { writeSafetensors, type TensorToWrite } from "./safetensors.ts";
+import { type TensorToWrite, writeSafetensors } from "./safetensors.ts";
 
 /**
  * Writes `config.json` and `model.safetensors` (HF names, f32) into `dir` (created if missing).

@@ -147,7 +147,7 @@ Deno.test("gpu backend and bad dtype give clear errors", async () => {
   await rejects(loadModel(FIX + "no_such_model"), TokenlabError);
 });
 
-Deno.test("safetensors: corrupt and truncated files give TokenlabErrors naming file and tensor", async () => {
+Deno.test("safetensors: corrupt and truncated files give TokenlabErrors naming file and tensor", () => {
   const good = serializeSafetensors(
     new Map([["a", { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) }], [
       "b",

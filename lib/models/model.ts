@@ -149,6 +149,14 @@ export interface LoadModelOptions {
   dtype?: "f32";
 }
 
+/** What a model needs of its tokenizer (lib/tokenizers' Tokenizer satisfies it). */
+export interface ModelTokenizer {
+  /** Text to ids. */
+  encode(text: string): Uint32Array;
+  /** Ids to text. */
+  decode(ids: ArrayLike<number>): string;
+}
+
 /** A loaded model. */
 export class Model {
   /** Normalised config. */
@@ -156,7 +164,7 @@ export class Model {
   /** Weights in f32. */
   readonly weights: ModelWeights;
   /** Tokenizer, when tokenizer.json was present and loadable. */
-  tokenizer?: Tokenizer;
+  tokenizer?: ModelTokenizer;
   /** Backend in use. */
   readonly backend: "cpu" = "cpu";
 

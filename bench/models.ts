@@ -7,7 +7,14 @@
 import { generate, loadModel } from "../lib/models/mod.ts";
 
 const FIX = new URL("../tests/fixtures/models/", import.meta.url).pathname;
-const NAMES = ["llama_gqa", "mistral", "qwen2_bias", "llama_tied", "llama_rope_params"];
+const NAMES = [
+  "llama_gqa",
+  "mistral",
+  "qwen2_bias",
+  "llama_tied",
+  "llama_rope_params",
+  "mistral_window",
+];
 
 for (const name of NAMES) {
   const ref = JSON.parse(await Deno.readTextFile(`${FIX}${name}/reference.json`));

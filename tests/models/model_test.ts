@@ -12,7 +12,14 @@ import {
 import { TokenlabError } from "../../lib/util/errors.ts";
 
 const FIX = new URL("../fixtures/models/", import.meta.url).pathname;
-const NAMES = ["llama_gqa", "mistral", "qwen2_bias", "llama_tied", "llama_rope_params"];
+const NAMES = [
+  "llama_gqa",
+  "mistral",
+  "qwen2_bias",
+  "llama_tied",
+  "llama_rope_params",
+  "mistral_window",
+];
 
 interface Ref {
   ids: number[];

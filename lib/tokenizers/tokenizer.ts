@@ -503,6 +503,9 @@ export class Tokenizer {
         },
       );
     }
+    // Lone surrogates become U+FFFD first, as they do on the way into tiktoken and HF (Rust
+    // strings are always well formed); same length, so offsets are unaffected.
+    text = text.isWellFormed() ? text : text.toWellFormed();
     if (this.#p.splitRe && !this.#addedRe) return this.#encodeFast(text, this.#p.splitRe);
     const out: number[] = [];
     this.#encodeInto(text, out, null);
@@ -619,6 +622,7 @@ export class Tokenizer {
    */
   encodeWithOffsets(text: string): TokenOffset[] {
     if (typeof text !== "string") throw new TokenlabError("encodeWithOffsets needs a string");
+    text = text.isWellFormed() ? text : text.toWellFormed();
     const spans: TokenOffset[] = [];
     this.#encodeInto(text, [], spans);
     return spans;

@@ -181,7 +181,15 @@ export function renderIndex(
   }<tr><th>all</th>${
     STATUSES.map((s) => `<td>${count((p) => p.status === s)}</td>`).join("")
   }<td>${papers.length}</td></tr></tbody></table>`;
-  const families = [...new Set(papers.map((p) => p.family))];
+  // families in the catalogue's reading order; any new family goes last
+  const preferred = [
+    "Tokenizers and text compression",
+    "Speculative decoding and adaptive computation",
+    "Attention, KV cache and long context",
+    "Kernels, quantisation, training efficiency",
+  ];
+  const rank = (f: string) => (preferred.includes(f) ? preferred.indexOf(f) : preferred.length);
+  const families = [...new Set(papers.map((p) => p.family))].sort((a, b) => rank(a) - rank(b));
   const rows = families.map((f) =>
     `<h2>${esc(f)}</h2><table><thead><tr><th>id</th><th>paper</th><th>tier</th><th>status</th>` +
     `<th>notebook</th><th>notes</th></tr></thead><tbody>${

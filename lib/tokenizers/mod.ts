@@ -20,3 +20,4 @@ export * from "./superbpe.ts";
 export * from "./char_bpe.ts";
 export * from "./metrics.ts";
 export * from "./parallel.ts";
+export * from "./dynamic.ts";

@@ -21,3 +21,4 @@ export * from "./char_bpe.ts";
 export * from "./metrics.ts";
 export * from "./parallel.ts";
 export * from "./dynamic.ts";
+export * from "./supertokens.ts";

@@ -164,3 +164,22 @@ Deno.test("trainBinaryBpe: merges raw bytes of executables and round-trips them"
   deepEqual(tok.decodeBytes(tok.encodeBytes(noise)), noise);
   throws(() => trainBinaryBpe(["text" as never], { vocabSize: 300 }), /Uint8Array/);
 });
+
+Deno.test("trainSupertokens: multi-word tokens appear, round trip holds, p = 0 stays within words", async () => {
+  const { trainSupertokens } = await import("../../lib/tokenizers/mod.ts");
+  const docs = brownText().split("\n\n").slice(0, 60);
+  const sup = trainSupertokens(docs, { vocabSize: 1500, joinProbability: 0.4, ...quiet });
+  const multi = sup.merges.filter(([a, b]) =>
+    new TextDecoder().decode(new Uint8Array([...a, ...b])).trim().includes(" ")
+  );
+  ok(multi.length > 10, `only ${multi.length} multi-word merges`);
+  const held = brownText().split("\n\n").slice(60, 62).join("\n\n");
+  equal(sup.decode(sup.encode(held)), held);
+  const none = trainSupertokens(docs, { vocabSize: 800, joinProbability: 0, ...quiet });
+  ok(
+    none.merges.every(([a, b]) =>
+      !new TextDecoder().decode(new Uint8Array([...a, ...b])).trim().includes(" ")
+    ),
+  );
+  throws(() => trainSupertokens(docs, { vocabSize: 800, joinProbability: 2 }), /joinProbability/);
+});

@@ -17,3 +17,4 @@ export * from "./udhr.ts";
 export * from "./licenses.ts";
 export * from "./files.ts";
 export * from "./split.ts";
+export * from "./catalogues.ts";

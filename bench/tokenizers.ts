@@ -121,7 +121,9 @@ for (const r of rows) {
 }
 
 if (Deno.args.includes("--scaling")) {
-  console.log("\nEncoding cost vs corpus size (o200k_base; the piece cache carries over between sizes, as in a long run):\n");
+  console.log(
+    "\nEncoding cost vs corpus size (o200k_base; the piece cache carries over between sizes, as in a long run):\n",
+  );
   console.log("| copies | MB | seconds | MB/s |");
   console.log("|---:|---:|---:|---:|");
   for (const k of [1, 2, 4, 8]) {

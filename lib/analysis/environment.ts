@@ -88,15 +88,61 @@ export function isSoftwareAdapterName(name: string): boolean {
   return /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|warp/i.test(name);
 }
 
+/**
+ * Probes WebGPU in a child Deno process: the report only needs the adapter's name, and a
+ * software Vulkan driver torn down at exit has been seen to abort the process that used it
+ * (heap corruption in the driver), which must not take a test run or a notebook with it.
+ * Without permission to run a subprocess, the probe runs in this process instead.
+ */
 async function probeAdapter(timeoutMs: number): Promise<AdapterReport | null> {
+  const code = `
+    const a = await navigator.gpu?.requestAdapter();
+    const i = a?.info;
+    console.log(JSON.stringify(i ? { name: i.description || i.device || i.vendor || "unknown adapter",
+      vendor: i.vendor, architecture: i.architecture, description: i.description ?? "",
+      fallback: i.isFallbackAdapter === true } : null));`;
+  const env: Record<string, string> = {};
+  if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+    // Mesa's Vulkan loader complains on stderr when this is unset; any writable dir will do.
+    const dir = systemTempDir();
+    if (dir) env.XDG_RUNTIME_DIR = dir;
+  }
+  let parsed: {
+    name: string;
+    vendor: string;
+    architecture: string;
+    description: string;
+    fallback: boolean;
+  } | null;
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env,
+      stdout: "piped",
+      stderr: "null",
+      signal: AbortSignal.timeout(timeoutMs),
+    }).output();
+    parsed = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) || "null");
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      return probeInProcess(timeoutMs);
+    }
+    return null;
+  }
+  if (!parsed) return null;
+  return {
+    name: parsed.name,
+    vendor: parsed.vendor,
+    architecture: parsed.architecture,
+    description: parsed.description,
+    software: parsed.fallback || isSoftwareAdapterName(parsed.name),
+  };
+}
+
+async function probeInProcess(timeoutMs: number): Promise<AdapterReport | null> {
   const gpu = (navigator as { gpu?: GPU }).gpu;
   if (!gpu) return null;
   try {
-    // Mesa's Vulkan loader complains on stderr when this is unset; any writable dir will do.
-    if (!Deno.env.get("XDG_RUNTIME_DIR")) {
-      const dir = systemTempDir();
-      if (dir) Deno.env.set("XDG_RUNTIME_DIR", dir);
-    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), timeoutMs);

@@ -3,10 +3,15 @@
  *
  * @example
  * ```ts
- * import * as area from "@tokenlab/tokenlab/kernels";
- * console.log(Object.keys(area));
+ * import { matmulReference } from "@tokenlab/tokenlab/kernels";
+ * const c = matmulReference({
+ *   a: { data: new Float32Array([1, 2]), shape: [1, 2] },
+ *   b: { data: new Float32Array([3, 4]), shape: [2, 1] },
+ * });
+ * console.log(c.data[0]); // 11
  * ```
  *
  * @module
  */
-export {};
+export type { HostTensor, KernelOptions } from "./_common.ts";
+export * from "./matmul.ts";

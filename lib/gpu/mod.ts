@@ -1,12 +1,24 @@
 /**
- * GPU layer: WebGPU adapter acquisition with software/CPU fallback, tensors, buffer pool, pipeline cache, profiling.
+ * GPU layer: WebGPU adapter acquisition with software/CPU fallback, tensors, buffer pool,
+ * pipeline cache, uniform layouts (via `webgpu-utils`), profiling, half-precision helpers.
  *
  * @example
  * ```ts
- * import * as area from "@tokenlab/tokenlab/gpu";
- * console.log(Object.keys(area));
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * const gpu = await getDevice();
+ * if (gpu) {
+ *   const t = Tensor.fromArray(gpu, [1, 2, 3], [3], "f32");
+ *   console.log(gpu.adapter.name, await t.toArray());
+ * } else {
+ *   console.log("no WebGPU adapter: use the CPU references");
+ * }
  * ```
  *
  * @module
  */
-export {};
+export * from "./device.ts";
+export * from "./tensor.ts";
+export * from "./f16.ts";
+export * from "./pool.ts";
+export * from "./pipeline.ts";
+export * from "./profiler.ts";

@@ -1,0 +1,56 @@
+/**
+ * Shared pieces of the kernel modules: host-side tensors for CPU references, shape checks,
+ * WGSL type names.
+ *
+ * @module
+ */
+
+import { check } from "../lib/util/errors.ts";
+import type { DType, Tensor } from "../lib/gpu/mod.ts";
+import type { Profiler } from "../lib/gpu/mod.ts";
+
+/** A row-major array with a shape, used by the CPU references. */
+export interface HostTensor {
+  /** Elements, row-major. */
+  data: Float32Array;
+  /** Dimensions, outermost first. */
+  shape: number[];
+}
+
+/** Options every kernel wrapper accepts. */
+export interface KernelOptions {
+  /** Profiler that records the kernel's passes. */
+  profiler?: Profiler;
+}
+
+/** `ceil(a / b)` for positive integers. */
+export function ceilDiv(a: number, b: number): number {
+  return Math.floor((a + b - 1) / b);
+}
+
+/** The WGSL scalar type for a float dtype. */
+export function floatType(dtype: DType, what: string): "f32" | "f16" {
+  check(dtype === "f32" || dtype === "f16", `${what} must be f32 or f16, got ${dtype}`);
+  return dtype;
+}
+
+/** `enable f16;` when any of the dtypes is f16. */
+export function enables(...dtypes: DType[]): string {
+  return dtypes.includes("f16") ? "enable f16;\n" : "";
+}
+
+/** Checks a tensor's rank and returns its shape. */
+export function dims(t: Tensor, name: string, ranks: number[]): readonly number[] {
+  check(
+    ranks.includes(t.shape.length),
+    `${name} must have rank ${ranks.join(" or ")}, got shape [${t.shape.join(", ")}]`,
+  );
+  return t.shape;
+}
+
+/** Checks that two tensors live on the same device. */
+export function sameDevice(a: Tensor, b: Tensor, what: string): void {
+  check(a.gpu === b.gpu, `${what} are on different GPU devices`, {
+    hint: "create all tensors from the same getDevice() context",
+  });
+}

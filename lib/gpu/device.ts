@@ -1,0 +1,243 @@
+/**
+ * WebGPU adapter and device acquisition, once per process, with a clear notice when the
+ * adapter is a software rasteriser or when there is none (then callers take the CPU path).
+ *
+ * @module
+ */
+
+import { check } from "../util/errors.ts";
+import { BufferPool } from "./pool.ts";
+import { packUniforms, PipelineCache } from "./pipeline.ts";
+import type { Profiler } from "./profiler.ts";
+
+/** What is known about the adapter behind a {@linkcode GpuContext}. */
+export interface AdapterSummary {
+  /** Human-readable name: description, else device, else vendor. */
+  name: string;
+  /** Vendor string. */
+  vendor: string;
+  /** Architecture string. */
+  architecture: string;
+  /** True for a software rasteriser (llvmpipe/lavapipe, SwiftShader, WARP) or fallback adapter. */
+  software: boolean;
+}
+
+/** One buffer bound to a binding slot; `size` defaults to the whole buffer. */
+export interface BufferBinding {
+  /** The buffer. */
+  buffer: GPUBuffer;
+  /** Bytes bound from offset 0 (a multiple of 4). */
+  size?: number;
+}
+
+/** One compute pass of a kernel: a pipeline, its bindings in slot order, and the grid. */
+export interface KernelPass {
+  /** Pipeline from {@linkcode PipelineCache.get}. */
+  pipeline: GPUComputePipeline;
+  /** Buffers for `@group(0) @binding(0..n-1)`, in order. */
+  bindings: BufferBinding[];
+  /** Workgroup counts (x, y, z). */
+  workgroups: [number, number?, number?];
+  /** Name of the pass, used by the profiler. */
+  label: string;
+}
+
+/** Options for {@linkcode GpuContext.run}. */
+export interface RunOptions {
+  /** Profiler recording the duration of each pass. */
+  profiler?: Profiler;
+  /** Pooled buffers to give back once the passes are submitted. */
+  release?: GPUBuffer[];
+}
+
+/**
+ * A WebGPU device with what tokenlab keeps next to it: the adapter summary, feature flags,
+ * a buffer pool and a pipeline cache. Get one with {@linkcode getDevice}.
+ *
+ * @example
+ * ```ts
+ * import { getDevice } from "@tokenlab/tokenlab/gpu";
+ * const gpu = await getDevice();
+ * console.log(gpu ? `${gpu.adapter.name}, f16: ${gpu.hasF16}` : "CPU path");
+ * ```
+ */
+export class GpuContext {
+  /** The WebGPU device. */
+  readonly device: GPUDevice;
+  /** The adapter it came from. */
+  readonly adapter: AdapterSummary;
+  /** Whether `shader-f16` is enabled (f16 storage and arithmetic in WGSL). */
+  readonly hasF16: boolean;
+  /** Whether `timestamp-query` is enabled (GPU-side pass timing). */
+  readonly hasTimestamps: boolean;
+  /** Pooled buffers. */
+  readonly pool: BufferPool;
+  /** Compiled pipelines. */
+  readonly pipelines: PipelineCache;
+
+  /** Wraps a device; normally called by {@linkcode getDevice}. */
+  constructor(device: GPUDevice, adapter: AdapterSummary) {
+    this.device = device;
+    this.adapter = adapter;
+    this.hasF16 = device.features.has("shader-f16");
+    this.hasTimestamps = device.features.has("timestamp-query");
+    this.pool = new BufferPool(device);
+    this.pipelines = new PipelineCache(device);
+  }
+
+  /** A pooled uniform buffer holding `values` laid out as the `params` variable of `wgsl`. */
+  uniformBuffer(wgsl: string, values: Record<string, unknown>): GPUBuffer {
+    const data = packUniforms(wgsl, { values });
+    const buf = this.pool.acquire(
+      data.byteLength,
+      GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    );
+    this.device.queue.writeBuffer(buf, 0, data);
+    return buf;
+  }
+
+  /** A pooled storage buffer of at least `byteLength` bytes (uninitialised). */
+  scratch(byteLength: number): GPUBuffer {
+    return this.pool.acquire(
+      Math.max(4, byteLength),
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    );
+  }
+
+  /** Encodes the passes in order, submits them, then releases `options.release`. */
+  run(passes: KernelPass[], options: RunOptions = {}): void {
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const encoder = this.device.createCommandEncoder();
+    for (const p of passes) {
+      const [x, y = 1, z = 1] = p.workgroups;
+      check(
+        x <= max && y <= max && z <= max,
+        `pass ${p.label} needs ${x}×${y}×${z} workgroups, more than ${max} in one dimension`,
+        { hint: "split the call into smaller batches" },
+      );
+      if (x === 0 || y === 0 || z === 0) continue;
+      const group = this.device.createBindGroup({
+        layout: p.pipeline.getBindGroupLayout(0),
+        entries: p.bindings.map((b, i) => ({
+          binding: i,
+          resource: { buffer: b.buffer, size: b.size },
+        })),
+      });
+      const pass = encoder.beginComputePass(options.profiler?.passDescriptor(p.label));
+      pass.setPipeline(p.pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(x, y, z);
+      pass.end();
+    }
+    this.device.queue.submit([encoder.finish()]);
+    for (const b of options.release ?? []) this.pool.release(b);
+  }
+}
+
+/** Options for {@linkcode getDevice}. */
+export interface GetDeviceOptions {
+  /** Do not print the software-adapter / no-adapter notice. */
+  quiet?: boolean;
+}
+
+let cached: Promise<GpuContext | null> | null = null;
+let noticePrinted = false;
+
+/**
+ * Whether an adapter name is a software rasteriser.
+ *
+ * @example
+ * ```ts
+ * import { isSoftwareAdapter } from "@tokenlab/tokenlab/gpu";
+ * console.log(isSoftwareAdapter("llvmpipe (LLVM 15.0.6, 256 bits)")); // true
+ * ```
+ */
+export function isSoftwareAdapter(name: string): boolean {
+  return /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|\bwarp\b/i.test(name);
+}
+
+/**
+ * The process-wide WebGPU device, created on first call with the adapter's limits and the
+ * `shader-f16` and `timestamp-query` features when offered. Returns null when there is no
+ * adapter (or `TOKENLAB_NO_GPU=1`): callers then use the CPU references. Prints one notice
+ * per process when the adapter is a software fallback or missing.
+ *
+ * @example
+ * ```ts
+ * import { getDevice } from "@tokenlab/tokenlab/gpu";
+ * const gpu = await getDevice();
+ * console.log(gpu?.adapter.name ?? "no adapter: CPU reference path");
+ * ```
+ */
+export function getDevice(options: GetDeviceOptions = {}): Promise<GpuContext | null> {
+  cached ??= acquire(options.quiet ?? false);
+  return cached;
+}
+
+function notice(text: string, quiet: boolean): void {
+  if (quiet || noticePrinted) return;
+  noticePrinted = true;
+  console.error(`tokenlab: ${text}`);
+}
+
+const LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
+  "maxComputeWorkgroupsPerDimension",
+  "maxStorageBuffersPerShaderStage",
+] as const;
+
+async function acquire(quiet: boolean): Promise<GpuContext | null> {
+  const gpu = (navigator as { gpu?: GPU }).gpu;
+  let adapter: GPUAdapter | null = null;
+  if (Deno.env.get("TOKENLAB_NO_GPU") !== "1" && gpu) {
+    try {
+      adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    } catch {
+      adapter = null;
+    }
+  }
+  if (!adapter) {
+    notice(
+      "no WebGPU adapter found; kernels fall back to their CPU references (slow). " +
+        "Install a Vulkan driver (Debian: apt-get install mesa-vulkan-drivers) or run on a GPU.",
+      quiet,
+    );
+    return null;
+  }
+  const info = adapter.info;
+  const name = info.description || info.device || info.vendor || "unknown adapter";
+  const software = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    isSoftwareAdapter(name);
+  const requiredFeatures: GPUFeatureName[] = [];
+  for (const f of ["shader-f16", "timestamp-query"] as GPUFeatureName[]) {
+    if (adapter.features.has(f)) requiredFeatures.push(f);
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k of LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number>)[k];
+    if (typeof v === "number") requiredLimits[k] = v;
+  }
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  device.lost.then(() => {
+    cached = null;
+  });
+  if (software) {
+    notice(
+      `WebGPU adapter "${name}" is a software rasteriser: kernels are correct but run on the ` +
+        "CPU, far slower than a GPU; keep shapes small.",
+      quiet,
+    );
+  }
+  return new GpuContext(device, {
+    name,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    software,
+  });
+}

@@ -1,0 +1,84 @@
+// Child process for the kernel tests: reads case specs (JSON array) on stdin, runs each
+// kernel on the GPU and its CPU reference on the same data, prints one JSON line per case.
+import { getDevice, type GpuContext, roundToFloat16, Tensor } from "../../lib/gpu/mod.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import * as K from "../../kernels/mod.ts";
+
+// deno-lint-ignore no-explicit-any
+type Spec = { name: string; kind: string; seed?: number; atol: number; rtol: number } & any;
+type Output = { got: ArrayLike<number>; want: ArrayLike<number> };
+type CaseFn = (gpu: GpuContext, spec: Spec, rng: Rng) => Promise<Output[]>;
+
+function randn(rng: Rng, n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
+  return a;
+}
+
+/** Random data as uploaded: rounded to f16 when the dtype is f16. */
+function input(gpu: GpuContext, rng: Rng, shape: number[], dtype: "f32" | "f16", scale = 1) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  let data = randn(rng, n, scale);
+  if (dtype === "f16") data = roundToFloat16(data);
+  return { host: { data, shape }, dev: Tensor.fromArray(gpu, data, shape, dtype) };
+}
+
+const cases: Record<string, CaseFn> = {
+  async matmul(gpu, s, rng) {
+    const { batchA = 0, batchB = 0, m, n, k, transposeA = false, transposeB = false } = s;
+    const dt = s.dtype ?? "f32";
+    const shapeA = transposeA ? [k, m] : [m, k], shapeB = transposeB ? [n, k] : [k, n];
+    const a = input(gpu, rng, batchA ? [batchA, ...shapeA] : shapeA, dt);
+    const b = input(gpu, rng, batchB ? [batchB, ...shapeB] : shapeB, dt);
+    const opts = { transposeA, transposeB, alpha: s.alpha, outDtype: s.outDtype };
+    const c = await K.matmul({ a: a.dev, b: b.dev }, opts);
+    const want = K.matmulReference({ a: a.host, b: b.host }, opts);
+    return [{ got: await c.toArray(), want: want.data }];
+  },
+};
+
+export function registerCase(kind: string, fn: CaseFn): void {
+  cases[kind] = fn;
+}
+
+async function main(): Promise<void> {
+  const specs: Spec[] = JSON.parse(await new Response(Deno.stdin.readable).text());
+  const gpu = await getDevice({ quiet: true });
+  if (!gpu) {
+    console.log(JSON.stringify({ skip: "no WebGPU adapter in this environment" }));
+    return;
+  }
+  for (const spec of specs) {
+    const rng = new Rng(spec.seed ?? 1);
+    try {
+      const fn = cases[spec.kind];
+      if (!fn) throw new Error(`unknown case kind ${spec.kind}`);
+      const outs = await fn(gpu, spec, rng);
+      let worst = 0, maxAbsErr = 0, elements = 0;
+      for (const { got, want } of outs) {
+        if (got.length < want.length) throw new Error(`got ${got.length} < ${want.length} values`);
+        for (let i = 0; i < want.length; i++) {
+          const d = Math.abs(got[i] - want[i]);
+          const r = d / (spec.atol + spec.rtol * Math.abs(want[i]));
+          if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
+          if (d > maxAbsErr) maxAbsErr = d;
+        }
+        elements += want.length;
+      }
+      console.log(JSON.stringify({ name: spec.name, worst, maxAbsErr, elements }));
+    } catch (e) {
+      console.log(
+        JSON.stringify({
+          name: spec.name,
+          worst: Infinity,
+          maxAbsErr: NaN,
+          elements: 0,
+          error: String(e),
+        }),
+      );
+    }
+  }
+  console.log(JSON.stringify({ done: true, adapter: gpu.adapter.name }));
+}
+
+if (import.meta.main) await main();

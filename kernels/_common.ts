@@ -54,3 +54,22 @@ export function sameDevice(a: Tensor, b: Tensor, what: string): void {
     hint: "create all tensors from the same getDevice() context",
   });
 }
+
+/** A 2-D grid covering `n` workgroups with at most 65535 per dimension: [x, y]. */
+export function grid(n: number): [number, number] {
+  const x = Math.min(n, 65535);
+  return [Math.max(x, 1), Math.max(1, ceilDiv(n, 65535))];
+}
+
+/** Bindings for `run`: tensors bound with their data size. */
+export function bind(t: Tensor): { buffer: GPUBuffer; size: number } {
+  return { buffer: t.buffer, size: t.bindingSize };
+}
+
+/** Checks that two shapes are equal. */
+export function sameShape(a: readonly number[], b: readonly number[], what: string): void {
+  check(
+    a.length === b.length && a.every((d, i) => d === b[i]),
+    `${what} must have the same shape, got [${a.join(", ")}] and [${b.join(", ")}]`,
+  );
+}

@@ -15,3 +15,7 @@
  */
 export type { HostTensor, KernelOptions } from "./_common.ts";
 export * from "./matmul.ts";
+export * from "./rmsnorm.ts";
+export * from "./rope.ts";
+export * from "./swiglu.ts";
+export * from "./softmax.ts";

@@ -35,6 +35,39 @@ const cases: Record<string, CaseFn> = {
     const want = K.matmulReference({ a: a.host, b: b.host }, opts);
     return [{ got: await c.toArray(), want: want.data }];
   },
+  async rmsnorm(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const x = input(gpu, rng, [s.rows, s.d], dt);
+    const w = input(gpu, rng, [s.d], dt);
+    const res = s.residual ? input(gpu, rng, [s.rows, s.d], dt) : undefined;
+    const r = await K.rmsnorm({ x: x.dev, weight: w.dev, residual: res?.dev }, { eps: s.eps });
+    const want = K.rmsnormReference({ x: x.host, weight: w.host, residual: res?.host }, {
+      eps: s.eps,
+    });
+    const outs: Output[] = [{ got: await r.out.toArray(), want: want.out.data }];
+    if (res) outs.push({ got: await r.residual!.toArray(), want: want.residual!.data });
+    return outs;
+  },
+  async rope(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const x = input(gpu, rng, [s.tokens, s.heads, s.d], dt);
+    const positions = Array.from({ length: s.tokens }, () => rng.int(s.maxPos ?? 64));
+    const opts = { layout: s.layout, rotaryDim: s.rotaryDim, base: s.base };
+    const y = await K.rope({ x: x.dev, positions }, opts);
+    return [{ got: await y.toArray(), want: K.ropeReference({ x: x.host, positions }, opts).data }];
+  },
+  async swiglu(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const g = input(gpu, rng, s.shape, dt, 3), u = input(gpu, rng, s.shape, dt);
+    const y = await K.swiglu({ gate: g.dev, up: u.dev });
+    return [{ got: await y.toArray(), want: K.swigluReference({ gate: g.host, up: u.host }).data }];
+  },
+  async softmax(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const x = input(gpu, rng, [s.rows, s.cols], dt, s.spread ?? 3);
+    const y = await K.softmax(x.dev, { scale: s.scale });
+    return [{ got: await y.toArray(), want: K.softmaxReference(x.host, { scale: s.scale }).data }];
+  },
 };
 
 export function registerCase(kind: string, fn: CaseFn): void {

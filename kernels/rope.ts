@@ -1,0 +1,189 @@
+/**
+ * Rotary position embedding (RoPE) with arbitrary position ids, in the half-split (GPT-NeoX,
+ * Llama in HF) or interleaved (original GPT-J / Meta Llama) pair layout, optionally rotating
+ * only the first `rotaryDim` features.
+ *
+ * @module
+ */
+
+import { check } from "../lib/util/errors.ts";
+import { Tensor } from "../lib/gpu/mod.ts";
+import {
+  bind,
+  ceilDiv,
+  dims,
+  enables,
+  floatType,
+  grid,
+  type HostTensor,
+  type KernelOptions,
+  sameDevice,
+} from "./_common.ts";
+
+/** How the rotated pairs are laid out in a head: (i, i + R/2) or (2i, 2i + 1). */
+export type RopeLayout = "half" | "interleaved";
+
+const PARAMS_WGSL =
+  `struct Params { rows: u32, heads: u32, D: u32, R: u32, log2Base: f32, gridX: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+`;
+
+/**
+ * WGSL source of RoPE: one thread per pair of features of one (token, head) row; pairs past
+ * `rotaryDim` are copied unchanged.
+ *
+ * @example
+ * ```ts
+ * import { ropeWgsl } from "@tokenlab/tokenlab/kernels";
+ * console.log(ropeWgsl({ layout: "interleaved" }).length > 0);
+ * ```
+ */
+export function ropeWgsl(config: { dtype?: "f32" | "f16"; layout?: RopeLayout } = {}): string {
+  const T = config.dtype ?? "f32";
+  const half = (config.layout ?? "half") === "half";
+  return `${enables(T)}${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> x: array<${T}>;
+@group(0) @binding(2) var<storage, read> pos: array<i32>;
+@group(0) @binding(3) var<storage, read_write> out: array<${T}>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let g = (wg.x + wg.y * params.gridX) * 256u + tid;
+  let pairs = params.D / 2u;
+  let row = g / pairs;
+  let i = g % pairs;
+  if (row >= params.rows) { return; }
+  let base = row * params.D;
+  let halfR = params.R / 2u;
+  if (i >= halfR) {
+    let j = params.R + 2u * (i - halfR);
+    out[base + j] = x[base + j];
+    out[base + j + 1u] = x[base + j + 1u];
+    return;
+  }
+  let p = f32(pos[row / params.heads]);
+  let invFreq = exp2(-f32(2u * i) / f32(params.R) * params.log2Base);
+  let angle = p * invFreq;
+  let c = cos(angle);
+  let s = sin(angle);
+  let i0 = base + ${half ? "i" : "2u * i"};
+  let i1 = base + ${half ? "i + halfR" : "2u * i + 1u"};
+  let a = f32(x[i0]);
+  let b = f32(x[i1]);
+  out[i0] = ${T}(a * c - b * s);
+  out[i1] = ${T}(b * c + a * s);
+}
+`;
+}
+
+/** The default f32 half-split RoPE source. */
+export const ROPE_WGSL: string = ropeWgsl();
+
+/** Inputs of {@linkcode rope}: x [tokens, heads, headDim], one position per token. */
+export interface RopeInputs<T> {
+  /** Queries or keys, [tokens, heads, headDim]. */
+  x: T;
+  /** Position id of each token (any integers, e.g. tree depths or packed offsets). */
+  positions: ArrayLike<number>;
+}
+
+/** Options of {@linkcode rope}. */
+export interface RopeOptions extends KernelOptions {
+  /** Frequency base θ (default 10000). */
+  base?: number;
+  /** Pair layout (default "half"). */
+  layout?: RopeLayout;
+  /** Features rotated, from the start of each head (default headDim; must be even). */
+  rotaryDim?: number;
+}
+
+function ropeDims(shape: readonly number[], positions: number, options: RopeOptions) {
+  const [tokens, heads, D] = shape;
+  const R = options.rotaryDim ?? D;
+  check(D % 2 === 0, `rope head dim must be even, got ${D}`);
+  check(
+    R % 2 === 0 && R > 0 && R <= D,
+    `rope rotaryDim must be even and in (0, ${D}], got ${R}`,
+  );
+  check(positions === tokens, `rope needs one position per token: ${positions} vs ${tokens}`);
+  return { tokens, heads, D, R };
+}
+
+/**
+ * Applies RoPE on the GPU; returns a new tensor.
+ *
+ * @example
+ * ```ts
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * import { rope } from "@tokenlab/tokenlab/kernels";
+ * const gpu = await getDevice();
+ * if (gpu) {
+ *   const x = Tensor.fromArray(gpu, [1, 0, 0, 1], [1, 1, 4]);
+ *   console.log(await (await rope({ x, positions: [3] })).toArray());
+ * }
+ * ```
+ */
+export async function rope(inputs: RopeInputs<Tensor>, options: RopeOptions = {}): Promise<Tensor> {
+  const { x } = inputs;
+  const dtype = floatType(x.dtype, "rope input x");
+  const d = ropeDims(dims(x, "rope input x", [3]), inputs.positions.length, options);
+  const gpu = x.gpu;
+  const pos = Tensor.fromArray(gpu, Int32Array.from(inputs.positions), [d.tokens], "i32");
+  sameDevice(x, pos, "rope");
+  const pipeline = await gpu.pipelines.get(ropeWgsl({ dtype, layout: options.layout }), {
+    label: "rope",
+  });
+  const rows = d.tokens * d.heads;
+  const [gx, gy] = grid(ceilDiv(rows * (d.D / 2), 256));
+  const params = gpu.uniformBuffer(PARAMS_WGSL, {
+    rows,
+    heads: d.heads,
+    D: d.D,
+    R: d.R,
+    log2Base: Math.log2(options.base ?? 10000),
+    gridX: gx,
+  });
+  const out = Tensor.empty(gpu, x.shape, dtype);
+  gpu.run([{
+    pipeline,
+    label: "rope",
+    bindings: [{ buffer: params }, bind(x), bind(pos), bind(out)],
+    workgroups: [gx, gy],
+  }], { profiler: options.profiler, release: [params, pos.buffer] });
+  return out;
+}
+
+/**
+ * CPU reference of {@linkcode rope} (f64 angles).
+ *
+ * @example
+ * ```ts
+ * import { ropeReference } from "@tokenlab/tokenlab/kernels";
+ * // head dim 2, position 1, base irrelevant for the first pair (frequency 1): rotate by 1 rad
+ * const y = ropeReference({ x: { data: new Float32Array([1, 0]), shape: [1, 1, 2] }, positions: [1] });
+ * console.log(y.data); // [cos 1, sin 1]
+ * ```
+ */
+export function ropeReference(
+  inputs: RopeInputs<HostTensor>,
+  options: RopeOptions = {},
+): HostTensor {
+  const { x, positions } = inputs;
+  const d = ropeDims(x.shape, positions.length, options);
+  const half = (options.layout ?? "half") === "half";
+  const base = options.base ?? 10000;
+  const out = Float32Array.from(x.data);
+  for (let t = 0; t < d.tokens; t++) {
+    for (let h = 0; h < d.heads; h++) {
+      const o = (t * d.heads + h) * d.D;
+      for (let i = 0; i < d.R / 2; i++) {
+        const angle = positions[t] * Math.pow(base, -(2 * i) / d.R);
+        const i0 = o + (half ? i : 2 * i), i1 = o + (half ? i + d.R / 2 : 2 * i + 1);
+        const a = x.data[i0], b = x.data[i1];
+        out[i0] = a * Math.cos(angle) - b * Math.sin(angle);
+        out[i1] = b * Math.cos(angle) + a * Math.sin(angle);
+      }
+    }
+  }
+  return { data: out, shape: [...x.shape] };
+}

@@ -1,0 +1,135 @@
+/**
+ * Softmax over the last dimension (rows), with an optional scale on the logits.
+ *
+ * @module
+ */
+
+import { Tensor } from "../lib/gpu/mod.ts";
+import { bind, enables, floatType, grid, type HostTensor, type KernelOptions } from "./_common.ts";
+
+const PARAMS_WGSL = `struct Params { rows: u32, cols: u32, scale: f32, gridX: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+`;
+
+/**
+ * WGSL source of row softmax: one 256-thread workgroup per row; each thread keeps an online
+ * (max, sum) over its strided columns, the pairs are merged in a tree, then the row is written.
+ *
+ * @example
+ * ```ts
+ * import { softmaxWgsl } from "@tokenlab/tokenlab/kernels";
+ * console.log(softmaxWgsl().includes("workgroup_size(256)"));
+ * ```
+ */
+export function softmaxWgsl(config: { dtype?: "f32" | "f16" } = {}): string {
+  const T = config.dtype ?? "f32";
+  return `${enables(T)}${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> x: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
+var<workgroup> wm: array<f32, 256>;
+var<workgroup> ws: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let row = wg.x + wg.y * params.gridX;
+  if (row >= params.rows) { return; }
+  let base = row * params.cols;
+  var m = -3.0e38;
+  var s = 0.0;
+  for (var i = tid; i < params.cols; i += 256u) {
+    let v = f32(x[base + i]) * params.scale;
+    let mn = max(m, v);
+    s = s * exp(m - mn) + exp(v - mn);
+    m = mn;
+  }
+  wm[tid] = m;
+  ws[tid] = s;
+  workgroupBarrier();
+  for (var k = 128u; k > 0u; k >>= 1u) {
+    if (tid < k) {
+      let m2 = wm[tid + k];
+      let mn = max(wm[tid], m2);
+      ws[tid] = ws[tid] * exp(wm[tid] - mn) + ws[tid + k] * exp(m2 - mn);
+      wm[tid] = mn;
+    }
+    workgroupBarrier();
+  }
+  let mx = wm[0];
+  let inv = 1.0 / ws[0];
+  for (var i = tid; i < params.cols; i += 256u) {
+    out[base + i] = ${T}(exp(f32(x[base + i]) * params.scale - mx) * inv);
+  }
+}
+`;
+}
+
+/** The default f32 softmax source. */
+export const SOFTMAX_WGSL: string = softmaxWgsl();
+
+/** Options of {@linkcode softmax}. */
+export interface SoftmaxOptions extends KernelOptions {
+  /** Multiplies the logits first (default 1). */
+  scale?: number;
+}
+
+/**
+ * Softmax of each row (last dimension) on the GPU.
+ *
+ * @example
+ * ```ts
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * import { softmax } from "@tokenlab/tokenlab/kernels";
+ * const gpu = await getDevice();
+ * if (gpu) {
+ *   const x = Tensor.fromArray(gpu, [0, Math.log(3)], [1, 2]);
+ *   console.log(await (await softmax(x)).toArray()); // [0.25, 0.75]
+ * }
+ * ```
+ */
+export async function softmax(x: Tensor, options: SoftmaxOptions = {}): Promise<Tensor> {
+  const dtype = floatType(x.dtype, "softmax input");
+  const cols = x.shape.at(-1) ?? 1;
+  const rows = cols === 0 ? 0 : x.size / cols;
+  const gpu = x.gpu;
+  const pipeline = await gpu.pipelines.get(softmaxWgsl({ dtype }), { label: "softmax" });
+  const [gx, gy] = grid(rows);
+  const params = gpu.uniformBuffer(PARAMS_WGSL, {
+    rows,
+    cols,
+    scale: options.scale ?? 1,
+    gridX: gx,
+  });
+  const out = Tensor.empty(gpu, x.shape, dtype);
+  gpu.run([{
+    pipeline,
+    label: "softmax",
+    bindings: [{ buffer: params }, bind(x), bind(out)],
+    workgroups: [rows ? gx : 0, gy],
+  }], { profiler: options.profiler, release: [params] });
+  return out;
+}
+
+/**
+ * CPU reference of {@linkcode softmax}.
+ *
+ * @example
+ * ```ts
+ * import { softmaxReference } from "@tokenlab/tokenlab/kernels";
+ * console.log(softmaxReference({ data: new Float32Array([0, Math.log(3)]), shape: [1, 2] }).data);
+ * ```
+ */
+export function softmaxReference(x: HostTensor, options: SoftmaxOptions = {}): HostTensor {
+  const cols = x.shape.at(-1) ?? 1, rows = cols ? x.data.length / cols : 0;
+  const scale = options.scale ?? 1;
+  const out = new Float32Array(x.data.length);
+  for (let r = 0; r < rows; r++) {
+    let m = -Infinity;
+    for (let i = 0; i < cols; i++) m = Math.max(m, x.data[r * cols + i] * scale);
+    let s = 0;
+    for (let i = 0; i < cols; i++) s += Math.exp(x.data[r * cols + i] * scale - m);
+    for (let i = 0; i < cols; i++) {
+      out[r * cols + i] = Math.exp(x.data[r * cols + i] * scale - m) / s;
+    }
+  }
+  return { data: out, shape: [...x.shape] };
+}

@@ -19,3 +19,4 @@ export * from "./rmsnorm.ts";
 export * from "./rope.ts";
 export * from "./swiglu.ts";
 export * from "./softmax.ts";
+export * from "./flash_attention.ts";

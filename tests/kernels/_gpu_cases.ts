@@ -68,6 +68,21 @@ const cases: Record<string, CaseFn> = {
     const y = await K.softmax(x.dev, { scale: s.scale });
     return [{ got: await y.toArray(), want: K.softmaxReference(x.host, { scale: s.scale }).data }];
   },
+  async attention(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const { sq, skv = s.sq, hq, hkv = hq, d } = s;
+    const q = input(gpu, rng, [sq, hq, d], dt), k = input(gpu, rng, [skv, hkv, d], dt);
+    const v = input(gpu, rng, [skv, hkv, d], dt);
+    const opts: K.FlashAttentionOptions = { causal: s.causal, keyMass: s.keyMass, scale: s.scale };
+    if (s.tree) opts.parents = Array.from({ length: sq }, (_, i) => rng.int(i + 1) - 1);
+    if (s.seqLens) opts.seqIds = (s.seqLens as number[]).flatMap((n, id) => Array(n).fill(id));
+    const r = await K.flashAttention({ q: q.dev, k: k.dev, v: v.dev }, opts);
+    const want = K.flashAttentionReference({ q: q.host, k: k.host, v: v.host }, opts);
+    const outs: Output[] = [{ got: await r.out.toArray(), want: want.out.data }];
+    outs.push({ got: await r.lse.toArray(), want: want.lse.data });
+    if (s.keyMass) outs.push({ got: await r.keyMass!.toArray(), want: want.keyMass!.data });
+    return outs;
+  },
 };
 
 export function registerCase(kind: string, fn: CaseFn): void {

@@ -1,0 +1,530 @@
+/**
+ * Flash-attention prefill: causal or full attention of Sq queries against Skv keys with
+ * grouped-query heads, online softmax over key tiles held in workgroup memory, optional
+ * token-tree (ancestor) and packed-sequence (block-diagonal) masks, and an optional second
+ * pass giving the attention mass each key received.
+ *
+ * @module
+ */
+
+import { check } from "../lib/util/errors.ts";
+import { Tensor } from "../lib/gpu/mod.ts";
+import {
+  bind,
+  ceilDiv,
+  dims,
+  enables,
+  floatType,
+  type HostTensor,
+  type KernelOptions,
+  sameDevice,
+  sameShape,
+} from "./_common.ts";
+
+/** Compile-time configuration of the attention shaders. */
+export interface FlashAttentionShaderConfig {
+  /** Head dimension. */
+  headDim: number;
+  /** Storage type of q, k, v and the output (default f32). */
+  dtype?: "f32" | "f16";
+  /** Key j is visible to query i only if j ≤ offset + i (default false). */
+  causal?: boolean;
+  /** A token-tree ancestor bitmask is bound (implies causal order). */
+  tree?: boolean;
+  /** Per-position sequence ids are bound (block-diagonal mask). */
+  seqIds?: boolean;
+}
+
+const PARAMS_WGSL = `struct Params {
+  Sq: u32, Skv: u32, Hq: u32, Hkv: u32, group: u32, offset: u32, scale2: f32, words: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+`;
+
+const QUERIES = 64;
+
+function keyTile(D: number): number {
+  return Math.max(8, Math.min(64, Math.floor(2048 / D)));
+}
+
+function maskWgsl(c: FlashAttentionShaderConfig, first: number): string {
+  let b = first;
+  const decl = [
+    c.seqIds ? `@group(0) @binding(${b++}) var<storage, read> seq: array<i32>;` : "",
+    c.tree ? `@group(0) @binding(${b++}) var<storage, read> tree: array<u32>;` : "",
+  ].join("\n");
+  return `${decl}
+fn allowed(i: u32, j: u32) -> bool {
+  let qp = params.offset + i;
+  ${c.causal || c.tree ? "if (j > qp) { return false; }" : ""}
+  ${c.seqIds ? "if (seq[j] != seq[qp]) { return false; }" : ""}
+  ${
+    c.tree
+      ? `if (j >= params.offset) {
+    let t = j - params.offset;
+    if ((tree[i * params.words + (t >> 5u)] & (1u << (t & 31u))) == 0u) { return false; }
+  }`
+      : ""
+  }
+  return true;
+}`;
+}
+
+/**
+ * WGSL source of the attention forward pass. A 64-thread workgroup owns 64 queries of one
+ * head (one query per thread, its scaled q row and f32 accumulator in registers); key and
+ * value tiles are staged in workgroup memory, scored, and folded in with one rescale per tile.
+ * Writes the output and the natural-log sum-exp of every (head, query).
+ *
+ * @example
+ * ```ts
+ * import { flashAttentionWgsl } from "@tokenlab/tokenlab/kernels";
+ * console.log(flashAttentionWgsl({ headDim: 128, causal: true }).length > 0);
+ * ```
+ */
+export function flashAttentionWgsl(config: FlashAttentionShaderConfig): string {
+  const T = config.dtype ?? "f32", D = config.headDim, BK = keyTile(D);
+  const limitKeys = config.causal || config.tree;
+  return `${enables(T)}${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> q: array<${T}>;
+@group(0) @binding(2) var<storage, read> k: array<${T}>;
+@group(0) @binding(3) var<storage, read> v: array<${T}>;
+@group(0) @binding(4) var<storage, read_write> out: array<${T}>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+${maskWgsl(config, 6)}
+const D = ${D}u;
+const BQ = ${QUERIES}u;
+const BK = ${BK}u;
+const NEG = -1.0e30;
+var<workgroup> Ks: array<f32, ${BK * D}>;
+var<workgroup> Vs: array<f32, ${BK * D}>;
+
+@compute @workgroup_size(${QUERIES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let h = wg.y;
+  let kvh = h / params.group;
+  let i = wg.x * BQ + tid;
+  let valid = i < params.Sq;
+  var qr: array<f32, ${D}>;
+  var acc: array<f32, ${D}>;
+  if (valid) {
+    for (var d = 0u; d < D; d++) { qr[d] = f32(q[(i * params.Hq + h) * D + d]) * params.scale2; }
+  }
+  var m = NEG;
+  var l = 0.0;
+  let lastQ = min(params.Sq, (wg.x + 1u) * BQ) - 1u;
+  var kEnd = params.Skv;
+  ${limitKeys ? "kEnd = min(params.Skv, params.offset + lastQ + 1u);" : ""}
+  for (var k0 = 0u; k0 < kEnd; k0 += BK) {
+    for (var e = tid; e < BK * D; e += BQ) {
+      let j = k0 + e / D;
+      var kv = 0.0;
+      var vv = 0.0;
+      if (j < kEnd) {
+        let idx = (j * params.Hkv + kvh) * D + e % D;
+        kv = f32(k[idx]);
+        vv = f32(v[idx]);
+      }
+      Ks[e] = kv;
+      Vs[e] = vv;
+    }
+    workgroupBarrier();
+    if (valid) {
+      var s: array<f32, ${BK}>;
+      var tmax = NEG;
+      for (var t = 0u; t < BK; t++) {
+        let j = k0 + t;
+        var x = NEG;
+        if (j < kEnd && allowed(i, j)) {
+          var dot = 0.0;
+          for (var d = 0u; d < D; d++) { dot = fma(qr[d], Ks[t * D + d], dot); }
+          x = dot;
+        }
+        s[t] = x;
+        tmax = max(tmax, x);
+      }
+      if (tmax > 0.5 * NEG) {
+        let mn = max(m, tmax);
+        let corr = exp2(m - mn);
+        l *= corr;
+        for (var d = 0u; d < D; d++) { acc[d] *= corr; }
+        for (var t = 0u; t < BK; t++) {
+          if (s[t] > 0.5 * NEG) {
+            let p = exp2(s[t] - mn);
+            l += p;
+            for (var d = 0u; d < D; d++) { acc[d] = fma(p, Vs[t * D + d], acc[d]); }
+          }
+        }
+        m = mn;
+      }
+    }
+    workgroupBarrier();
+  }
+  if (valid) {
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var d = 0u; d < D; d++) { out[(i * params.Hq + h) * D + d] = ${T}(acc[d] * inv); }
+    lse[h * params.Sq + i] = select(NEG, (m + log2(l)) * 0.6931471805599453, l > 0.0);
+  }
+}
+`;
+}
+
+/**
+ * WGSL source of the key-mass pass: one thread per key of one head sums, over all queries
+ * that may see it, `exp(score − lse(query))`, the probability the query gave that key.
+ *
+ * @example
+ * ```ts
+ * import { flashKeyMassWgsl } from "@tokenlab/tokenlab/kernels";
+ * console.log(flashKeyMassWgsl({ headDim: 64, causal: true }).length > 0);
+ * ```
+ */
+export function flashKeyMassWgsl(config: FlashAttentionShaderConfig): string {
+  const T = config.dtype ?? "f32", D = config.headDim, BQ = keyTile(D);
+  const limit = config.causal || config.tree;
+  return `${enables(T)}${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> q: array<${T}>;
+@group(0) @binding(2) var<storage, read> k: array<${T}>;
+@group(0) @binding(3) var<storage, read> lse: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mass: array<f32>;
+${maskWgsl(config, 5)}
+const D = ${D}u;
+const BQ = ${BQ}u;
+const NEG = -1.0e30;
+var<workgroup> Qs: array<f32, ${BQ * D}>;
+var<workgroup> Ls: array<f32, ${BQ}>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let h = wg.y;
+  let kvh = h / params.group;
+  let j = wg.x * 64u + tid;
+  let valid = j < params.Skv;
+  var kr: array<f32, ${D}>;
+  if (valid) {
+    for (var d = 0u; d < D; d++) { kr[d] = f32(k[(j * params.Hkv + kvh) * D + d]); }
+  }
+  var iStart = 0u;
+  ${limit ? "iStart = max(wg.x * 64u, params.offset) - params.offset;" : ""}
+  var sum = 0.0;
+  for (var i0 = iStart; i0 < params.Sq; i0 += BQ) {
+    for (var e = tid; e < BQ * D; e += 64u) {
+      let i = i0 + e / D;
+      var qv = 0.0;
+      if (i < params.Sq) { qv = f32(q[(i * params.Hq + h) * D + e % D]) * params.scale2; }
+      Qs[e] = qv;
+    }
+    for (var t = tid; t < BQ; t += 64u) {
+      let i = i0 + t;
+      Ls[t] = select(0.0, lse[h * params.Sq + i] * 1.4426950408889634, i < params.Sq);
+    }
+    workgroupBarrier();
+    if (valid) {
+      for (var t = 0u; t < BQ; t++) {
+        let i = i0 + t;
+        if (i < params.Sq && Ls[t] > 0.5 * NEG && allowed(i, j)) {
+          var dot = 0.0;
+          for (var d = 0u; d < D; d++) { dot = fma(Qs[t * D + d], kr[d], dot); }
+          sum += exp2(dot - Ls[t]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (valid) { mass[h * params.Skv + j] = sum; }
+}
+`;
+}
+
+/** Inputs of {@linkcode flashAttention}: q [Sq, Hq, D], k and v [Skv, Hkv, D]. */
+export interface AttentionInputs<T> {
+  /** Queries. */
+  q: T;
+  /** Keys. */
+  k: T;
+  /** Values. */
+  v: T;
+}
+
+/** Options of {@linkcode flashAttention} and {@linkcode flashAttentionReference}. */
+export interface FlashAttentionOptions extends KernelOptions {
+  /** Causal mask: query i sits at position Skv − Sq + i and sees keys up to it. */
+  causal?: boolean;
+  /** Score scale (default 1/√D). */
+  scale?: number;
+  /**
+   * Token tree over the Sq queries (the last Sq positions): `parents[i]` is the index of
+   * query i's parent among them, or −1 for a root. Query i sees the whole prefix and the
+   * tree tokens that are its ancestors or itself. Parents must come before children.
+   */
+  parents?: ArrayLike<number>;
+  /** Sequence id of each of the Skv positions: attention stays within equal ids. */
+  seqIds?: ArrayLike<number>;
+  /** Also compute, per head and key, the attention mass summed over queries. */
+  keyMass?: boolean;
+}
+
+/** Outputs of {@linkcode flashAttention}. */
+export interface FlashAttentionResult<T> {
+  /** Attention output [Sq, Hq, D] in the dtype of q. */
+  out: T;
+  /** Natural-log sum-exp of the scaled scores, [Hq, Sq] f32 (−1e30 for a fully masked row). */
+  lse: T;
+  /** Attention each key received, summed over queries, [Hq, Skv] f32 (with `keyMass`). */
+  keyMass?: T;
+}
+
+interface AttnDims {
+  Sq: number;
+  Skv: number;
+  Hq: number;
+  Hkv: number;
+  D: number;
+}
+
+function attnDims(
+  q: readonly number[],
+  k: readonly number[],
+  v: readonly number[],
+  o: FlashAttentionOptions,
+): AttnDims {
+  sameShape(k, v, "attention k and v");
+  const [Sq, Hq, D] = q, [Skv, Hkv, Dk] = k;
+  check(D === Dk, `attention head dims differ: q has ${D}, k has ${Dk}`);
+  check(
+    Hkv > 0 && Hq % Hkv === 0,
+    `attention query heads (${Hq}) must be a multiple of kv heads (${Hkv})`,
+  );
+  check(Sq <= Skv, `attention needs Sq ≤ Skv (queries are the last positions), got ${Sq} > ${Skv}`);
+  if (o.parents) {
+    check(
+      o.parents.length === Sq,
+      `parents must have one entry per query (${Sq}), got ${o.parents.length}`,
+    );
+    for (let i = 0; i < Sq; i++) {
+      const p = o.parents[i];
+      check(
+        Number.isInteger(p) && p >= -1 && p < i,
+        `parents[${i}] = ${p} is invalid: use −1 for a root or the index of an earlier query`,
+      );
+    }
+  }
+  if (o.seqIds) {
+    check(
+      o.seqIds.length === Skv,
+      `seqIds must have one entry per key position (${Skv}), got ${o.seqIds.length}`,
+    );
+  }
+  return { Sq, Skv, Hq, Hkv, D };
+}
+
+/**
+ * Ancestor-or-self bitmask of a token tree: row i has bit j set when j is i or an ancestor of i.
+ * Rows are `ceil(n / 32)` u32 words.
+ *
+ * @example
+ * ```ts
+ * import { treeAncestorMask } from "@tokenlab/tokenlab/kernels";
+ * // chain 0 <- 1 and a sibling 2 of 1
+ * console.log(treeAncestorMask([-1, 0, 0])); // Uint32Array [1, 3, 5]
+ * ```
+ */
+export function treeAncestorMask(parents: ArrayLike<number>): Uint32Array {
+  const n = parents.length, words = Math.max(1, ceilDiv(n, 32));
+  const mask = new Uint32Array(n * words);
+  for (let i = 0; i < n; i++) {
+    const p = parents[i];
+    check(p >= -1 && p < i, `parents[${i}] = ${p} must be −1 or an earlier index`);
+    if (p >= 0) mask.copyWithin(i * words, p * words, (p + 1) * words);
+    mask[i * words + (i >>> 5)] |= 1 << (i & 31);
+  }
+  return mask;
+}
+
+/**
+ * Attention prefill on the GPU. Head dims up to 256 (registers hold a q row and accumulator
+ * per thread); GQA when kv heads divide query heads.
+ *
+ * @example
+ * ```ts
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * import { flashAttention } from "@tokenlab/tokenlab/kernels";
+ * const gpu = await getDevice();
+ * if (gpu) {
+ *   const x = Tensor.fromArray(gpu, [1, 0, 0, 1], [2, 1, 2]);
+ *   const { out } = await flashAttention({ q: x, k: x, v: x }, { causal: true });
+ *   console.log(await out.toArray());
+ * }
+ * ```
+ */
+export async function flashAttention(
+  inputs: AttentionInputs<Tensor>,
+  options: FlashAttentionOptions = {},
+): Promise<FlashAttentionResult<Tensor>> {
+  const { q, k, v } = inputs;
+  const dtype = floatType(q.dtype, "attention q");
+  check(k.dtype === dtype && v.dtype === dtype, `attention k and v must be ${dtype} like q`);
+  sameDevice(q, k, "attention q and k");
+  sameDevice(q, v, "attention q and v");
+  const d = attnDims(
+    dims(q, "attention q", [3]),
+    dims(k, "attention k", [3]),
+    dims(v, "attention v", [3]),
+    options,
+  );
+  check(d.D >= 1 && d.D <= 256, `attention head dim must be in 1..256, got ${d.D}`);
+  const gpu = q.gpu;
+  const config: FlashAttentionShaderConfig = {
+    headDim: d.D,
+    dtype,
+    causal: options.causal,
+    tree: !!options.parents,
+    seqIds: !!options.seqIds,
+  };
+  const words = Math.max(1, ceilDiv(d.Sq, 32));
+  const params = gpu.uniformBuffer(PARAMS_WGSL, {
+    Sq: d.Sq,
+    Skv: d.Skv,
+    Hq: d.Hq,
+    Hkv: d.Hkv,
+    group: d.Hq / d.Hkv,
+    offset: d.Skv - d.Sq,
+    scale2: (options.scale ?? 1 / Math.sqrt(d.D)) * Math.LOG2E,
+    words,
+  });
+  const masks: Tensor[] = [];
+  if (options.seqIds) {
+    masks.push(Tensor.fromArray(gpu, Int32Array.from(options.seqIds), [d.Skv], "i32"));
+  }
+  if (options.parents) {
+    masks.push(
+      Tensor.fromArray(gpu, treeAncestorMask(options.parents), [d.Sq * words], "u32"),
+    );
+  }
+  const out = Tensor.empty(gpu, [d.Sq, d.Hq, d.D], dtype);
+  const lse = Tensor.empty(gpu, [d.Hq, d.Sq], "f32");
+  const fwd = await gpu.pipelines.get(flashAttentionWgsl(config), { label: "flash_attention" });
+  const passes = [{
+    pipeline: fwd,
+    label: "flash_attention",
+    bindings: [
+      { buffer: params },
+      bind(q),
+      bind(k),
+      bind(v),
+      bind(out),
+      bind(lse),
+      ...masks.map(bind),
+    ],
+    workgroups: [ceilDiv(d.Sq, QUERIES), d.Hq] as [number, number],
+  }];
+  let keyMass: Tensor | undefined;
+  if (options.keyMass) {
+    keyMass = Tensor.empty(gpu, [d.Hq, d.Skv], "f32");
+    const pm = await gpu.pipelines.get(flashKeyMassWgsl(config), { label: "flash_key_mass" });
+    passes.push({
+      pipeline: pm,
+      label: "flash_key_mass",
+      bindings: [
+        { buffer: params },
+        bind(q),
+        bind(k),
+        bind(lse),
+        bind(keyMass),
+        ...masks.map(bind),
+      ],
+      workgroups: [ceilDiv(d.Skv, 64), d.Hq],
+    });
+  }
+  gpu.run(passes, {
+    profiler: options.profiler,
+    release: [params, ...masks.map((m) => m.buffer)],
+  });
+  return keyMass ? { out, lse, keyMass } : { out, lse };
+}
+
+/**
+ * Whether query i may attend key j under `options` (the CPU statement of the masks).
+ *
+ * @example
+ * ```ts
+ * import { attentionAllowed } from "@tokenlab/tokenlab/kernels";
+ * console.log(attentionAllowed({ i: 0, j: 1, sq: 2, skv: 2 }, { causal: true })); // false
+ * ```
+ */
+export function attentionAllowed(
+  at: { i: number; j: number; sq: number; skv: number },
+  options: FlashAttentionOptions,
+): boolean {
+  const offset = at.skv - at.sq, qp = offset + at.i;
+  if ((options.causal || options.parents) && at.j > qp) return false;
+  if (options.seqIds && options.seqIds[at.j] !== options.seqIds[qp]) return false;
+  if (options.parents && at.j >= offset) {
+    // walk up from the query to see whether key j's tree slot is on its ancestor path
+    let n = at.i;
+    while (n >= 0 && n !== at.j - offset) n = options.parents[n];
+    if (n < 0) return false;
+  }
+  return true;
+}
+
+/**
+ * CPU reference of {@linkcode flashAttention} (f64, plain softmax per row).
+ *
+ * @example
+ * ```ts
+ * import { flashAttentionReference } from "@tokenlab/tokenlab/kernels";
+ * const t = (a: number[]) => ({ data: new Float32Array(a), shape: [2, 1, 1] });
+ * // equal scores: the second query averages both values
+ * const r = flashAttentionReference({ q: t([0, 0]), k: t([1, 1]), v: t([2, 4]) }, { causal: true });
+ * console.log(r.out.data); // [2, 3]
+ * ```
+ */
+export function flashAttentionReference(
+  inputs: AttentionInputs<HostTensor>,
+  options: FlashAttentionOptions = {},
+): FlashAttentionResult<HostTensor> {
+  const { q, k, v } = inputs;
+  const { Sq, Skv, Hq, Hkv, D } = attnDims(q.shape, k.shape, v.shape, options);
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  const out = new Float32Array(Sq * Hq * D), lse = new Float32Array(Hq * Sq);
+  const mass = new Float32Array(Hq * Skv);
+  const s = new Float64Array(Skv);
+  for (let h = 0; h < Hq; h++) {
+    const kh = Math.floor(h / (Hq / Hkv));
+    for (let i = 0; i < Sq; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < Skv; j++) {
+        if (!attentionAllowed({ i, j, sq: Sq, skv: Skv }, options)) {
+          s[j] = -Infinity;
+          continue;
+        }
+        let dot = 0;
+        for (let d = 0; d < D; d++) {
+          dot += q.data[(i * Hq + h) * D + d] * k.data[(j * Hkv + kh) * D + d];
+        }
+        s[j] = dot * scale;
+        m = Math.max(m, s[j]);
+      }
+      if (m === -Infinity) {
+        lse[h * Sq + i] = -1e30;
+        continue;
+      }
+      let l = 0;
+      for (let j = 0; j < Skv; j++) l += s[j] === -Infinity ? 0 : Math.exp(s[j] - m);
+      lse[h * Sq + i] = m + Math.log(l);
+      for (let j = 0; j < Skv; j++) {
+        if (s[j] === -Infinity) continue;
+        const p = Math.exp(s[j] - m) / l;
+        mass[h * Skv + j] += p;
+        for (let d = 0; d < D; d++) out[(i * Hq + h) * D + d] += p * v.data[(j * Hkv + kh) * D + d];
+      }
+    }
+  }
+  const result: FlashAttentionResult<HostTensor> = {
+    out: { data: out, shape: [Sq, Hq, D] },
+    lse: { data: lse, shape: [Hq, Sq] },
+  };
+  if (options.keyMass) result.keyMass = { data: mass, shape: [Hq, Skv] };
+  return result;
+}

@@ -20,3 +20,4 @@ export * from "./rope.ts";
 export * from "./swiglu.ts";
 export * from "./softmax.ts";
 export * from "./flash_attention.ts";
+export * from "./decode_attention.ts";

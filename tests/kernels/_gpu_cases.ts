@@ -83,6 +83,16 @@ const cases: Record<string, CaseFn> = {
     if (s.keyMass) outs.push({ got: await r.keyMass!.toArray(), want: want.keyMass!.data });
     return outs;
   },
+  async decode(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const { nq, cache, hq, hkv = hq, d } = s;
+    const q = input(gpu, rng, [nq, hq, d], dt), k = input(gpu, rng, [cache, hkv, d], dt);
+    const v = input(gpu, rng, [cache, hkv, d], dt);
+    const opts = { kvLength: s.kvLength, causal: s.causal, splitSize: s.splitSize };
+    const y = await K.decodeAttention({ q: q.dev, k: k.dev, v: v.dev }, opts);
+    const want = K.decodeAttentionReference({ q: q.host, k: k.host, v: v.host }, opts);
+    return [{ got: await y.toArray(), want: want.data }];
+  },
 };
 
 export function registerCase(kind: string, fn: CaseFn): void {

@@ -1,0 +1,341 @@
+/**
+ * Decode attention: a few queries against a long KV cache, split over the key length
+ * ("split-K" / flash-decoding) so that many workgroups share the cache read, followed by a
+ * reduction pass that merges the partial softmax states. Grouped-query heads are handled
+ * together so each kv head's cache is read once per split.
+ *
+ * @module
+ */
+
+import { check } from "../lib/util/errors.ts";
+import { Tensor } from "../lib/gpu/mod.ts";
+import {
+  bind,
+  ceilDiv,
+  dims,
+  enables,
+  floatType,
+  type HostTensor,
+  type KernelOptions,
+  sameDevice,
+  sameShape,
+} from "./_common.ts";
+import { type AttentionInputs, flashAttentionReference } from "./flash_attention.ts";
+
+const PARAMS_WGSL = `struct Params {
+  nq: u32, kvLen: u32, Hq: u32, Hkv: u32, group: u32, chunk: u32, splits: u32, scale2: f32,
+  causal: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+`;
+
+const THREADS = 128;
+const TILE = 32;
+
+/** Compile-time configuration of the decode-attention shaders. */
+export interface DecodeAttentionShaderConfig {
+  /** Head dimension. */
+  headDim: number;
+  /** Query rows (query × head of one kv group) per workgroup. */
+  rows: number;
+  /** Storage type of q, k, v and the output (default f32). */
+  dtype?: "f32" | "f16";
+}
+
+/**
+ * WGSL source of the split pass: a 128-thread workgroup takes one key chunk of one kv head for
+ * up to `rows` (query, head) rows; scores of a 32-key tile go to workgroup memory, each row's
+ * running max and sum are updated once per tile, and every thread owns a slice of the
+ * row × dim accumulators. Writes the unnormalised partial output and (max, sum) per row.
+ *
+ * @example
+ * ```ts
+ * import { decodeAttentionSplitWgsl } from "@tokenlab/tokenlab/kernels";
+ * console.log(decodeAttentionSplitWgsl({ headDim: 128, rows: 4, dtype: "f16" }).length > 0);
+ * ```
+ */
+export function decodeAttentionSplitWgsl(config: DecodeAttentionShaderConfig): string {
+  const T = config.dtype ?? "f32", D = config.headDim, R = config.rows;
+  const ACC = ceilDiv(R * D, THREADS);
+  return `${enables(T)}${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> q: array<${T}>;
+@group(0) @binding(2) var<storage, read> k: array<${T}>;
+@group(0) @binding(3) var<storage, read> v: array<${T}>;
+@group(0) @binding(4) var<storage, read_write> po: array<f32>;
+@group(0) @binding(5) var<storage, read_write> pml: array<f32>;
+const D = ${D}u;
+const R = ${R}u;
+const TILE = ${TILE}u;
+const NT = ${THREADS}u;
+const NEG = -1.0e30;
+var<workgroup> qs: array<f32, ${R * D}>;
+var<workgroup> sc: array<f32, ${R * TILE}>;
+var<workgroup> ms: array<f32, ${R}>;
+var<workgroup> ls: array<f32, ${R}>;
+var<workgroup> alpha: array<f32, ${R}>;
+
+// global (query, head) of local row r, or none
+fn rowQuery(z: u32, r: u32) -> u32 { return (z * R + r) / params.group; }
+fn rowHead(g: u32, z: u32, r: u32) -> u32 { return g * params.group + (z * R + r) % params.group; }
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let split = wg.x;
+  let g = wg.y;
+  let z = wg.z;
+  let rowsInGroup = params.nq * params.group;
+  for (var e = tid; e < R * D; e += NT) {
+    let r = e / D;
+    var x = 0.0;
+    if (z * R + r < rowsInGroup) {
+      x = f32(q[(rowQuery(z, r) * params.Hq + rowHead(g, z, r)) * D + e % D]) * params.scale2;
+    }
+    qs[e] = x;
+  }
+  for (var r = tid; r < R; r += NT) { ms[r] = NEG; ls[r] = 0.0; }
+  var acc: array<f32, ${ACC}>;
+  let kBegin = split * params.chunk;
+  let kEnd = min(params.kvLen, kBegin + params.chunk);
+  workgroupBarrier();
+  for (var k0 = kBegin; k0 < kEnd; k0 += TILE) {
+    for (var e = tid; e < R * TILE; e += NT) {
+      let r = e / TILE;
+      let j = k0 + e % TILE;
+      var x = NEG;
+      let qi = rowQuery(z, r);
+      let visible = params.causal == 0u || j + params.nq <= params.kvLen + qi;
+      if (j < kEnd && z * R + r < rowsInGroup && visible) {
+        let kb = (j * params.Hkv + g) * D;
+        var dot = 0.0;
+        for (var d = 0u; d < D; d++) { dot = fma(qs[r * D + d], f32(k[kb + d]), dot); }
+        x = dot;
+      }
+      sc[e] = x;
+    }
+    workgroupBarrier();
+    for (var r = tid; r < R; r += NT) {
+      var tmax = NEG;
+      for (var t = 0u; t < TILE; t++) { tmax = max(tmax, sc[r * TILE + t]); }
+      let mn = max(ms[r], tmax);
+      var sum = 0.0;
+      for (var t = 0u; t < TILE; t++) {
+        let x = sc[r * TILE + t];
+        let p = select(0.0, exp2(x - mn), x > 0.5 * NEG);
+        sc[r * TILE + t] = p;
+        sum += p;
+      }
+      let a = exp2(ms[r] - mn);
+      alpha[r] = a;
+      ls[r] = ls[r] * a + sum;
+      ms[r] = mn;
+    }
+    workgroupBarrier();
+    let nt = min(TILE, kEnd - k0);
+    for (var n = 0u; n < ${ACC}u; n++) {
+      let e = tid + n * NT;
+      if (e < R * D) {
+        let r = e / D;
+        let d = e % D;
+        var a = acc[n] * alpha[r];
+        for (var t = 0u; t < nt; t++) {
+          a = fma(sc[r * TILE + t], f32(v[((k0 + t) * params.Hkv + g) * D + d]), a);
+        }
+        acc[n] = a;
+      }
+    }
+    workgroupBarrier();
+  }
+  let rows = params.nq * params.Hq;
+  for (var n = 0u; n < ${ACC}u; n++) {
+    let e = tid + n * NT;
+    let r = e / D;
+    if (e < R * D && z * R + r < rowsInGroup) {
+      let row = rowQuery(z, r) * params.Hq + rowHead(g, z, r);
+      po[(split * rows + row) * D + e % D] = acc[n];
+    }
+  }
+  for (var r = tid; r < R; r += NT) {
+    if (z * R + r < rowsInGroup) {
+      let row = rowQuery(z, r) * params.Hq + rowHead(g, z, r);
+      pml[(split * rows + row) * 2u] = ms[r];
+      pml[(split * rows + row) * 2u + 1u] = ls[r];
+    }
+  }
+}
+`;
+}
+
+/**
+ * WGSL source of the reduction pass: one 64-thread workgroup per (query, head) merges the
+ * splits' partial states `(m_s, l_s, o_s)` into `Σ 2^(m_s−M) o_s / Σ 2^(m_s−M) l_s`.
+ *
+ * @example
+ * ```ts
+ * import { decodeAttentionReduceWgsl } from "@tokenlab/tokenlab/kernels";
+ * console.log(decodeAttentionReduceWgsl({ headDim: 64, rows: 1 }).length > 0);
+ * ```
+ */
+export function decodeAttentionReduceWgsl(config: DecodeAttentionShaderConfig): string {
+  const T = config.dtype ?? "f32", D = config.headDim;
+  return `${enables(T)}${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> po: array<f32>;
+@group(0) @binding(2) var<storage, read> pml: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<${T}>;
+const D = ${D}u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let row = wg.x + wg.y * 65535u;
+  let rows = params.nq * params.Hq;
+  if (row >= rows) { return; }
+  var M = -1.0e30;
+  for (var s = 0u; s < params.splits; s++) { M = max(M, pml[(s * rows + row) * 2u]); }
+  var L = 0.0;
+  for (var s = 0u; s < params.splits; s++) {
+    L += exp2(pml[(s * rows + row) * 2u] - M) * pml[(s * rows + row) * 2u + 1u];
+  }
+  let inv = select(0.0, 1.0 / L, L > 0.0);
+  for (var d = tid; d < D; d += 64u) {
+    var o = 0.0;
+    for (var s = 0u; s < params.splits; s++) {
+      o += exp2(pml[(s * rows + row) * 2u] - M) * po[(s * rows + row) * D + d];
+    }
+    out[row * D + d] = ${T}(o * inv);
+  }
+}
+`;
+}
+
+/** Options of {@linkcode decodeAttention} and {@linkcode decodeAttentionReference}. */
+export interface DecodeAttentionOptions extends KernelOptions {
+  /** Valid keys at the start of the cache (default: all of it). */
+  kvLength?: number;
+  /** The nq queries are the last nq positions: query i sees keys < kvLength − nq + i + 1. */
+  causal?: boolean;
+  /** Score scale (default 1/√D). */
+  scale?: number;
+  /** Keys per split (default: chosen from the length, a multiple of 32). */
+  splitSize?: number;
+}
+
+function decodeDims(
+  q: readonly number[],
+  k: readonly number[],
+  v: readonly number[],
+  o: DecodeAttentionOptions,
+) {
+  sameShape(k, v, "decode attention k and v");
+  const [nq, Hq, D] = q, [L, Hkv, Dk] = k;
+  check(D === Dk, `decode attention head dims differ: q ${D}, k ${Dk}`);
+  check(Hkv > 0 && Hq % Hkv === 0, `query heads (${Hq}) must be a multiple of kv heads (${Hkv})`);
+  const kvLength = o.kvLength ?? L;
+  check(
+    Number.isInteger(kvLength) && kvLength >= 1 && kvLength <= L,
+    `kvLength must be an integer in 1..${L} (the cache length), got ${kvLength}`,
+  );
+  check(nq <= kvLength || !o.causal, `causal decode needs nq (${nq}) ≤ kvLength (${kvLength})`);
+  return { nq, Hq, D, L, Hkv, kvLength };
+}
+
+/**
+ * Decode attention on the GPU: split pass plus reduction pass. Output [nq, Hq, D].
+ *
+ * @example
+ * ```ts
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * import { decodeAttention } from "@tokenlab/tokenlab/kernels";
+ * const gpu = await getDevice();
+ * if (gpu) {
+ *   const q = Tensor.fromArray(gpu, [0, 0], [1, 1, 2]);
+ *   const kv = Tensor.fromArray(gpu, [1, 2, 3, 4], [2, 1, 2]);
+ *   const out = await decodeAttention({ q, k: kv, v: kv });
+ *   console.log(await out.toArray()); // equal scores: [2, 3]
+ * }
+ * ```
+ */
+export async function decodeAttention(
+  inputs: AttentionInputs<Tensor>,
+  options: DecodeAttentionOptions = {},
+): Promise<Tensor> {
+  const { q, k, v } = inputs;
+  const dtype = floatType(q.dtype, "decode attention q");
+  check(k.dtype === dtype && v.dtype === dtype, `decode attention k and v must be ${dtype}`);
+  sameDevice(q, k, "decode attention q and k");
+  sameDevice(q, v, "decode attention q and v");
+  const d = decodeDims(
+    dims(q, "decode attention q", [3]),
+    dims(k, "decode attention k", [3]),
+    dims(v, "decode attention v", [3]),
+    options,
+  );
+  check(d.D >= 1 && d.D <= 256, `decode attention head dim must be in 1..256, got ${d.D}`);
+  const gpu = q.gpu;
+  const group = d.Hq / d.Hkv;
+  const rowsInGroup = d.nq * group;
+  const R = Math.max(1, Math.min(rowsInGroup, Math.floor(2048 / d.D), 32));
+  const chunk = options.splitSize
+    ? ceilDiv(options.splitSize, TILE) * TILE
+    : Math.max(TILE, ceilDiv(ceilDiv(d.kvLength, 256), TILE) * TILE);
+  const splits = ceilDiv(d.kvLength, chunk);
+  const config = { headDim: d.D, rows: R, dtype };
+  const [p1, p2] = await Promise.all([
+    gpu.pipelines.get(decodeAttentionSplitWgsl(config), { label: "decode_attention_split" }),
+    gpu.pipelines.get(decodeAttentionReduceWgsl(config), { label: "decode_attention_reduce" }),
+  ]);
+  const params = gpu.uniformBuffer(PARAMS_WGSL, {
+    nq: d.nq,
+    kvLen: d.kvLength,
+    Hq: d.Hq,
+    Hkv: d.Hkv,
+    group,
+    chunk,
+    splits,
+    scale2: (options.scale ?? 1 / Math.sqrt(d.D)) * Math.LOG2E,
+    causal: options.causal ? 1 : 0,
+  });
+  const rows = d.nq * d.Hq;
+  const po = gpu.scratch(splits * rows * d.D * 4), pml = gpu.scratch(splits * rows * 8);
+  const out = Tensor.empty(gpu, [d.nq, d.Hq, d.D], dtype);
+  gpu.run([
+    {
+      pipeline: p1,
+      label: "decode_attention_split",
+      bindings: [{ buffer: params }, bind(q), bind(k), bind(v), { buffer: po }, { buffer: pml }],
+      workgroups: [splits, d.Hkv, ceilDiv(rowsInGroup, R)],
+    },
+    {
+      pipeline: p2,
+      label: "decode_attention_reduce",
+      bindings: [{ buffer: params }, { buffer: po }, { buffer: pml }, bind(out)],
+      workgroups: [Math.min(rows, 65535), ceilDiv(rows, 65535)],
+    },
+  ], { profiler: options.profiler, release: [params, po, pml] });
+  return out;
+}
+
+/**
+ * CPU reference of {@linkcode decodeAttention}: plain attention over the first `kvLength`
+ * cache entries.
+ *
+ * @example
+ * ```ts
+ * import { decodeAttentionReference } from "@tokenlab/tokenlab/kernels";
+ * const q = { data: new Float32Array([0]), shape: [1, 1, 1] };
+ * const kv = { data: new Float32Array([2, 4, 100]), shape: [3, 1, 1] };
+ * // only the first two entries are valid; equal scores average them
+ * console.log(decodeAttentionReference({ q, k: kv, v: kv }, { kvLength: 2 }).data); // [3]
+ * ```
+ */
+export function decodeAttentionReference(
+  inputs: AttentionInputs<HostTensor>,
+  options: DecodeAttentionOptions = {},
+): HostTensor {
+  const { q, k, v } = inputs;
+  const d = decodeDims(q.shape, k.shape, v.shape, options);
+  const n = d.kvLength * d.Hkv * d.D;
+  const cut = (t: HostTensor) => ({ data: t.data.subarray(0, n), shape: [d.kvLength, d.Hkv, d.D] });
+  return flashAttentionReference({ q, k: cut(k), v: cut(v) }, {
+    causal: options.causal,
+    scale: options.scale,
+  }).out;
+}

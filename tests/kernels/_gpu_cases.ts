@@ -99,7 +99,7 @@ export function registerCase(kind: string, fn: CaseFn): void {
   cases[kind] = fn;
 }
 
-async function main(): Promise<void> {
+export async function serve(): Promise<void> {
   const specs: Spec[] = JSON.parse(await new Response(Deno.stdin.readable).text());
   const gpu = await getDevice({ quiet: true });
   if (!gpu) {
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
         if (got.length < want.length) throw new Error(`got ${got.length} < ${want.length} values`);
         for (let i = 0; i < want.length; i++) {
           const d = Math.abs(got[i] - want[i]);
-          const r = d / (spec.atol + spec.rtol * Math.abs(want[i]));
+          const r = d === 0 ? 0 : d / (spec.atol + spec.rtol * Math.abs(want[i]));
           if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
           if (d > maxAbsErr) maxAbsErr = d;
         }
@@ -139,4 +139,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ done: true, adapter: gpu.adapter.name }));
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await serve();

@@ -21,3 +21,4 @@ export * from "./swiglu.ts";
 export * from "./softmax.ts";
 export * from "./flash_attention.ts";
 export * from "./decode_attention.ts";
+export * from "./cross_entropy.ts";

@@ -93,6 +93,19 @@ const cases: Record<string, CaseFn> = {
     const want = K.decodeAttentionReference({ q: q.host, k: k.host, v: v.host }, opts);
     return [{ got: await y.toArray(), want: want.data }];
   },
+  async crossEntropy(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const x = input(gpu, rng, [s.rows, s.vocab], dt, s.spread ?? 4);
+    const targets = Array.from(
+      { length: s.rows },
+      (_, i) => (i % 5 === 4 ? -100 : rng.int(s.vocab)),
+    );
+    const r = await K.crossEntropy({ logits: x.dev, targets }, { grad: s.grad });
+    const want = K.crossEntropyReference({ logits: x.host, targets }, { grad: s.grad });
+    const outs: Output[] = [{ got: await r.loss.toArray(), want: want.loss.data }];
+    if (s.grad) outs.push({ got: await r.grad!.toArray(), want: want.grad!.data });
+    return outs;
+  },
 };
 
 export function registerCase(kind: string, fn: CaseFn): void {

@@ -22,3 +22,4 @@ export * from "./metrics.ts";
 export * from "./parallel.ts";
 export * from "./dynamic.ts";
 export * from "./supertokens.ts";
+export * from "./mixture.ts";

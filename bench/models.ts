@@ -14,6 +14,11 @@ const NAMES = [
   "llama_tied",
   "llama_rope_params",
   "mistral_window",
+  "llama_bf16",
+  "qwen2_f16",
+  "llama_sharded",
+  "llama3_rope",
+  "llama_linear_rope",
 ];
 
 for (const name of NAMES) {

@@ -5,6 +5,23 @@
  */
 import { TokenlabError } from "../util/errors.ts";
 
+/** RoPE frequency scaling read from `rope_scaling` / `rope_parameters`. */
+export interface RopeScaling {
+  /** "linear" (positions divided by factor) or "llama3" (wavelength-banded scaling). */
+  type: "linear" | "llama3";
+  /** Scaling factor (> 0). */
+  factor: number;
+  /** llama3: low_freq_factor. */
+  lowFreqFactor?: number;
+  /** llama3: high_freq_factor. */
+  highFreqFactor?: number;
+  /** llama3: original_max_position_embeddings. */
+  originalMaxPositionEmbeddings?: number;
+}
+
+/** Rope types {@linkcode parseConfig} accepts. */
+export const SUPPORTED_ROPE_TYPES: readonly string[] = ["default", "linear", "llama3"];
+
 /** A normalised decoder-only transformer config. */
 export interface ModelConfig {
   /** HF model_type: "llama", "mistral" or "qwen2". */
@@ -35,7 +52,9 @@ export interface ModelConfig {
   tieWordEmbeddings: boolean;
   /** Max positions from the config. */
   maxPositionEmbeddings: number;
-  /** Mistral sliding window, or null when none (noted; not applied by the CPU runtime). */
+  /** RoPE frequency scaling ("linear" or "llama3"), or null for plain RoPE. */
+  ropeScaling: RopeScaling | null;
+  /** Mistral sliding window, or null when none. */
   slidingWindow: number | null;
   /** The raw JSON as read. */
   raw: Record<string, unknown>;
@@ -86,12 +105,40 @@ export function parseConfig(raw: Record<string, unknown>, source = "config.json"
     bad("mlp_bias is not supported", "use a checkpoint without MLP biases");
   }
   const ropeParams = (raw.rope_parameters ?? null) as Record<string, unknown> | null;
-  const scaling = (raw.rope_scaling ?? null) as Record<string, unknown> | null;
-  for (const p of [ropeParams, scaling]) {
+  const scalingRaw = (raw.rope_scaling ?? null) as Record<string, unknown> | null;
+  let ropeScaling: RopeScaling | null = null;
+  for (
+    const [field, p] of [["rope_parameters", ropeParams], ["rope_scaling", scalingRaw]] as const
+  ) {
     if (!p) continue;
-    const type = p.rope_type ?? p.type ?? "default";
-    if (type !== "default") {
-      bad(`${type} rope scaling is not supported yet`, "use a checkpoint with default RoPE");
+    const type = String(p.rope_type ?? p.type ?? "default");
+    if (!SUPPORTED_ROPE_TYPES.includes(type)) {
+      bad(
+        `${field}: rope type "${type}" is not supported`,
+        `supported rope types: ${SUPPORTED_ROPE_TYPES.join(", ")}`,
+      );
+    }
+    if (type === "default") continue;
+    const num = (key: string, fallback?: number): number => {
+      const v = p[key] ?? fallback;
+      if (typeof v !== "number" || !(v > 0)) {
+        return bad(
+          `${field}.${key} must be a positive number for ${type} rope scaling, got ${
+            JSON.stringify(p[key])
+          }`,
+        );
+      }
+      return v;
+    };
+    ropeScaling = type === "linear" ? { type, factor: num("factor") } : {
+      type: "llama3",
+      factor: num("factor"),
+      lowFreqFactor: num("low_freq_factor", 1),
+      highFreqFactor: num("high_freq_factor", 4),
+      originalMaxPositionEmbeddings: num("original_max_position_embeddings", 8192),
+    };
+    if (type === "llama3" && ropeScaling.lowFreqFactor! >= ropeScaling.highFreqFactor!) {
+      bad(`${field}: low_freq_factor must be below high_freq_factor`);
     }
   }
   const theta = (ropeParams?.rope_theta ?? raw.rope_theta ?? 10000) as number;
@@ -118,6 +165,7 @@ export function parseConfig(raw: Record<string, unknown>, source = "config.json"
     oBias: modelType === "qwen2" ? false : attnBias,
     tieWordEmbeddings: raw.tie_word_embeddings === true,
     maxPositionEmbeddings: int("max_position_embeddings", 2048),
+    ropeScaling,
     slidingWindow: useSw && typeof sw === "number" ? sw : null,
     raw,
   };

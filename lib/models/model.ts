@@ -8,7 +8,7 @@ import { TokenlabError } from "../util/errors.ts";
 import { Tokenizer } from "../tokenizers/mod.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import { readCheckpoint, type Tensor } from "./safetensors.ts";
-import { applyRope, linear, rmsNorm, silu } from "./cpu/ops.ts";
+import { applyRope, linear, rmsNorm, ropeInvFreq, silu } from "./cpu/ops.ts";
 
 /** Weights of one decoder layer (f32, HF layouts). */
 export interface LayerWeights {
@@ -207,6 +207,7 @@ export class Model {
     const positions = ids.map((_, i) => cache.nextPosition + i);
     let h: Float32Array = new Float32Array(S * Dm);
     for (let s = 0; s < S; s++) h.set(w.embed.subarray(ids[s] * Dm, (ids[s] + 1) * Dm), s * Dm);
+    const invFreq = ropeInvFreq(D, { theta: c.ropeTheta, scaling: c.ropeScaling });
     const scale = 1 / Math.sqrt(D);
     const group = H / KH;
     if (cache.captureAttention) cache.attention = [];
@@ -216,8 +217,8 @@ export class Model {
       const q = linear(x, L.q, { seq: S, inDim: Dm, outDim: H * D, bias: L.qBias });
       const k = linear(x, L.k, { seq: S, inDim: Dm, outDim: KH * D, bias: L.kBias });
       const v = linear(x, L.v, { seq: S, inDim: Dm, outDim: KH * D, bias: L.vBias });
-      applyRope(q, { positions, heads: H, headDim: D, theta: c.ropeTheta });
-      applyRope(k, { positions, heads: KH, headDim: D, theta: c.ropeTheta });
+      applyRope(q, { positions, heads: H, headDim: D, invFreq });
+      applyRope(k, { positions, heads: KH, headDim: D, invFreq });
       // [S, KH, D] -> [KH, S, D]
       const kT = new Float32Array(KH * S * D), vT = new Float32Array(KH * S * D);
       for (let s = 0; s < S; s++) {

@@ -6,6 +6,7 @@ import {
   parseConfig,
   parseSafetensors,
   readCheckpoint,
+  ropeInvFreq,
   saveModel,
   serializeSafetensors,
 } from "../../lib/models/mod.ts";
@@ -19,6 +20,11 @@ const NAMES = [
   "llama_tied",
   "llama_rope_params",
   "mistral_window",
+  "llama_bf16",
+  "qwen2_f16",
+  "llama_sharded",
+  "llama3_rope",
+  "llama_linear_rope",
 ];
 
 interface Ref {
@@ -253,6 +259,55 @@ Deno.test("sharded checkpoints via model.safetensors.index.json", async () => {
   }
 });
 
+Deno.test("ropeInvFreq: linear divides every frequency, llama3 keeps, smooths and scales bands", () => {
+  const base = ropeInvFreq(16, { theta: 10000 });
+  for (let i = 0; i < 8; i++) ok(Math.abs(base[i] - 10000 ** (-i / 8)) < 1e-6 * base[i] + 1e-12);
+  const lin = ropeInvFreq(16, { theta: 10000, scaling: { type: "linear", factor: 4 } });
+  for (let i = 0; i < 8; i++) ok(Math.abs(lin[i] - base[i] / 4) <= 1e-7 * base[i]);
+  const l3 = ropeInvFreq(16, {
+    theta: 10000,
+    scaling: {
+      type: "llama3",
+      factor: 4,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositionEmbeddings: 32,
+    },
+  });
+  // wavelength 2π/f: < 32/4 = 8 kept, > 32/1 = 32 divided by 4, between: interpolated
+  equal(l3[0], base[0]); // wavelength 6.28
+  const w1 = 2 * Math.PI / base[1]; // 19.9: smoothed
+  const sm = (32 / w1 - 1) / 3;
+  ok(Math.abs(l3[1] - ((1 - sm) * base[1] / 4 + sm * base[1])) < 1e-6 * base[1]);
+  ok(l3[1] < base[1] && l3[1] > base[1] / 4);
+  for (let i = 2; i < 8; i++) ok(Math.abs(l3[i] - base[i] / 4) <= 1e-7 * base[i]);
+});
+
+Deno.test("sharded fixture: index lists several shards; a missing shard is named", async () => {
+  const index = JSON.parse(
+    await Deno.readTextFile(`${FIX}llama_sharded/model.safetensors.index.json`),
+  );
+  ok(new Set(Object.values(index.weight_map)).size > 1);
+  const dir = await Deno.makeTempDir();
+  try {
+    for await (const e of Deno.readDir(FIX + "llama_sharded")) {
+      if (!e.name.includes("00002")) {
+        await Deno.copyFile(`${FIX}llama_sharded/${e.name}`, `${dir}/${e.name}`);
+      }
+    }
+    await rejects(loadModel(dir), /model-00002-of-00004\.safetensors/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bf16 and f16 fixtures store 2-byte weights", async () => {
+  for (const [name, dtype] of [["llama_bf16", "BF16"], ["qwen2_f16", "F16"]]) {
+    const t = await readCheckpoint(FIX + name);
+    equal(t.get("model.embed_tokens.weight")?.dtype, dtype);
+  }
+});
+
 Deno.test("config: bad configs give clear errors", () => {
   const base = {
     model_type: "llama",
@@ -272,9 +327,24 @@ Deno.test("config: bad configs give clear errors", () => {
   throws(() => parseConfig({ ...base, model_type: "gpt2" }), /model_type "gpt2"/);
   throws(() => parseConfig({ ...base, num_key_value_heads: 3 }), /multiple/);
   throws(() => parseConfig({ ...base, hidden_size: "x" }), /hidden_size/);
+  const l3 = parseConfig({ ...base, rope_scaling: { rope_type: "llama3", factor: 8 } });
+  equal(l3.ropeScaling?.type, "llama3");
+  equal(l3.ropeScaling?.originalMaxPositionEmbeddings, 8192);
+  equal(
+    parseConfig({ ...base, rope_scaling: { type: "linear", factor: 2 } }).ropeScaling?.factor,
+    2,
+  );
   throws(
-    () => parseConfig({ ...base, rope_scaling: { rope_type: "llama3", factor: 8 } }),
-    /llama3 rope scaling is not supported yet/,
+    () => parseConfig({ ...base, rope_scaling: { rope_type: "yarn", factor: 4 } }),
+    /rope type "yarn" is not supported.*default, linear, llama3/,
+  );
+  throws(
+    () => parseConfig({ ...base, rope_parameters: { rope_type: "dynamic", factor: 4 } }),
+    /rope_parameters: rope type "dynamic"/,
+  );
+  throws(
+    () => parseConfig({ ...base, rope_scaling: { rope_type: "linear" } }),
+    /rope_scaling\.factor must be a positive number/,
   );
   throws(() => parseConfig({ ...base, hidden_act: "gelu" }), /gelu/);
 });

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { RopeScaling } from "../config.ts";
 
 /**
  * y[s, o] = sum_i x[s, i] * w[o, i] (+ b[o]) — a linear layer with HF's [out, in] weight layout.
@@ -59,7 +60,47 @@ export function rmsNorm(
 }
 
 /**
+ * RoPE inverse frequencies theta^(-2i/d), i < d/2, with optional "linear" or "llama3" scaling
+ * (the formulas of HF transformers' rope initialisers).
+ *
+ * @example
+ * ```ts
+ * import { ropeInvFreq } from "@tokenlab/tokenlab/models";
+ * console.log(ropeInvFreq(8, { theta: 10000, scaling: { type: "linear", factor: 2 } }));
+ * ```
+ */
+export function ropeInvFreq(
+  headDim: number,
+  opts: { theta: number; scaling?: RopeScaling | null },
+): Float32Array {
+  const half = headDim / 2;
+  const inv = new Float32Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(opts.theta, (2 * i) / headDim);
+  const sc = opts.scaling;
+  if (!sc) return inv;
+  if (sc.type === "linear") {
+    for (let i = 0; i < half; i++) inv[i] = inv[i] / sc.factor;
+    return inv;
+  }
+  const low = sc.lowFreqFactor ?? 1, high = sc.highFreqFactor ?? 4;
+  const old = sc.originalMaxPositionEmbeddings ?? 8192;
+  const lowWavelen = old / low, highWavelen = old / high;
+  for (let i = 0; i < half; i++) {
+    const wavelen = (2 * Math.PI) / inv[i];
+    if (wavelen < highWavelen) continue; // high frequency: unchanged
+    if (wavelen > lowWavelen) {
+      inv[i] = inv[i] / sc.factor; // low frequency: scaled
+      continue;
+    }
+    const smooth = (old / wavelen - low) / (high - low);
+    inv[i] = (1 - smooth) * (inv[i] / sc.factor) + smooth * inv[i];
+  }
+  return inv;
+}
+
+/**
  * Applies RoPE in place (HF rotate_half, half-split) to x laid out [seq, heads, headDim].
+ * Pass `invFreq` (from {@linkcode ropeInvFreq}) for scaled RoPE; otherwise `theta` is used.
  *
  * @example
  * ```ts
@@ -71,17 +112,24 @@ export function rmsNorm(
  */
 export function applyRope(
   x: Float32Array,
-  opts: { positions: number[]; heads: number; headDim: number; theta: number },
+  opts: {
+    positions: ArrayLike<number>;
+    heads: number;
+    headDim: number;
+    theta?: number;
+    invFreq?: Float32Array;
+    inverse?: boolean;
+  },
 ): void {
-  const { positions, heads, headDim, theta } = opts;
+  const { positions, heads, headDim } = opts;
   const half = headDim / 2;
-  const invFreq = new Float32Array(half);
-  for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / headDim);
+  const invFreq = opts.invFreq ?? ropeInvFreq(headDim, { theta: opts.theta ?? 10000 });
+  const sign = opts.inverse ? -1 : 1;
   for (let s = 0; s < positions.length; s++) {
     for (let j = 0; j < half; j++) {
       const ang = Math.fround(positions[s] * invFreq[j]);
       const c = Math.fround(Math.cos(ang));
-      const sn = Math.fround(Math.sin(ang));
+      const sn = sign * Math.fround(Math.sin(ang));
       for (let h = 0; h < heads; h++) {
         const base = (s * heads + h) * headDim;
         const a = x[base + j];

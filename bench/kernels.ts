@@ -46,7 +46,7 @@ function rand(g: GpuContext, shape: number[], dtype: DType = "f32"): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = rng.next() * 2 - 1;
-  return Tensor.fromArray(g, data, shape, dtype);
+  return Tensor.fromArray(data, { shape, dtype, gpu: g });
 }
 const bytesOf = (dtype: DType) => (dtype === "f16" ? 2 : 4);
 

@@ -140,7 +140,7 @@ function ceCheck(shape: readonly number[], targets: ArrayLike<number>): [number,
  * import { crossEntropy } from "@tokenlab/tokenlab/kernels";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const logits = Tensor.fromArray(gpu, [0, 0, 0, 0], [1, 4]);
+ *   const logits = Tensor.fromArray([0, 0, 0, 0], { shape: [1, 4], gpu });
  *   const { loss } = await crossEntropy({ logits, targets: [2] });
  *   console.log(await loss.toArray()); // ln 4
  * }
@@ -154,7 +154,11 @@ export async function crossEntropy(
   const dtype = floatType(logits.dtype, "crossEntropy logits");
   const [N, V, kept] = ceCheck(dims(logits, "crossEntropy logits", [2]), inputs.targets);
   const gpu = logits.gpu;
-  const targets = Tensor.fromArray(gpu, Int32Array.from(inputs.targets), [N], "i32");
+  const targets = Tensor.fromArray(Int32Array.from(inputs.targets), {
+    shape: [N],
+    dtype: "i32",
+    gpu,
+  });
   const pipeline = await gpu.pipelines.get(crossEntropyWgsl({ dtype, grad: options.grad }), {
     label: "cross_entropy",
   });
@@ -165,8 +169,8 @@ export async function crossEntropy(
     gradScale: options.gradScale ?? 1 / Math.max(kept, 1),
     gridX: gx,
   });
-  const loss = Tensor.empty(gpu, [N], "f32");
-  const grad = options.grad ? Tensor.empty(gpu, [N, V], "f32") : undefined;
+  const loss = Tensor.empty([N], { dtype: "f32", gpu });
+  const grad = options.grad ? Tensor.empty([N, V], { dtype: "f32", gpu }) : undefined;
   const bindings = [{ buffer: params }, bind(logits), bind(targets), bind(loss)];
   if (grad) bindings.push(bind(grad));
   gpu.run([{ pipeline, label: "cross_entropy", bindings, workgroups: [N ? gx : 0, gy] }], {

@@ -246,8 +246,8 @@ function decodeDims(
  * import { decodeAttention } from "@tokenlab/tokenlab/kernels";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const q = Tensor.fromArray(gpu, [0, 0], [1, 1, 2]);
- *   const kv = Tensor.fromArray(gpu, [1, 2, 3, 4], [2, 1, 2]);
+ *   const q = Tensor.fromArray([0, 0], { shape: [1, 1, 2], gpu });
+ *   const kv = Tensor.fromArray([1, 2, 3, 4], { shape: [2, 1, 2], gpu });
  *   const out = await decodeAttention({ q, k: kv, v: kv });
  *   console.log(await out.toArray()); // equal scores: [2, 3]
  * }
@@ -295,7 +295,7 @@ export async function decodeAttention(
   });
   const rows = d.nq * d.Hq;
   const po = gpu.scratch(splits * rows * d.D * 4), pml = gpu.scratch(splits * rows * 8);
-  const out = Tensor.empty(gpu, [d.nq, d.Hq, d.D], dtype);
+  const out = Tensor.empty([d.nq, d.Hq, d.D], { dtype, gpu });
   gpu.run([
     {
       pipeline: p1,

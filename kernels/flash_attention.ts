@@ -351,7 +351,7 @@ export function treeAncestorMask(parents: ArrayLike<number>): Uint32Array {
  * import { flashAttention } from "@tokenlab/tokenlab/kernels";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const x = Tensor.fromArray(gpu, [1, 0, 0, 1], [2, 1, 2]);
+ *   const x = Tensor.fromArray([1, 0, 0, 1], { shape: [2, 1, 2], gpu });
  *   const { out } = await flashAttention({ q: x, k: x, v: x }, { causal: true });
  *   console.log(await out.toArray());
  * }
@@ -394,15 +394,21 @@ export async function flashAttention(
   });
   const masks: Tensor[] = [];
   if (options.seqIds) {
-    masks.push(Tensor.fromArray(gpu, Int32Array.from(options.seqIds), [d.Skv], "i32"));
+    masks.push(
+      Tensor.fromArray(Int32Array.from(options.seqIds), { shape: [d.Skv], dtype: "i32", gpu }),
+    );
   }
   if (options.parents) {
     masks.push(
-      Tensor.fromArray(gpu, treeAncestorMask(options.parents), [d.Sq * words], "u32"),
+      Tensor.fromArray(treeAncestorMask(options.parents), {
+        shape: [d.Sq * words],
+        dtype: "u32",
+        gpu,
+      }),
     );
   }
-  const out = Tensor.empty(gpu, [d.Sq, d.Hq, d.D], dtype);
-  const lse = Tensor.empty(gpu, [d.Hq, d.Sq], "f32");
+  const out = Tensor.empty([d.Sq, d.Hq, d.D], { dtype, gpu });
+  const lse = Tensor.empty([d.Hq, d.Sq], { dtype: "f32", gpu });
   const fwd = await gpu.pipelines.get(flashAttentionWgsl(config), { label: "flash_attention" });
   const passes = [{
     pipeline: fwd,
@@ -420,7 +426,7 @@ export async function flashAttention(
   }];
   let keyMass: Tensor | undefined;
   if (options.keyMass) {
-    keyMass = Tensor.empty(gpu, [d.Hq, d.Skv], "f32");
+    keyMass = Tensor.empty([d.Hq, d.Skv], { dtype: "f32", gpu });
     const pm = await gpu.pipelines.get(flashKeyMassWgsl(config), { label: "flash_key_mass" });
     passes.push({
       pipeline: pm,

@@ -221,8 +221,8 @@ function matmulShape(sa: readonly number[], sb: readonly number[], o: MatmulOpti
  * import { matmul } from "@tokenlab/tokenlab/kernels";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const a = Tensor.fromArray(gpu, [1, 2, 3, 4], [2, 2]);
- *   const b = Tensor.fromArray(gpu, [1, 0, 0, 1], [2, 2]);
+ *   const a = Tensor.fromArray([1, 2, 3, 4], { shape: [2, 2], gpu });
+ *   const b = Tensor.fromArray([1, 0, 0, 1], { shape: [2, 2], gpu });
  *   console.log(await (await matmul({ a, b })).toArray()); // 1 2 3 4
  * }
  * ```
@@ -254,7 +254,7 @@ export async function matmul(
     perThread: per,
   });
   const pipeline = await gpu.pipelines.get(src, { label: "matmul" });
-  const out = Tensor.empty(gpu, s.rank3 ? [s.batch, s.m, s.n] : [s.m, s.n], cType);
+  const out = Tensor.empty(s.rank3 ? [s.batch, s.m, s.n] : [s.m, s.n], { dtype: cType, gpu });
   const params = gpu.uniformBuffer(PARAMS_WGSL, {
     M: s.m,
     N: s.n,

@@ -109,8 +109,8 @@ export interface RmsnormResult<T> {
  * import { rmsnorm } from "@tokenlab/tokenlab/kernels";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const x = Tensor.fromArray(gpu, [3, 4], [1, 2]);
- *   const weight = Tensor.fromArray(gpu, [1, 1], [2]);
+ *   const x = Tensor.fromArray([3, 4], { shape: [1, 2], gpu });
+ *   const weight = Tensor.fromArray([1, 1], { shape: [2], gpu });
  *   console.log(await (await rmsnorm({ x, weight })).out.toArray());
  * }
  * ```
@@ -146,8 +146,8 @@ export async function rmsnorm(
     eps: options.eps ?? 1e-6,
     gridX: gx,
   });
-  const out = Tensor.empty(gpu, x.shape, dtype);
-  const h = residual ? Tensor.empty(gpu, x.shape, dtype) : undefined;
+  const out = Tensor.empty(x.shape, { dtype, gpu });
+  const h = residual ? Tensor.empty(x.shape, { dtype, gpu }) : undefined;
   const bindings = [{ buffer: params }, bind(x), bind(weight), bind(out)];
   if (residual && h) bindings.push(bind(residual), bind(h));
   gpu.run([{ pipeline, label: "rmsnorm", bindings, workgroups: [gx, gy] }], {

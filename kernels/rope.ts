@@ -118,7 +118,7 @@ function ropeDims(shape: readonly number[], positions: number, options: RopeOpti
  * import { rope } from "@tokenlab/tokenlab/kernels";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const x = Tensor.fromArray(gpu, [1, 0, 0, 1], [1, 1, 4]);
+ *   const x = Tensor.fromArray([1, 0, 0, 1], { shape: [1, 1, 4], gpu });
  *   console.log(await (await rope({ x, positions: [3] })).toArray());
  * }
  * ```
@@ -128,7 +128,11 @@ export async function rope(inputs: RopeInputs<Tensor>, options: RopeOptions = {}
   const dtype = floatType(x.dtype, "rope input x");
   const d = ropeDims(dims(x, "rope input x", [3]), inputs.positions.length, options);
   const gpu = x.gpu;
-  const pos = Tensor.fromArray(gpu, Int32Array.from(inputs.positions), [d.tokens], "i32");
+  const pos = Tensor.fromArray(Int32Array.from(inputs.positions), {
+    shape: [d.tokens],
+    dtype: "i32",
+    gpu,
+  });
   sameDevice(x, pos, "rope");
   const pipeline = await gpu.pipelines.get(ropeWgsl({ dtype, layout: options.layout }), {
     label: "rope",
@@ -143,7 +147,7 @@ export async function rope(inputs: RopeInputs<Tensor>, options: RopeOptions = {}
     log2Base: Math.log2(options.base ?? 10000),
     gridX: gx,
   });
-  const out = Tensor.empty(gpu, x.shape, dtype);
+  const out = Tensor.empty(x.shape, { dtype, gpu });
   gpu.run([{
     pipeline,
     label: "rope",

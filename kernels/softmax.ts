@@ -81,7 +81,7 @@ export interface SoftmaxOptions extends KernelOptions {
  * import { softmax } from "@tokenlab/tokenlab/kernels";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const x = Tensor.fromArray(gpu, [0, Math.log(3)], [1, 2]);
+ *   const x = Tensor.fromArray([0, Math.log(3)], { shape: [1, 2], gpu });
  *   console.log(await (await softmax(x)).toArray()); // [0.25, 0.75]
  * }
  * ```
@@ -99,7 +99,7 @@ export async function softmax(x: Tensor, options: SoftmaxOptions = {}): Promise<
     scale: options.scale ?? 1,
     gridX: gx,
   });
-  const out = Tensor.empty(gpu, x.shape, dtype);
+  const out = Tensor.empty(x.shape, { dtype, gpu });
   gpu.run([{
     pipeline,
     label: "softmax",

@@ -68,8 +68,8 @@ export interface SwigluInputs<T> {
  * import { swiglu } from "@tokenlab/tokenlab/kernels";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const gate = Tensor.fromArray(gpu, [0, 1], [2]);
- *   const up = Tensor.fromArray(gpu, [5, 2], [2]);
+ *   const gate = Tensor.fromArray([0, 1], { shape: [2], gpu });
+ *   const up = Tensor.fromArray([5, 2], { shape: [2], gpu });
  *   console.log(await (await swiglu({ gate, up })).toArray()); // [0, 1.4621…]
  * }
  * ```
@@ -87,7 +87,7 @@ export async function swiglu(
   const pipeline = await gpu.pipelines.get(swigluWgsl({ dtype }), { label: "swiglu" });
   const [gx, gy] = grid(ceilDiv(gate.size, 256));
   const params = gpu.uniformBuffer(PARAMS_WGSL, { n: gate.size, gridX: gx });
-  const out = Tensor.empty(gpu, gate.shape, dtype);
+  const out = Tensor.empty(gate.shape, { dtype, gpu });
   gpu.run([{
     pipeline,
     label: "swiglu",

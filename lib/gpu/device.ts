@@ -141,6 +141,7 @@ export interface GetDeviceOptions {
 }
 
 let cached: Promise<GpuContext | null> | null = null;
+let settled: { gpu: GpuContext | null } | null = null;
 let noticePrinted = false;
 
 /**
@@ -170,8 +171,30 @@ export function isSoftwareAdapter(name: string): boolean {
  * ```
  */
 export function getDevice(options: GetDeviceOptions = {}): Promise<GpuContext | null> {
-  cached ??= acquire(options.quiet ?? false);
+  cached ??= acquire(options.quiet ?? false).then((gpu) => {
+    settled = { gpu };
+    return gpu;
+  });
   return cached;
+}
+
+/**
+ * The context an awaited {@linkcode getDevice} settled on, synchronously: the default device of
+ * {@linkcode Tensor.fromArray} and friends. Null means there is no adapter (the CPU path).
+ * Throws when `getDevice()` has not finished yet.
+ *
+ * @example
+ * ```ts
+ * import { currentDevice, getDevice } from "@tokenlab/tokenlab/gpu";
+ * await getDevice();
+ * console.log(currentDevice()?.adapter.name ?? "CPU path");
+ * ```
+ */
+export function currentDevice(): GpuContext | null {
+  check(settled, "no device has been acquired yet", {
+    hint: "call `await getDevice()` once before creating tensors without `gpu`",
+  });
+  return settled.gpu;
 }
 
 function notice(text: string, quiet: boolean): void {
@@ -226,6 +249,7 @@ async function acquire(quiet: boolean): Promise<GpuContext | null> {
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   device.lost.then(() => {
     cached = null;
+    settled = null;
   });
   if (software) {
     notice(

@@ -7,7 +7,7 @@
  * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const t = Tensor.fromArray(gpu, [1, 2, 3], [3], "f32");
+ *   const t = Tensor.fromArray([1, 2, 3], { shape: [3], gpu });
  *   console.log(gpu.adapter.name, await t.toArray());
  * } else {
  *   console.log("no WebGPU adapter: use the CPU references");

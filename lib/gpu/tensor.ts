@@ -5,7 +5,7 @@
  */
 
 import { check } from "../util/errors.ts";
-import type { GpuContext } from "./device.ts";
+import { currentDevice, type GpuContext } from "./device.ts";
 import { fromFloat16Bits, toFloat16Bits } from "./f16.ts";
 
 /** Element types of a {@linkcode Tensor}. */
@@ -38,6 +38,55 @@ export function shapeSize(shape: readonly number[]): number {
   return n;
 }
 
+/** Options for {@linkcode Tensor.fromArray}. */
+export interface FromArrayOptions {
+  /** Dimensions, outermost first; their product must equal the data length. */
+  shape: readonly number[];
+  /**
+   * Element type. Defaults to `i32` for an `Int32Array`, `u32` for a `Uint32Array`, otherwise
+   * `f32`. With `f16`, numbers are rounded to half precision and a `Uint16Array` is taken as raw
+   * half-precision bits.
+   */
+  dtype?: DType;
+  /** Device to upload to; defaults to {@linkcode currentDevice} (await `getDevice()` first). */
+  gpu?: GpuContext;
+}
+
+/** Options for {@linkcode Tensor.empty} and {@linkcode Tensor.zeros}. */
+export interface NewTensorOptions {
+  /** Element type; defaults to `f32`. */
+  dtype?: DType;
+  /** Device to allocate on; defaults to {@linkcode currentDevice} (await `getDevice()` first). */
+  gpu?: GpuContext;
+}
+
+/** What a {@linkcode Tensor} is built from: a buffer on a device, a shape and an element type. */
+export interface TensorInit {
+  /** The context owning the buffer. */
+  gpu: GpuContext;
+  /** The storage buffer, at least as large as the data. */
+  buffer: GPUBuffer;
+  /** Dimensions, outermost first. */
+  shape: readonly number[];
+  /** Element type. */
+  dtype: DType;
+}
+
+function defaultGpu(gpu: GpuContext | undefined): GpuContext {
+  if (gpu) return gpu;
+  const current = currentDevice();
+  check(current, "there is no WebGPU device to put the tensor on", {
+    hint: "run on a machine with a WebGPU adapter, or use the kernels' CPU references",
+  });
+  return current;
+}
+
+function inferDType(data: ArrayLike<number>): DType {
+  if (data instanceof Int32Array) return "i32";
+  if (data instanceof Uint32Array) return "u32";
+  return "f32";
+}
+
 /**
  * A dense row-major tensor in a pooled GPU buffer. The buffer may be larger than the data
  * (pool size classes); `byteLength` is what the data occupies.
@@ -47,7 +96,7 @@ export function shapeSize(shape: readonly number[]): number {
  * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
  * const gpu = await getDevice();
  * if (gpu) {
- *   const t = Tensor.fromArray(gpu, [1, 2, 3, 4, 5, 6], [2, 3], "f16");
+ *   const t = Tensor.fromArray([1, 2, 3, 4, 5, 6], { shape: [2, 3], dtype: "f16" });
  *   console.log(t.shape, await t.toArray());
  *   t.release();
  * }
@@ -65,7 +114,8 @@ export class Tensor {
   #released = false;
 
   /** Wraps an existing buffer; prefer {@linkcode Tensor.fromArray} and {@linkcode Tensor.empty}. */
-  constructor(gpu: GpuContext, buffer: GPUBuffer, shape: readonly number[], dtype: DType) {
+  constructor(init: TensorInit) {
+    const { gpu, buffer, shape, dtype } = init;
     const bytes = shapeSize(shape) * DTYPE_BYTES[dtype];
     check(
       buffer.size >= bytes,
@@ -93,15 +143,22 @@ export class Tensor {
   }
 
   /**
-   * Uploads `data` as a new tensor. For `f16`, numbers are rounded to half precision; a
-   * `Uint16Array` is taken as raw half-precision bits.
+   * Uploads `data` as a new tensor of `options.shape`. For `f16`, numbers are rounded to half
+   * precision; a `Uint16Array` is taken as raw half-precision bits.
+   *
+   * @example
+   * ```ts
+   * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+   * if (await getDevice()) {
+   *   const ids = Tensor.fromArray(Int32Array.of(3, 1, 2), { shape: [3] }); // i32
+   *   console.log(ids.dtype, await ids.toArray());
+   * }
+   * ```
    */
-  static fromArray(
-    gpu: GpuContext,
-    data: ArrayLike<number>,
-    shape: readonly number[],
-    dtype: DType = "f32",
-  ): Tensor {
+  static fromArray(data: ArrayLike<number>, options: FromArrayOptions): Tensor {
+    const { shape } = options;
+    const dtype = options.dtype ?? inferDType(data);
+    const gpu = defaultGpu(options.gpu);
     const n = shapeSize(shape);
     check(
       data.length === n,
@@ -112,7 +169,7 @@ export class Tensor {
         hint: "use dtype f32",
       });
     }
-    const t = Tensor.empty(gpu, shape, dtype);
+    const t = Tensor.empty(shape, { dtype, gpu });
     let bytes: ArrayBufferView;
     if (dtype === "f32") bytes = data instanceof Float32Array ? data : Float32Array.from(data);
     else if (dtype === "u32") bytes = data instanceof Uint32Array ? data : Uint32Array.from(data);
@@ -136,15 +193,34 @@ export class Tensor {
     return t;
   }
 
-  /** A new tensor with uninitialised contents from the pool. */
-  static empty(gpu: GpuContext, shape: readonly number[], dtype: DType = "f32"): Tensor {
+  /**
+   * A new tensor with uninitialised contents from the pool.
+   *
+   * @example
+   * ```ts
+   * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+   * if (await getDevice()) console.log(Tensor.empty([2, 8], { dtype: "u32" }).byteLength); // 64
+   * ```
+   */
+  static empty(shape: readonly number[], options: NewTensorOptions = {}): Tensor {
+    const dtype = options.dtype ?? "f32";
+    const gpu = defaultGpu(options.gpu);
     const bytes = Math.max(4, Math.ceil((shapeSize(shape) * DTYPE_BYTES[dtype]) / 4) * 4);
-    return new Tensor(gpu, gpu.scratch(bytes), shape, dtype);
+    return new Tensor({ gpu, buffer: gpu.scratch(bytes), shape, dtype });
   }
 
-  /** A new tensor of zeros. */
-  static zeros(gpu: GpuContext, shape: readonly number[], dtype: DType = "f32"): Tensor {
-    const t = Tensor.empty(gpu, shape, dtype);
+  /**
+   * A new tensor of zeros.
+   *
+   * @example
+   * ```ts
+   * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+   * if (await getDevice()) console.log(await Tensor.zeros([3]).toArray()); // Float32Array [0, 0, 0]
+   * ```
+   */
+  static zeros(shape: readonly number[], options: NewTensorOptions = {}): Tensor {
+    const t = Tensor.empty(shape, options);
+    const gpu = t.gpu;
     const enc = gpu.device.createCommandEncoder();
     enc.clearBuffer(t.buffer, 0, t.bindingSize);
     gpu.device.queue.submit([enc.finish()]);
@@ -157,7 +233,7 @@ export class Tensor {
       shapeSize(shape) === this.size,
       `cannot reshape [${this.shape.join(", ")}] to [${shape.join(", ")}]: sizes differ`,
     );
-    return new Tensor(this.gpu, this.buffer, shape, this.dtype);
+    return new Tensor({ gpu: this.gpu, buffer: this.buffer, shape, dtype: this.dtype });
   }
 
   /** Reads the data back (waits for queued GPU work); f16 is decoded to Float32Array. */

@@ -10,10 +10,29 @@ const fail = (msg: string): never => {
 registerCase("roundtrip", async (gpu, s) => {
   const n = s.n as number;
   const data = Array.from({ length: n }, (_, i) => (s.dtype === "i32" ? -i * 7 : i * 3) + 1);
-  const t = Tensor.fromArray(gpu, data, [n], s.dtype);
+  const t = Tensor.fromArray(data, { shape: [n], dtype: s.dtype, gpu });
   const back = await t.toArray();
   t.release();
   return [{ got: back, want: data }];
+});
+
+registerCase("defaults", async (gpu) => {
+  // no `gpu`: the settled getDevice() context; dtype inferred from the typed array
+  const f = Tensor.fromArray([1.5, -2], { shape: [2] });
+  const i = Tensor.fromArray(Int32Array.of(-3, 4), { shape: [2] });
+  const u = Tensor.fromArray(Uint32Array.of(7), { shape: [1] });
+  const z = Tensor.zeros([2, 2]);
+  if (f.gpu !== gpu || z.gpu !== gpu) fail("default device is not the getDevice() context");
+  const kinds = [f.dtype, i.dtype, u.dtype, z.dtype].join(",");
+  if (kinds !== "f32,i32,u32,f32") fail(`inferred dtypes ${kinds}`);
+  const got = [
+    ...await f.toArray(),
+    ...await i.toArray(),
+    ...await u.toArray(),
+    ...await z.toArray(),
+  ];
+  for (const t of [f, i, u, z]) t.release();
+  return [{ got, want: [1.5, -2, -3, 4, 7, 0, 0, 0, 0] }];
 });
 
 registerCase("f16device", async (gpu, s) => {
@@ -26,8 +45,8 @@ registerCase("f16device", async (gpu, s) => {
   if (g.x < arrayLength(&x)) { y[g.x] = f16(x[g.x]); }
 }`;
   const pipeline = await gpu.pipelines.get(src);
-  const x = Tensor.fromArray(gpu, vals, [vals.length]);
-  const y = Tensor.empty(gpu, [vals.length], "f16");
+  const x = Tensor.fromArray(vals, { shape: [vals.length], gpu });
+  const y = Tensor.empty([vals.length], { dtype: "f16", gpu });
   gpu.run([{
     pipeline,
     label: "convert",
@@ -43,10 +62,10 @@ registerCase("f16device", async (gpu, s) => {
 
 registerCase("pool", async (gpu) => {
   const before = gpu.pool.stats;
-  const a = Tensor.empty(gpu, [1000]);
+  const a = Tensor.empty([1000], { gpu });
   a.release();
   const mid = gpu.pool.stats;
-  const b = Tensor.empty(gpu, [900]); // same size class (4000 and 3600 bytes → 4096)
+  const b = Tensor.empty([900], { gpu }); // same size class (4000 and 3600 bytes → 4096)
   const reused = b.buffer === a.buffer;
   b.release();
   const after = gpu.pool.stats;

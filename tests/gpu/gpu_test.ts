@@ -7,6 +7,7 @@ import {
   isSoftwareAdapter,
   packUniforms,
   roundToFloat16,
+  Tensor,
   toFloat16Bits,
 } from "../../lib/gpu/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
@@ -68,6 +69,10 @@ Deno.test("bucketSize, isSoftwareAdapter, packUniforms layout", () => {
   throws(() => packUniforms(wgsl, { values: {}, name: "missing" }), TokenlabError);
 });
 
+Deno.test("Tensor.fromArray without gpu before getDevice() says to await it", () => {
+  throws(() => Tensor.fromArray([1], { shape: [1] }), /await getDevice\(\)/);
+});
+
 gpuTest("GPU layer on the device", "tests/gpu/_gpu_cases.ts", [
   {
     name: "f32 round trip, odd length",
@@ -99,6 +104,7 @@ gpuTest("GPU layer on the device", "tests/gpu/_gpu_cases.ts", [
     atol: 0,
     rtol: 0,
   },
+  { name: "default device and inferred dtypes", kind: "defaults", atol: 0, rtol: 0 },
   { name: "buffer pool reuses a released buffer", kind: "pool", atol: 0, rtol: 0 },
   { name: "pipeline cache keys on source and constants", kind: "pipelines", atol: 0, rtol: 0 },
   { name: "profiler with timestamps", kind: "profiler", atol: 0, rtol: 0 },

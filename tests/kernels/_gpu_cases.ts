@@ -20,7 +20,7 @@ function input(gpu: GpuContext, rng: Rng, shape: number[], dtype: "f32" | "f16",
   const n = shape.reduce((a, b) => a * b, 1);
   let data = randn(rng, n, scale);
   if (dtype === "f16") data = roundToFloat16(data);
-  return { host: { data, shape }, dev: Tensor.fromArray(gpu, data, shape, dtype) };
+  return { host: { data, shape }, dev: Tensor.fromArray(data, { shape, dtype, gpu }) };
 }
 
 const cases: Record<string, CaseFn> = {

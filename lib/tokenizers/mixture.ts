@@ -129,6 +129,8 @@ export interface MixtureInference {
   steps: number;
   /** Merges skipped because their tokens never occur as pairs in the byte alphabet. */
   unusableMerges: number;
+  /** Merges (among the steps) that remake an already-made token; replayed without constraints. */
+  redundantMerges: number;
   /** Constraints in the final linear program. */
   constraints: number;
   /** Constraint-generation rounds. */
@@ -192,6 +194,9 @@ export async function inferMixture(
   for (let b = 0; b < 256; b++) idOf.set(String.fromCharCode(b), b);
   const plan: Array<[number, number, number]> = [];
   let unusable = 0;
+  // A merge that makes a token an earlier merge already made (converted vocabularies list
+  // several splits per token) is replayed, as the tokenizer would, but gives no constraint.
+  const redundant = new Set<number>();
   const end = Math.min(merges.length, o.skipMerges + o.merges);
   for (let t = 0; t < end; t++) {
     const sa = bytesToBinary(merges[t][0]), sb = bytesToBinary(merges[t][1]);
@@ -203,6 +208,7 @@ export async function inferMixture(
     }
     let c = idOf.get(sa + sb);
     if (c === undefined) idOf.set(sa + sb, c = 256 + t);
+    else if (t >= o.skipMerges) redundant.add(t - o.skipMerges);
     plan.push([a, b, c]);
   }
   const applyFirst = plan.slice(0, o.skipMerges);
@@ -270,6 +276,7 @@ export async function inferMixture(
     proportions: named(alpha),
     steps: steps.length,
     unusableMerges: unusable,
+    redundantMerges: redundant.size,
     constraints: constraints.length,
     rounds,
     objective,
@@ -295,7 +302,7 @@ export async function inferMixture(
     const held: Array<[number, number]> = [];
     for (let t = 0; t < steps.length; t++) {
       const [a, b] = steps[t];
-      if (a >= 0) {
+      if (a >= 0 && !redundant.has(t)) {
         const mk = pairKey(a, b);
         let pm = 0;
         for (let i = 0; i < n; i++) pm += alpha[i] * scale[i] * mergeCount[t * n + i];

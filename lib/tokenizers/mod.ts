@@ -23,3 +23,4 @@ export * from "./parallel.ts";
 export * from "./dynamic.ts";
 export * from "./supertokens.ts";
 export * from "./mixture.ts";
+export * from "./lib_learner.ts";

@@ -15,3 +15,5 @@ export * from "./model.ts";
 export * from "./generate.ts";
 export * from "./save.ts";
 export * from "./cpu/ops.ts";
+export * from "./cpu/matmul.ts";
+export * from "./train.ts";

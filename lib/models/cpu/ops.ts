@@ -4,6 +4,7 @@
  * @module
  */
 import type { RopeScaling } from "../config.ts";
+import { matmulNT } from "./matmul.ts";
 
 /**
  * y[s, o] = sum_i x[s, i] * w[o, i] (+ b[o]) — a linear layer with HF's [out, in] weight layout.
@@ -20,15 +21,9 @@ export function linear(
   opts: { seq: number; inDim: number; outDim: number; bias?: Float32Array },
 ): Float32Array {
   const { seq, inDim, outDim, bias } = opts;
-  const y = new Float32Array(seq * outDim);
-  for (let s = 0; s < seq; s++) {
-    const xo = s * inDim;
-    for (let o = 0; o < outDim; o++) {
-      const wo = o * inDim;
-      let acc = 0;
-      for (let i = 0; i < inDim; i++) acc += x[xo + i] * w[wo + i];
-      y[s * outDim + o] = bias ? acc + bias[o] : acc;
-    }
+  const y = matmulNT(new Float32Array(seq * outDim), { x, w, rows: seq, inDim, outDim });
+  if (bias) {
+    for (let s = 0; s < seq; s++) for (let o = 0; o < outDim; o++) y[s * outDim + o] += bias[o];
   }
   return y;
 }

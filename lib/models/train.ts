@@ -1,0 +1,1121 @@
+/**
+ * Tiny-model training on the CPU: a reference forward and backward for every op of the
+ * Llama-style decoder (embedding, RMSNorm, RoPE, causal GQA attention, SwiGLU MLP, tied or
+ * untied head, cross-entropy), AdamW with decoupled weight decay, global-norm gradient clipping,
+ * cosine or linear learning-rate schedules with warmup, and checkpoints as HF folders.
+ *
+ * @module
+ */
+import { check, TokenlabError } from "../util/errors.ts";
+import { Rng } from "../util/rng.ts";
+import { progress } from "../util/progress.ts";
+import { type ModelConfig, parseConfig } from "./config.ts";
+import { Model, type ModelTokenizer, type ModelWeights } from "./model.ts";
+import { saveModel } from "./save.ts";
+import { type FloatArray, matmulNN, matmulNT, matmulTN } from "./cpu/matmul.ts";
+import { ropeInvFreq } from "./cpu/ops.ts";
+
+/** One named parameter tensor inside the flat parameter buffer. */
+export interface ParamSlot {
+  /** HF tensor name, e.g. `model.layers.0.self_attn.q_proj.weight`. */
+  name: string;
+  /** Shape in HF layout. */
+  shape: number[];
+  /** Offset into the flat buffer. */
+  offset: number;
+  /** Number of values. */
+  size: number;
+  /** Whether weight decay applies (matrices yes, norm gains no). */
+  decay: boolean;
+}
+
+/** A training batch: `batchSize` sequences of `seqLen` tokens, row-major. */
+export interface TrainBatch {
+  /** Input ids, [batchSize × seqLen]. */
+  inputs: Int32Array;
+  /** Target ids, [batchSize × seqLen]; -1 ignores a position. */
+  targets: Int32Array;
+  /** Sequences in the batch. */
+  batchSize: number;
+  /** Tokens per sequence. */
+  seqLen: number;
+}
+
+/** Options for {@linkcode TinyLM}. */
+export interface TinyLMOptions {
+  /** Seed of the weight initialisation (default 0). */
+  seed?: number;
+  /** "f32" (default, for training) or "f64" (for gradient checks). */
+  precision?: "f32" | "f64";
+  /** Standard deviation of the initial weights (default 0.02; o/down projections get 0.02/√(2L)). */
+  initStd?: number;
+}
+
+interface LayerViews<T extends FloatArray> {
+  inputNorm: T;
+  q: T;
+  k: T;
+  v: T;
+  o: T;
+  postNorm: T;
+  gate: T;
+  up: T;
+  down: T;
+}
+
+interface Views<T extends FloatArray> {
+  embed: T;
+  layers: LayerViews<T>[];
+  norm: T;
+  lmHead: T;
+}
+
+interface LayerActs<T extends FloatArray> {
+  hIn: T;
+  r1: T;
+  x1: T;
+  q: T;
+  k: T;
+  v: T;
+  p: T;
+  att: T;
+  h1: T;
+  r2: T;
+  x2: T;
+  g: T;
+  u: T;
+  a: T;
+}
+
+/**
+ * A trainable Llama-style decoder (no biases) with a flat parameter buffer, its gradient, and a
+ * CPU forward/backward. `precision: "f64"` gives a double-precision twin for finite-difference
+ * gradient checks.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig, TinyLM } from "@tokenlab/tokenlab/models";
+ * const config = parseConfig({
+ *   model_type: "llama", hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2,
+ *   intermediate_size: 32, vocab_size: 50, tie_word_embeddings: true,
+ * });
+ * const lm = new TinyLM(config, { seed: 1 });
+ * const batch = { inputs: new Int32Array([1, 2, 3]), targets: new Int32Array([2, 3, 4]), batchSize: 1, seqLen: 3 };
+ * console.log(lm.lossAndGrad(batch)); // ≈ ln 50 at initialisation
+ * ```
+ */
+export class TinyLM {
+  /** The model config. */
+  readonly config: ModelConfig;
+  /** All parameters, flat. */
+  readonly params: FloatArray;
+  /** Gradients, same layout as `params` (filled by {@linkcode TinyLM.lossAndGrad}). */
+  readonly grads: FloatArray;
+  /** Where each named tensor lives in `params`. */
+  readonly slots: ParamSlot[];
+  readonly #p: Views<FloatArray>;
+  readonly #g: Views<FloatArray>;
+  readonly #make: (n: number) => FloatArray;
+  readonly #invFreq: Float64Array;
+
+  /** Allocates and initialises parameters for `config`. */
+  constructor(config: ModelConfig, options: TinyLMOptions = {}) {
+    const c = config;
+    check(
+      !c.qkvBias && !c.oBias,
+      `TinyLM trains models without attention biases; config ${c.modelType} has them`,
+      { hint: 'use model_type "llama" or "mistral" with attention_bias false' },
+    );
+    check(c.headDim % 2 === 0, `head_dim must be even for RoPE, got ${c.headDim}`);
+    this.config = c;
+    const f64 = options.precision === "f64";
+    this.#make = f64 ? (n) => new Float64Array(n) : (n) => new Float32Array(n);
+    const Dm = c.hiddenSize, QD = c.numHeads * c.headDim, KD = c.numKvHeads * c.headDim;
+    const I = c.intermediateSize, V = c.vocabSize;
+    const slots: ParamSlot[] = [];
+    let offset = 0;
+    const add = (name: string, shape: number[]) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      slots.push({ name, shape, offset, size, decay: shape.length > 1 });
+      offset += size;
+    };
+    add("model.embed_tokens.weight", [V, Dm]);
+    for (let l = 0; l < c.numLayers; l++) {
+      const p = `model.layers.${l}.`;
+      add(p + "input_layernorm.weight", [Dm]);
+      add(p + "self_attn.q_proj.weight", [QD, Dm]);
+      add(p + "self_attn.k_proj.weight", [KD, Dm]);
+      add(p + "self_attn.v_proj.weight", [KD, Dm]);
+      add(p + "self_attn.o_proj.weight", [Dm, QD]);
+      add(p + "post_attention_layernorm.weight", [Dm]);
+      add(p + "mlp.gate_proj.weight", [I, Dm]);
+      add(p + "mlp.up_proj.weight", [I, Dm]);
+      add(p + "mlp.down_proj.weight", [Dm, I]);
+    }
+    add("model.norm.weight", [Dm]);
+    if (!c.tieWordEmbeddings) add("lm_head.weight", [V, Dm]);
+    this.slots = slots;
+    this.params = this.#make(offset);
+    this.grads = this.#make(offset);
+    this.#p = this.#views(this.params);
+    this.#g = this.#views(this.grads);
+    const inv = ropeInvFreq(c.headDim, { theta: c.ropeTheta, scaling: c.ropeScaling });
+    this.#invFreq = Float64Array.from(inv);
+    // initialisation
+    const rng = new Rng(options.seed ?? 0);
+    const std = options.initStd ?? 0.02;
+    const projStd = std / Math.sqrt(2 * c.numLayers);
+    for (const s of slots) {
+      const view = this.params.subarray(s.offset, s.offset + s.size);
+      if (s.shape.length === 1) view.fill(1);
+      else {
+        const sd = /o_proj|down_proj/.test(s.name) ? projStd : std;
+        for (let i = 0; i < view.length; i++) view[i] = sd * rng.normal();
+      }
+    }
+  }
+
+  /** Number of parameters (the tied head counted once). */
+  get parameterCount(): number {
+    return this.params.length;
+  }
+
+  #views(buf: FloatArray): Views<FloatArray> {
+    const get = (name: string) => {
+      const s = this.slots.find((x) => x.name === name)!;
+      return buf.subarray(s.offset, s.offset + s.size);
+    };
+    const layers: LayerViews<FloatArray>[] = [];
+    for (let l = 0; l < this.config.numLayers; l++) {
+      const p = `model.layers.${l}.`;
+      layers.push({
+        inputNorm: get(p + "input_layernorm.weight"),
+        q: get(p + "self_attn.q_proj.weight"),
+        k: get(p + "self_attn.k_proj.weight"),
+        v: get(p + "self_attn.v_proj.weight"),
+        o: get(p + "self_attn.o_proj.weight"),
+        postNorm: get(p + "post_attention_layernorm.weight"),
+        gate: get(p + "mlp.gate_proj.weight"),
+        up: get(p + "mlp.up_proj.weight"),
+        down: get(p + "mlp.down_proj.weight"),
+      });
+    }
+    const embed = get("model.embed_tokens.weight");
+    return {
+      embed,
+      layers,
+      norm: get("model.norm.weight"),
+      lmHead: this.config.tieWordEmbeddings ? embed : get("lm_head.weight"),
+    };
+  }
+
+  /** Mean cross-entropy (nats per predicted token) of the batch, without gradients. */
+  loss(batch: TrainBatch): number {
+    return this.#run(batch, false);
+  }
+
+  /** Mean cross-entropy of the batch; fills {@linkcode TinyLM.grads} with its gradient. */
+  lossAndGrad(batch: TrainBatch): number {
+    return this.#run(batch, true);
+  }
+
+  /** The logits of one sequence, [ids.length × vocab] (same math as the forward of training). */
+  logits(ids: ArrayLike<number>): FloatArray {
+    const n = ids.length;
+    const batch: TrainBatch = {
+      inputs: Int32Array.from(ids),
+      targets: new Int32Array(n).fill(-1),
+      batchSize: 1,
+      seqLen: n,
+    };
+    let out: FloatArray = this.#make(0);
+    this.#run(batch, false, (z) => (out = z.slice()));
+    return out;
+  }
+
+  /** Copies weights from a loaded model of the same config (e.g. to continue training). */
+  loadWeights(model: Model): void {
+    const w = model.weights;
+    const copy = (dst: FloatArray, src: Float32Array) => dst.set(src);
+    copy(this.#p.embed, w.embed);
+    w.layers.forEach((L, l) => {
+      const P = this.#p.layers[l];
+      copy(P.inputNorm, L.inputNorm);
+      copy(P.q, L.q);
+      copy(P.k, L.k);
+      copy(P.v, L.v);
+      copy(P.o, L.o);
+      copy(P.postNorm, L.postNorm);
+      copy(P.gate, L.gate);
+      copy(P.up, L.up);
+      copy(P.down, L.down);
+    });
+    copy(this.#p.norm, w.norm);
+    if (!this.config.tieWordEmbeddings) copy(this.#p.lmHead, w.lmHead);
+  }
+
+  /** A runtime {@linkcode Model} holding a copy of the current weights (f32). */
+  toModel(): Model {
+    const f = (a: FloatArray) => Float32Array.from(a);
+    const P = this.#p;
+    const embed = f(P.embed);
+    const weights: ModelWeights = {
+      embed,
+      layers: P.layers.map((L) => ({
+        inputNorm: f(L.inputNorm),
+        postNorm: f(L.postNorm),
+        q: f(L.q),
+        k: f(L.k),
+        v: f(L.v),
+        o: f(L.o),
+        gate: f(L.gate),
+        up: f(L.up),
+        down: f(L.down),
+      })),
+      norm: f(P.norm),
+      lmHead: this.config.tieWordEmbeddings ? embed : f(P.lmHead),
+    };
+    return new Model(this.config, weights);
+  }
+
+  #run(batch: TrainBatch, backward: boolean, onLogits?: (z: FloatArray) => void): number {
+    const c = this.config, P = this.#p, G = this.#g, mk = this.#make;
+    const B = batch.batchSize, S = batch.seqLen, N = B * S;
+    const Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
+    const QD = H * D, KD = KH * D, I = c.intermediateSize, V = c.vocabSize;
+    check(
+      batch.inputs.length === N && batch.targets.length === N,
+      `batch has ${batch.inputs.length} inputs and ${batch.targets.length} targets, expected ${N}`,
+      { hint: "inputs and targets are [batchSize × seqLen]" },
+    );
+    for (let i = 0; i < N; i++) {
+      const id = batch.inputs[i], t = batch.targets[i];
+      if (id < 0 || id >= V || t < -1 || t >= V) {
+        throw new TokenlabError(
+          `batch position ${i}: input ${id} / target ${t} outside the vocabulary 0..${V - 1}`,
+          { hint: "encode with the model's tokenizer; -1 marks an ignored target" },
+        );
+      }
+    }
+    const eps = c.rmsNormEps;
+    // ---- forward ----
+    let h = mk(N * Dm);
+    for (let n = 0; n < N; n++) {
+      const id = batch.inputs[n];
+      h.set(P.embed.subarray(id * Dm, (id + 1) * Dm), n * Dm);
+    }
+    const { cos, sin } = this.#ropeTables(S);
+    const acts: LayerActs<FloatArray>[] = [];
+    for (let l = 0; l < c.numLayers; l++) {
+      const L = P.layers[l];
+      const hIn = h;
+      const r1 = mk(N), x1 = mk(N * Dm);
+      rmsForward(x1, { x: hIn, w: L.inputNorm, r: r1, rows: N, dim: Dm, eps });
+      const q = matmulNT(mk(N * QD), { x: x1, w: L.q, rows: N, inDim: Dm, outDim: QD });
+      const k = matmulNT(mk(N * KD), { x: x1, w: L.k, rows: N, inDim: Dm, outDim: KD });
+      const v = matmulNT(mk(N * KD), { x: x1, w: L.v, rows: N, inDim: Dm, outDim: KD });
+      rope(q, { cos, sin, B, S, heads: H, D, sign: 1 });
+      rope(k, { cos, sin, B, S, heads: KH, D, sign: 1 });
+      const p = mk(B * H * S * S), att = mk(N * QD);
+      attentionForward({ q, k, v, p, out: att, B, S, H, KH, D });
+      const h1 = matmulNT(mk(N * Dm), { x: att, w: L.o, rows: N, inDim: QD, outDim: Dm });
+      for (let i = 0; i < h1.length; i++) h1[i] += hIn[i];
+      const r2 = mk(N), x2 = mk(N * Dm);
+      rmsForward(x2, { x: h1, w: L.postNorm, r: r2, rows: N, dim: Dm, eps });
+      const g = matmulNT(mk(N * I), { x: x2, w: L.gate, rows: N, inDim: Dm, outDim: I });
+      const u = matmulNT(mk(N * I), { x: x2, w: L.up, rows: N, inDim: Dm, outDim: I });
+      const a = mk(N * I);
+      for (let i = 0; i < a.length; i++) a[i] = (g[i] / (1 + Math.exp(-g[i]))) * u[i];
+      const h2 = matmulNT(mk(N * Dm), { x: a, w: L.down, rows: N, inDim: I, outDim: Dm });
+      for (let i = 0; i < h2.length; i++) h2[i] += h1[i];
+      if (backward) acts.push({ hIn, r1, x1, q, k, v, p, att, h1, r2, x2, g, u, a });
+      h = h2;
+    }
+    const rf = mk(N), xf = mk(N * Dm);
+    rmsForward(xf, { x: h, w: P.norm, r: rf, rows: N, dim: Dm, eps });
+    const z = matmulNT(mk(N * V), { x: xf, w: P.lmHead, rows: N, inDim: Dm, outDim: V });
+    if (onLogits) onLogits(z);
+    // cross-entropy; z becomes dL/dz in place
+    let count = 0;
+    for (let n = 0; n < N; n++) if (batch.targets[n] >= 0) count++;
+    let total = 0;
+    const inv = count > 0 ? 1 / count : 0;
+    for (let n = 0; n < N; n++) {
+      const t = batch.targets[n], o = n * V;
+      if (t < 0) {
+        if (backward) z.fill(0, o, o + V);
+        continue;
+      }
+      let max = -Infinity;
+      for (let j = 0; j < V; j++) if (z[o + j] > max) max = z[o + j];
+      let sum = 0;
+      for (let j = 0; j < V; j++) sum += Math.exp(z[o + j] - max);
+      total += Math.log(sum) + max - z[o + t];
+      if (backward) {
+        const s = inv / sum;
+        for (let j = 0; j < V; j++) z[o + j] = Math.exp(z[o + j] - max) * s;
+        z[o + t] -= inv;
+      }
+    }
+    const loss = count > 0 ? total / count : 0;
+    if (!backward) return loss;
+    // ---- backward ----
+    this.grads.fill(0);
+    matmulTN(G.lmHead, { dy: z, x: xf, rows: N, inDim: Dm, outDim: V, accumulate: true });
+    const dxf = matmulNN(mk(N * Dm), { dy: z, w: P.lmHead, rows: N, inDim: Dm, outDim: V });
+    let dh = mk(N * Dm);
+    rmsBackward(dh, { dy: dxf, x: h, w: P.norm, dw: G.norm, r: rf, rows: N, dim: Dm });
+    for (let l = c.numLayers - 1; l >= 0; l--) {
+      const L = P.layers[l], GL = G.layers[l], A = acts[l];
+      // MLP
+      matmulTN(GL.down, { dy: dh, x: A.a, rows: N, inDim: I, outDim: Dm, accumulate: true });
+      const da = matmulNN(mk(N * I), { dy: dh, w: L.down, rows: N, inDim: I, outDim: Dm });
+      const dg = mk(N * I), du = mk(N * I);
+      for (let i = 0; i < da.length; i++) {
+        const gi = A.g[i], sg = 1 / (1 + Math.exp(-gi));
+        du[i] = da[i] * gi * sg;
+        dg[i] = da[i] * A.u[i] * sg * (1 + gi * (1 - sg));
+      }
+      matmulTN(GL.gate, { dy: dg, x: A.x2, rows: N, inDim: Dm, outDim: I, accumulate: true });
+      matmulTN(GL.up, { dy: du, x: A.x2, rows: N, inDim: Dm, outDim: I, accumulate: true });
+      const dx2 = matmulNN(mk(N * Dm), { dy: dg, w: L.gate, rows: N, inDim: Dm, outDim: I });
+      matmulNN(dx2, { dy: du, w: L.up, rows: N, inDim: Dm, outDim: I, accumulate: true });
+      const dh1 = dh; // residual: dL/dh1 = dh + rms2 backward
+      rmsBackward(dh1, {
+        dy: dx2,
+        x: A.h1,
+        w: L.postNorm,
+        dw: GL.postNorm,
+        r: A.r2,
+        rows: N,
+        dim: Dm,
+        accumulate: true,
+      });
+      // attention
+      matmulTN(GL.o, { dy: dh1, x: A.att, rows: N, inDim: QD, outDim: Dm, accumulate: true });
+      const datt = matmulNN(mk(N * QD), { dy: dh1, w: L.o, rows: N, inDim: QD, outDim: Dm });
+      const dq = mk(N * QD), dk = mk(N * KD), dv = mk(N * KD);
+      attentionBackward({ q: A.q, k: A.k, v: A.v, p: A.p, dout: datt, dq, dk, dv, B, S, H, KH, D });
+      rope(dq, { cos, sin, B, S, heads: H, D, sign: -1 });
+      rope(dk, { cos, sin, B, S, heads: KH, D, sign: -1 });
+      matmulTN(GL.q, { dy: dq, x: A.x1, rows: N, inDim: Dm, outDim: QD, accumulate: true });
+      matmulTN(GL.k, { dy: dk, x: A.x1, rows: N, inDim: Dm, outDim: KD, accumulate: true });
+      matmulTN(GL.v, { dy: dv, x: A.x1, rows: N, inDim: Dm, outDim: KD, accumulate: true });
+      const dx1 = matmulNN(mk(N * Dm), { dy: dq, w: L.q, rows: N, inDim: Dm, outDim: QD });
+      matmulNN(dx1, { dy: dk, w: L.k, rows: N, inDim: Dm, outDim: KD, accumulate: true });
+      matmulNN(dx1, { dy: dv, w: L.v, rows: N, inDim: Dm, outDim: KD, accumulate: true });
+      rmsBackward(dh1, {
+        dy: dx1,
+        x: A.hIn,
+        w: L.inputNorm,
+        dw: GL.inputNorm,
+        r: A.r1,
+        rows: N,
+        dim: Dm,
+        accumulate: true,
+      });
+      dh = dh1;
+    }
+    for (let n = 0; n < N; n++) {
+      const o = batch.inputs[n] * Dm;
+      for (let i = 0; i < Dm; i++) G.embed[o + i] += dh[n * Dm + i];
+    }
+    return loss;
+  }
+
+  #ropeCache = new Map<number, { cos: FloatArray; sin: FloatArray }>();
+
+  #ropeTables(S: number): { cos: FloatArray; sin: FloatArray } {
+    let t = this.#ropeCache.get(S);
+    if (t) return t;
+    const half = this.config.headDim / 2;
+    const cos = this.#make(S * half), sin = this.#make(S * half);
+    for (let s = 0; s < S; s++) {
+      for (let j = 0; j < half; j++) {
+        const ang = s * this.#invFreq[j];
+        cos[s * half + j] = Math.cos(ang);
+        sin[s * half + j] = Math.sin(ang);
+      }
+    }
+    t = { cos, sin };
+    this.#ropeCache.set(S, t);
+    return t;
+  }
+}
+
+function rmsForward(
+  y: FloatArray,
+  o: { x: FloatArray; w: FloatArray; r: FloatArray; rows: number; dim: number; eps: number },
+): void {
+  const { x, w, r, rows, dim, eps } = o;
+  for (let n = 0; n < rows; n++) {
+    const b = n * dim;
+    let ss = 0;
+    for (let i = 0; i < dim; i++) ss += x[b + i] * x[b + i];
+    const inv = 1 / Math.sqrt(ss / dim + eps);
+    r[n] = inv;
+    for (let i = 0; i < dim; i++) y[b + i] = w[i] * (x[b + i] * inv);
+  }
+}
+
+/** dx (+)= d rms(x)·w / dx applied to dy; dw += Σ dy·x·r. */
+function rmsBackward(
+  dx: FloatArray,
+  o: {
+    dy: FloatArray;
+    x: FloatArray;
+    w: FloatArray;
+    dw: FloatArray;
+    r: FloatArray;
+    rows: number;
+    dim: number;
+    accumulate?: boolean;
+  },
+): void {
+  const { dy, x, w, dw, r, rows, dim } = o;
+  for (let n = 0; n < rows; n++) {
+    const b = n * dim, inv = r[n];
+    let dot = 0;
+    for (let i = 0; i < dim; i++) {
+      const gi = dy[b + i] * w[i];
+      dot += gi * x[b + i];
+      dw[i] += dy[b + i] * x[b + i] * inv;
+    }
+    const k = (inv * inv * inv * dot) / dim;
+    if (o.accumulate) {
+      for (let i = 0; i < dim; i++) dx[b + i] += inv * dy[b + i] * w[i] - k * x[b + i];
+    } else {
+      for (let i = 0; i < dim; i++) dx[b + i] = inv * dy[b + i] * w[i] - k * x[b + i];
+    }
+  }
+}
+
+/** Rotates [B, S, heads, D] in place by +angle (sign 1) or -angle (sign -1, the backward). */
+function rope(
+  x: FloatArray,
+  o: {
+    cos: FloatArray;
+    sin: FloatArray;
+    B: number;
+    S: number;
+    heads: number;
+    D: number;
+    sign: 1 | -1;
+  },
+): void {
+  const { cos, sin, B, S, heads, D, sign } = o;
+  const half = D / 2;
+  for (let b = 0; b < B; b++) {
+    for (let s = 0; s < S; s++) {
+      const row = (b * S + s) * heads * D, t = s * half;
+      for (let h = 0; h < heads; h++) {
+        const base = row + h * D;
+        for (let j = 0; j < half; j++) {
+          const c = cos[t + j], sn = sign * sin[t + j];
+          const a = x[base + j], bb = x[base + j + half];
+          x[base + j] = a * c - bb * sn;
+          x[base + j + half] = bb * c + a * sn;
+        }
+      }
+    }
+  }
+}
+
+interface AttnShape {
+  B: number;
+  S: number;
+  H: number;
+  KH: number;
+  D: number;
+}
+
+function attentionForward(
+  o: AttnShape & { q: FloatArray; k: FloatArray; v: FloatArray; p: FloatArray; out: FloatArray },
+): void {
+  const { q, k, v, p, out, B, S, H, KH, D } = o;
+  const scale = 1 / Math.sqrt(D), group = H / KH, QD = H * D, KD = KH * D;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const g = Math.floor(h / group);
+      for (let s = 0; s < S; s++) {
+        const qo = (b * S + s) * QD + h * D, po = ((b * H + h) * S + s) * S;
+        let max = -Infinity;
+        for (let t = 0; t <= s; t++) {
+          const ko = (b * S + t) * KD + g * D;
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
+          const sc = dot * scale;
+          p[po + t] = sc;
+          if (sc > max) max = sc;
+        }
+        let sum = 0;
+        for (let t = 0; t <= s; t++) {
+          const e = Math.exp(p[po + t] - max);
+          p[po + t] = e;
+          sum += e;
+        }
+        const oo = (b * S + s) * QD + h * D;
+        for (let t = 0; t <= s; t++) {
+          const pr = p[po + t] / sum;
+          p[po + t] = pr;
+          const vo = (b * S + t) * KD + g * D;
+          for (let d = 0; d < D; d++) out[oo + d] += pr * v[vo + d];
+        }
+      }
+    }
+  }
+}
+
+function attentionBackward(
+  o: AttnShape & {
+    q: FloatArray;
+    k: FloatArray;
+    v: FloatArray;
+    p: FloatArray;
+    dout: FloatArray;
+    dq: FloatArray;
+    dk: FloatArray;
+    dv: FloatArray;
+  },
+): void {
+  const { q, k, v, p, dout, dq, dk, dv, B, S, H, KH, D } = o;
+  const scale = 1 / Math.sqrt(D), group = H / KH, QD = H * D, KD = KH * D;
+  const dp = new Float64Array(S);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const g = Math.floor(h / group);
+      for (let s = 0; s < S; s++) {
+        const po = ((b * H + h) * S + s) * S, oo = (b * S + s) * QD + h * D;
+        let rowDot = 0;
+        for (let t = 0; t <= s; t++) {
+          const vo = (b * S + t) * KD + g * D, pr = p[po + t];
+          let dot = 0;
+          for (let d = 0; d < D; d++) {
+            dot += dout[oo + d] * v[vo + d];
+            dv[vo + d] += pr * dout[oo + d];
+          }
+          dp[t] = dot;
+          rowDot += dot * pr;
+        }
+        const qo = oo;
+        for (let t = 0; t <= s; t++) {
+          const ds = p[po + t] * (dp[t] - rowDot) * scale;
+          if (ds === 0) continue;
+          const ko = (b * S + t) * KD + g * D;
+          for (let d = 0; d < D; d++) {
+            dq[qo + d] += ds * k[ko + d];
+            dk[ko + d] += ds * q[qo + d];
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Learning-rate schedule after warmup. */
+export type LrSchedule = "cosine" | "linear" | "constant";
+
+/** Options for {@linkcode lrAt}. */
+export interface LrScheduleOptions {
+  /** Peak learning rate. */
+  lr: number;
+  /** Total steps. */
+  steps: number;
+  /** Linear warmup steps from 0 to `lr` (default 0). */
+  warmupSteps?: number;
+  /** Shape after warmup (default "cosine"). */
+  schedule?: LrSchedule;
+  /** Final learning rate as a fraction of `lr` (default 0.1). */
+  minLrRatio?: number;
+}
+
+/**
+ * The learning rate at `step` (0-based): linear warmup, then cosine or linear decay to
+ * `lr · minLrRatio` at the last step, or constant.
+ *
+ * @example
+ * ```ts
+ * import { lrAt } from "@tokenlab/tokenlab/models";
+ * console.log(lrAt(0, { lr: 1e-3, steps: 100, warmupSteps: 10 }), lrAt(99, { lr: 1e-3, steps: 100 }));
+ * ```
+ */
+export function lrAt(step: number, options: LrScheduleOptions): number {
+  const { lr, steps } = options;
+  const warm = options.warmupSteps ?? 0;
+  const minLr = lr * (options.minLrRatio ?? 0.1);
+  if (step < warm) return (lr * (step + 1)) / warm;
+  const schedule = options.schedule ?? "cosine";
+  if (schedule === "constant") return lr;
+  const span = Math.max(1, steps - 1 - warm);
+  const frac = Math.min(1, Math.max(0, (step - warm) / span));
+  if (schedule === "linear") return lr + (minLr - lr) * frac;
+  return minLr + 0.5 * (lr - minLr) * (1 + Math.cos(Math.PI * frac));
+}
+
+/** AdamW hyper-parameters. */
+export interface AdamWOptions {
+  /** Learning rate of this step. */
+  lr: number;
+  /** β1 (default 0.9). */
+  beta1?: number;
+  /** β2 (default 0.95). */
+  beta2?: number;
+  /** ε (default 1e-8). */
+  eps?: number;
+  /** Decoupled weight decay (default 0.1), applied to slots with `decay`. */
+  weightDecay?: number;
+}
+
+/**
+ * AdamW state for a {@linkcode TinyLM}: first and second moments, step counter.
+ *
+ * @example
+ * ```ts
+ * import { AdamW, parseConfig, TinyLM } from "@tokenlab/tokenlab/models";
+ * const lm = new TinyLM(parseConfig({
+ *   model_type: "llama", hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2,
+ *   intermediate_size: 16, vocab_size: 20,
+ * }));
+ * const opt = new AdamW(lm);
+ * const batch = { inputs: new Int32Array([1, 2]), targets: new Int32Array([2, 3]), batchSize: 1, seqLen: 2 };
+ * lm.lossAndGrad(batch);
+ * opt.step({ lr: 1e-2 });
+ * console.log(lm.loss(batch));
+ * ```
+ */
+export class AdamW {
+  readonly #lm: TinyLM;
+  readonly #m: Float32Array;
+  readonly #v: Float32Array;
+  readonly #decay: Uint8Array;
+  /** Steps taken. */
+  t = 0;
+
+  /** Zero moments for the model's parameters. */
+  constructor(lm: TinyLM) {
+    this.#lm = lm;
+    this.#m = new Float32Array(lm.params.length);
+    this.#v = new Float32Array(lm.params.length);
+    this.#decay = new Uint8Array(lm.params.length);
+    for (const s of lm.slots) if (s.decay) this.#decay.fill(1, s.offset, s.offset + s.size);
+  }
+
+  /** One update from `lm.grads`. */
+  step(options: AdamWOptions): void {
+    const b1 = options.beta1 ?? 0.9, b2 = options.beta2 ?? 0.95, eps = options.eps ?? 1e-8;
+    const wd = options.weightDecay ?? 0.1, lr = options.lr;
+    this.t++;
+    const c1 = 1 - Math.pow(b1, this.t), c2 = 1 - Math.pow(b2, this.t);
+    const p = this.#lm.params, g = this.#lm.grads, m = this.#m, v = this.#v, dec = this.#decay;
+    const shrink = 1 - lr * wd;
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i];
+      const mi = (m[i] = b1 * m[i] + (1 - b1) * gi);
+      const vi = (v[i] = b2 * v[i] + (1 - b2) * gi * gi);
+      const pi = dec[i] ? p[i] * shrink : p[i];
+      p[i] = pi - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+    }
+  }
+}
+
+/**
+ * Scales `grads` in place so that their global L2 norm is at most `maxNorm`; returns the norm
+ * before clipping.
+ *
+ * @example
+ * ```ts
+ * import { clipGradNorm } from "@tokenlab/tokenlab/models";
+ * const g = new Float32Array([3, 4]);
+ * console.log(clipGradNorm(g, 1), g); // 5, [0.6, 0.8]
+ * ```
+ */
+export function clipGradNorm(grads: FloatArray, maxNorm: number): number {
+  let ss = 0;
+  for (let i = 0; i < grads.length; i++) ss += grads[i] * grads[i];
+  const norm = Math.sqrt(ss);
+  if (norm > maxNorm && norm > 0) {
+    const s = maxNorm / norm;
+    for (let i = 0; i < grads.length; i++) grads[i] *= s;
+  }
+  return norm;
+}
+
+/** A tokenizer {@linkcode trainTinyLM} can use; `save` (lib/tokenizers) writes tokenizer.json. */
+export interface TrainTokenizer extends ModelTokenizer {
+  /** Writes tokenizer.json (optional). */
+  save?(path: string): Promise<void>;
+  /** Vocabulary size (optional; checked against the config). */
+  readonly vocabSize?: number;
+}
+
+/** One logged training step. */
+export interface TrainStep {
+  /** 1-based step. */
+  step: number;
+  /** Training loss of the step's batch (nats/token). */
+  loss: number;
+  /** Learning rate used. */
+  lr: number;
+  /** Gradient norm before clipping. */
+  gradNorm: number;
+  /** Tokens trained on so far. */
+  tokens: number;
+  /** Seconds since the start. */
+  seconds: number;
+}
+
+/** One held-out evaluation. */
+export interface EvalPoint {
+  /** Step after which it was measured. */
+  step: number;
+  /** Mean loss (nats/token) on the held-out tokens. */
+  loss: number;
+  /** exp(loss). */
+  perplexity: number;
+}
+
+/** What {@linkcode TrainTinyLMOptions.onProgress} receives. */
+export interface TrainProgress extends TrainStep {
+  /** Total steps. */
+  steps: number;
+  /** Training tokens per second so far. */
+  tokensPerSecond: number;
+  /** Estimated seconds left. */
+  etaSeconds: number;
+}
+
+/** Options for {@linkcode trainTinyLM}. */
+export interface TrainTinyLMOptions {
+  /** HF-style config (`config.json` fields; model_type defaults to "llama") or a parsed one. */
+  config: Record<string, unknown> | ModelConfig;
+  /** Tokenizer encoding `texts`; saved into checkpoints when it has `save`. */
+  tokenizer: TrainTokenizer;
+  /** Training documents. */
+  texts: string[];
+  /** Held-out documents for periodic evaluation (optional). */
+  evalTexts?: string[];
+  /** Optimizer steps. */
+  steps: number;
+  /** Sequences per step. */
+  batchSize: number;
+  /** Tokens per sequence. */
+  seqLen: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Schedule after warmup (default "cosine"). */
+  schedule?: LrSchedule;
+  /** Warmup steps (default min(100, steps/10)). */
+  warmupSteps?: number;
+  /** Final lr as a fraction of `lr` (default 0.1). */
+  minLrRatio?: number;
+  /** AdamW weight decay (default 0.1). */
+  weightDecay?: number;
+  /** Global gradient-norm clip (default 1). */
+  gradClip?: number;
+  /** Seed for initialisation and batch sampling (default 0). */
+  seed?: number;
+  /** Token id placed between documents (default: the tokenizer's `<|endoftext|>` when it has one, else none). */
+  separatorId?: number;
+  /** Evaluate every this many steps (default steps/10), and at the end. */
+  evalEvery?: number;
+  /** Cap on held-out tokens per evaluation (default 16384). */
+  evalTokens?: number;
+  /** Write an HF checkpoint here at the end (and every `checkpointEvery` steps). */
+  checkpointDir?: string;
+  /** Checkpoint interval in steps (default: only at the end). */
+  checkpointEvery?: number;
+  /** Called after every step. When absent a progress bar shows. */
+  onProgress?: (p: TrainProgress) => void;
+  /** Show the progress bar even with `onProgress` (default: only without it). */
+  progressBar?: boolean;
+}
+
+/** What {@linkcode trainTinyLM} returns. */
+export interface TrainResult {
+  /** The trained model (runtime form, f32). */
+  model: Model;
+  /** The trainable form (continue training, or compute losses quickly). */
+  lm: TinyLM;
+  /** Per-step log. */
+  history: TrainStep[];
+  /** Held-out evaluations. */
+  evals: EvalPoint[];
+  /** Wall-clock seconds of training (evaluation included). */
+  seconds: number;
+  /** Training tokens per second. */
+  tokensPerSecond: number;
+  /** Training tokens in the token stream. */
+  trainTokens: number;
+}
+
+/**
+ * Completes a partial HF llama config with defaults (model_type llama, SiLU, rope_theta 10000,
+ * rms_norm_eps 1e-5, tied embeddings, no biases) so that it loads in transformers.
+ *
+ * @example
+ * ```ts
+ * import { tinyConfig } from "@tokenlab/tokenlab/models";
+ * console.log(tinyConfig({ hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4,
+ *   intermediate_size: 128, vocab_size: 1000 }).architectures);
+ * ```
+ */
+export function tinyConfig(partial: Record<string, unknown>): Record<string, unknown> {
+  const type = String(partial.model_type ?? "llama");
+  const arch = { llama: "LlamaForCausalLM", mistral: "MistralForCausalLM" }[type];
+  check(arch, `tinyConfig: model_type "${type}" cannot be trained`, {
+    hint: 'use "llama" or "mistral"',
+  });
+  return {
+    architectures: [arch],
+    model_type: type,
+    hidden_act: "silu",
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+    attention_bias: false,
+    mlp_bias: false,
+    max_position_embeddings: 2048,
+    initializer_range: 0.02,
+    torch_dtype: "float32",
+    use_cache: true,
+    ...partial,
+  };
+}
+
+/**
+ * Encodes documents into one token stream (documents joined by `separatorId` when given).
+ *
+ * @example
+ * ```ts
+ * import { tokenStream } from "@tokenlab/tokenlab/models";
+ * const tok = { encode: (s: string) => Uint32Array.from(s, (c) => c.charCodeAt(0)), decode: () => "" };
+ * console.log(tokenStream(["ab", "c"], { tokenizer: tok, separatorId: 0 }));
+ * ```
+ */
+export function tokenStream(
+  texts: string[],
+  options: { tokenizer: ModelTokenizer; separatorId?: number },
+): Int32Array {
+  const parts: Uint32Array[] = [];
+  let n = 0;
+  for (const t of texts) {
+    const ids = options.tokenizer.encode(t);
+    parts.push(ids);
+    n += ids.length + (options.separatorId != null ? 1 : 0);
+  }
+  const out = new Int32Array(n);
+  let pos = 0;
+  for (const ids of parts) {
+    out.set(ids, pos);
+    pos += ids.length;
+    if (options.separatorId != null) out[pos++] = options.separatorId;
+  }
+  return out;
+}
+
+/**
+ * Mean loss (nats/token) of a model over a token stream, in non-overlapping windows of
+ * `seqLen` (each window predicts its tokens 2..seqLen+1 from the ones before, inside the window).
+ *
+ * @example
+ * ```ts
+ * import { parseConfig, streamLoss, TinyLM } from "@tokenlab/tokenlab/models";
+ * const lm = new TinyLM(parseConfig({ model_type: "llama", hidden_size: 8, num_hidden_layers: 1,
+ *   num_attention_heads: 2, intermediate_size: 16, vocab_size: 20 }));
+ * console.log(streamLoss(lm, { tokens: new Int32Array([1, 2, 3, 4, 5]), seqLen: 4 }));
+ * ```
+ */
+export function streamLoss(
+  lm: TinyLM,
+  options: { tokens: Int32Array; seqLen: number; maxTokens?: number; batchSize?: number },
+): number {
+  const { tokens, seqLen } = options;
+  const limit = Math.min(tokens.length, (options.maxTokens ?? Infinity) + 1);
+  const bs = options.batchSize ?? 8;
+  let total = 0, count = 0;
+  const starts: number[] = [];
+  for (let s = 0; s + 1 < limit; s += seqLen) starts.push(s);
+  for (let i = 0; i < starts.length; i += bs) {
+    const group = starts.slice(i, i + bs);
+    const inputs = new Int32Array(group.length * seqLen);
+    const targets = new Int32Array(group.length * seqLen).fill(-1);
+    let n = 0;
+    group.forEach((s, b) => {
+      for (let j = 0; j < seqLen; j++) {
+        if (s + j + 1 >= limit) break;
+        inputs[b * seqLen + j] = tokens[s + j];
+        targets[b * seqLen + j] = tokens[s + j + 1];
+        n++;
+      }
+    });
+    if (n === 0) continue;
+    total += lm.loss({ inputs, targets, batchSize: group.length, seqLen }) * n;
+    count += n;
+  }
+  return count ? total / count : NaN;
+}
+
+/**
+ * Trains a small Llama-style model from scratch on the CPU and returns it with its loss history.
+ * Each step samples `batchSize` random windows of `seqLen + 1` tokens from the training stream
+ * (seeded), runs forward and backward, clips the gradient norm, and takes an AdamW step.
+ *
+ * @example
+ * ```ts
+ * import { trainTinyLM } from "@tokenlab/tokenlab/models";
+ * import { trainBpe } from "@tokenlab/tokenlab/tokenizers";
+ * const texts = ["the cat sat on the mat.", "the dog sat on the log."];
+ * const tokenizer = trainBpe(texts, { vocabSize: 270 });
+ * const { history } = await trainTinyLM({
+ *   config: { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, vocab_size: 270 },
+ *   tokenizer, texts, steps: 5, batchSize: 2, seqLen: 8, lr: 1e-2, onProgress: () => {},
+ * });
+ * console.log(history.at(-1)?.loss);
+ * ```
+ */
+export async function trainTinyLM(options: TrainTinyLMOptions): Promise<TrainResult> {
+  const o = options;
+  for (const k of ["steps", "batchSize", "seqLen"] as const) {
+    check(
+      Number.isInteger(o[k]) && o[k] > 0,
+      `trainTinyLM: ${k} must be a positive integer, got ${o[k]}`,
+    );
+  }
+  check(o.lr > 0, `trainTinyLM: lr must be positive, got ${o.lr}`);
+  check(
+    Array.isArray(o.texts) && o.texts.length > 0,
+    "trainTinyLM: texts must be a non-empty array of strings",
+  );
+  const config = "hiddenSize" in o.config
+    ? o.config as ModelConfig
+    : parseConfig(tinyConfig(o.config as Record<string, unknown>), "trainTinyLM config");
+  if (o.tokenizer.vocabSize != null) {
+    check(
+      o.tokenizer.vocabSize <= config.vocabSize,
+      `tokenizer has ${o.tokenizer.vocabSize} tokens but vocab_size is ${config.vocabSize}`,
+      { hint: "set vocab_size to at least the tokenizer's vocabulary size" },
+    );
+  }
+  const sep = o.separatorId ?? specialId(o.tokenizer, "<|endoftext|>");
+  const train = tokenStream(o.texts, { tokenizer: o.tokenizer, separatorId: sep });
+  check(
+    train.length > o.seqLen + 1,
+    `trainTinyLM: the texts give ${train.length} tokens, fewer than seqLen + 1 = ${o.seqLen + 1}`,
+    { hint: "pass more text or a shorter seqLen" },
+  );
+  const held = o.evalTexts?.length
+    ? tokenStream(o.evalTexts, { tokenizer: o.tokenizer, separatorId: sep })
+    : null;
+  const seed = o.seed ?? 0;
+  const lm = new TinyLM(config, { seed });
+  const opt = new AdamW(lm);
+  const rng = new Rng(seed + 1);
+  const { steps, batchSize: B, seqLen: S } = o;
+  const warmupSteps = o.warmupSteps ?? Math.min(100, Math.floor(steps / 10));
+  const evalEvery = o.evalEvery ?? Math.max(1, Math.floor(steps / 10));
+  const evalTokens = o.evalTokens ?? 16384;
+  const history: TrainStep[] = [];
+  const evals: EvalPoint[] = [];
+  const bar = (o.progressBar ?? !o.onProgress)
+    ? progress(steps, { label: "trainTinyLM", unit: "steps" })
+    : null;
+  const start = performance.now();
+  let evalSeconds = 0;
+  const evaluate = (step: number) => {
+    if (!held) return;
+    const t0 = performance.now();
+    const loss = streamLoss(lm, { tokens: held, seqLen: S, maxTokens: evalTokens });
+    evals.push({ step, loss, perplexity: Math.exp(loss) });
+    evalSeconds += (performance.now() - t0) / 1000;
+  };
+  const inputs = new Int32Array(B * S), targets = new Int32Array(B * S);
+  for (let step = 0; step < steps; step++) {
+    for (let b = 0; b < B; b++) {
+      const s0 = rng.int(train.length - S);
+      for (let j = 0; j < S; j++) {
+        inputs[b * S + j] = train[s0 + j];
+        targets[b * S + j] = train[s0 + j + 1];
+      }
+    }
+    const loss = lm.lossAndGrad({ inputs, targets, batchSize: B, seqLen: S });
+    check(Number.isFinite(loss), `trainTinyLM: loss became ${loss} at step ${step + 1}`, {
+      hint: "lower lr or gradClip",
+    });
+    const gradNorm = clipGradNorm(lm.grads, o.gradClip ?? 1);
+    const lr = lrAt(step, {
+      lr: o.lr,
+      steps,
+      warmupSteps,
+      schedule: o.schedule,
+      minLrRatio: o.minLrRatio,
+    });
+    opt.step({ lr, weightDecay: o.weightDecay });
+    const seconds = (performance.now() - start) / 1000;
+    const rec: TrainStep = {
+      step: step + 1,
+      loss,
+      lr,
+      gradNorm,
+      tokens: (step + 1) * B * S,
+      seconds,
+    };
+    history.push(rec);
+    if ((step + 1) % evalEvery === 0 || step + 1 === steps) evaluate(step + 1);
+    const trainSeconds = Math.max(1e-9, seconds - evalSeconds);
+    const tps = rec.tokens / trainSeconds;
+    const eta = (trainSeconds / (step + 1)) * (steps - step - 1);
+    if (bar) {
+      const ev = evals.at(-1);
+      bar.note(
+        `loss ${loss.toFixed(3)} ${tps.toFixed(0)} tok/s${
+          ev ? ` held-out ppl ${ev.perplexity.toFixed(1)}` : ""
+        }`,
+      );
+      bar.tick();
+    }
+    o.onProgress?.({ ...rec, steps, tokensPerSecond: tps, etaSeconds: eta });
+    if (o.checkpointDir && o.checkpointEvery && (step + 1) % o.checkpointEvery === 0) {
+      await writeCheckpoint(lm, { dir: o.checkpointDir, tokenizer: o.tokenizer });
+    }
+    if (step % 8 === 7) await new Promise((r) => setTimeout(r, 0)); // let the event loop breathe
+  }
+  bar?.finish();
+  const seconds = (performance.now() - start) / 1000;
+  const model = lm.toModel();
+  model.tokenizer = o.tokenizer;
+  if (o.checkpointDir) await writeCheckpoint(lm, { dir: o.checkpointDir, tokenizer: o.tokenizer });
+  return {
+    model,
+    lm,
+    history,
+    evals,
+    seconds,
+    tokensPerSecond: (steps * B * S) / Math.max(1e-9, seconds - evalSeconds),
+    trainTokens: train.length,
+  };
+}
+
+function specialId(tokenizer: ModelTokenizer, name: string): number | undefined {
+  const specials = (tokenizer as { specialTokens?: Record<string, number> }).specialTokens;
+  return specials?.[name];
+}
+
+/**
+ * Writes a {@linkcode TinyLM} as an HF folder (config.json, model.safetensors, and
+ * tokenizer.json when the tokenizer can save itself).
+ *
+ * @example
+ * ```ts
+ * import { parseConfig, TinyLM, writeCheckpoint } from "@tokenlab/tokenlab/models";
+ * const lm = new TinyLM(parseConfig({ model_type: "llama", hidden_size: 8, num_hidden_layers: 1,
+ *   num_attention_heads: 2, intermediate_size: 16, vocab_size: 20 }));
+ * await writeCheckpoint(lm, { dir: await Deno.makeTempDir() });
+ * ```
+ */
+export async function writeCheckpoint(
+  lm: TinyLM,
+  options: { dir: string; tokenizer?: TrainTokenizer },
+): Promise<void> {
+  await saveModel(lm.toModel(), options.dir);
+  if (options.tokenizer?.save) await options.tokenizer.save(`${options.dir}/tokenizer.json`);
+}

@@ -113,6 +113,23 @@ function rowCase(name: string, rows: number, cols: number, streams: number): Cas
   };
 }
 
+function samplingCase(name: "top-k" | "sample", rows: number, vocab: number): Case {
+  return {
+    name,
+    shape: `${rows}×${vocab}${name === "top-k" ? " k=50" : " k=50 p=0.9"}`,
+    flops: 0,
+    bytes: rows * vocab * 4,
+    setup: (g) => [rand(g, [rows, vocab])],
+    call: async ([x], profiler) => {
+      if (name === "sample") {
+        return [await K.sample(x, { temperature: 0.8, topK: 50, topP: 0.9, profiler })];
+      }
+      const r = await K.topK(x, { k: 50, profiler });
+      return [r.values, r.indices];
+    },
+  };
+}
+
 const cases: Case[] = large
   ? [
     matmulCase(8192, 8192, 8192, "f32"),
@@ -125,6 +142,8 @@ const cases: Case[] = large
     rowCase("rope", 4096, 4096, 2),
     rowCase("swiglu", 4096, 14336, 3),
     rowCase("softmax", 4096, 32768, 2),
+    samplingCase("top-k", 64, 128256),
+    samplingCase("sample", 64, 128256),
   ]
   : [
     matmulCase(256, 256, 256, "f32"),
@@ -137,6 +156,8 @@ const cases: Case[] = large
     rowCase("rope", 64, 4096, 2),
     rowCase("swiglu", 64, 4096, 3),
     rowCase("softmax", 64, 4096, 2),
+    samplingCase("top-k", 8, 32000),
+    samplingCase("sample", 8, 32000),
   ];
 
 console.log(`adapter: ${gpu.adapter.name}${gpu.adapter.software ? " (software)" : ""}`);

@@ -22,3 +22,4 @@ export * from "./softmax.ts";
 export * from "./flash_attention.ts";
 export * from "./decode_attention.ts";
 export * from "./cross_entropy.ts";
+export * from "./sampling.ts";

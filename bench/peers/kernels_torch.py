@@ -98,6 +98,25 @@ def row(name, rows, cols, streams):
     return name, f"{rows}x{cols}", 0, streams * rows * cols * 4, fns[name]
 
 
+def sampling(name, rows, vocab):
+    x = rand(rows, vocab)
+
+    def topk():
+        return torch.topk(x, 50, dim=-1)
+
+    def sample():
+        # temperature 0.8, top-k 50, then top-p 0.9 over the sorted top-k, one draw per row
+        vals, idx = torch.topk(x / 0.8, 50, dim=-1)
+        probs = torch.softmax(vals, -1)
+        cum = probs.cumsum(-1)
+        probs = probs.masked_fill(cum - probs >= 0.9, 0)
+        pick = torch.multinomial(probs, 1)
+        return idx.gather(-1, pick)
+
+    shape = f"{rows}x{vocab} k=50" + ("" if name == "top-k" else " p=0.9")
+    return name, shape, 0, rows * vocab * 4, topk if name == "top-k" else sample
+
+
 if args.large:
     cases = [
         lambda: matmul(8192, 8192, 8192, "f32"),
@@ -110,6 +129,8 @@ if args.large:
         lambda: row("rope", 4096, 4096, 2),
         lambda: row("swiglu", 4096, 14336, 3),
         lambda: row("softmax", 4096, 32768, 2),
+        lambda: sampling("top-k", 64, 128256),
+        lambda: sampling("sample", 64, 128256),
     ]
 else:
     cases = [
@@ -123,6 +144,8 @@ else:
         lambda: row("rope", 64, 4096, 2),
         lambda: row("swiglu", 64, 4096, 3),
         lambda: row("softmax", 64, 4096, 2),
+        lambda: sampling("top-k", 8, 32000),
+        lambda: sampling("sample", 8, 32000),
     ]
 
 device_name = torch.cuda.get_device_name() if dev == "cuda" else "cpu"

@@ -106,6 +106,62 @@ const cases: Record<string, CaseFn> = {
     if (s.grad) outs.push({ got: await r.grad!.toArray(), want: want.grad!.data });
     return outs;
   },
+  async topK(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const shape = [s.rows, s.cols];
+    const n = s.rows * s.cols;
+    // `levels` draws from few distinct values so that ties are common
+    const raw = s.levels
+      ? Float32Array.from({ length: n }, () => rng.int(s.levels) - 2)
+      : randn(rng, n, 3);
+    const data = dt === "f16" ? roundToFloat16(raw) : raw;
+    const x = Tensor.fromArray(data, { shape, dtype: dt, gpu });
+    const r = await K.topK(x, { k: s.k });
+    const want = K.topKReference({ data, shape }, { k: s.k });
+    return [
+      { got: await r.values.toArray(), want: want.values.data },
+      { got: await r.indices.toArray(), want: want.indices },
+    ];
+  },
+  async sample(gpu, s, rng) {
+    // logits: one given row repeated `rows` times, or random rows; reports the count of
+    // tokens differing from the CPU reference, and with `expect` the chi-square statistic
+    // of the token counts against the expected probabilities
+    const dt = s.dtype ?? "f32";
+    const cols = s.row ? s.row.length : s.cols;
+    const shape = [s.rows, cols];
+    const raw = s.row
+      ? Float32Array.from({ length: s.rows * cols }, (_, i) => s.row[i % cols])
+      : randn(rng, s.rows * cols, s.spread ?? 3);
+    const data = dt === "f16" ? roundToFloat16(raw) : raw;
+    const x = Tensor.fromArray(data, { shape, dtype: dt, gpu });
+    const opts = {
+      temperature: s.temperature,
+      topK: s.topK,
+      topP: s.topP,
+      seed: s.seed,
+      counter: s.counter,
+    };
+    const got = await (await K.sample(x, opts)).toArray();
+    const want = K.sampleReference({ data, shape }, opts);
+    let differ = 0;
+    for (let i = 0; i < want.length; i++) differ += got[i] === want[i] ? 0 : 1;
+    if (s.expect) {
+      const counts = new Array(cols).fill(0);
+      for (const t of got) counts[t]++;
+      let chi2 = 0;
+      (s.expect as number[]).forEach((p, i) => {
+        if (p === 0 && counts[i]) throw new Error(`token ${i} has probability 0 but was drawn`);
+        if (p > 0) chi2 += (counts[i] - p * s.rows) ** 2 / (p * s.rows);
+      });
+      if (!(chi2 <= s.chi2Bound)) {
+        throw new Error(`chi-square ${chi2.toFixed(2)} > ${s.chi2Bound}; counts ${counts}`);
+      }
+    }
+    // the tolerance (atol) is the number of tokens allowed to differ from the reference
+    const outs: Output[] = [{ got: [differ], want: [0] }];
+    return outs;
+  },
 };
 
 export function registerCase(kind: string, fn: CaseFn): void {

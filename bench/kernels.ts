@@ -91,6 +91,27 @@ function decodeCase(len: number, hq: number, hkv: number, d: number, dtype: DTyp
   };
 }
 
+function sparseCase(len: number, selected: number, hq: number, hkv: number, d: number): Case {
+  const positions = Array.from(
+    { length: hkv },
+    () => Array.from({ length: selected }, () => Math.floor(rng.next() * len)),
+  );
+  return {
+    name: "sparse attention f16",
+    shape: `KV=${len} sel=${selected} Hq=${hq} Hkv=${hkv} d=${d}`,
+    flops: 4 * selected * hq * d,
+    bytes: 2 * selected * hkv * d * 2,
+    setup: (g) => [
+      rand(g, [1, hq, d], "f16"),
+      rand(g, [len, hkv, d], "f16"),
+      rand(g, [len, hkv, d], "f16"),
+    ],
+    call: async ([q, k, v], profiler) => [
+      await K.sparseAttention({ q, k, v, positions }, { profiler }),
+    ],
+  };
+}
+
 function rowCase(name: string, rows: number, cols: number, streams: number): Case {
   return {
     name,
@@ -137,6 +158,7 @@ const cases: Case[] = large
     flashCase(4096, 32, 128, "f32"),
     flashCase(4096, 32, 128, "f16"),
     decodeCase(65536, 32, 8, 128, "f16"),
+    sparseCase(65536, 4096, 32, 8, 128),
     rowCase("rmsnorm", 4096, 8192, 2),
     rowCase("rmsnorm+residual", 4096, 8192, 4),
     rowCase("rope", 4096, 4096, 2),
@@ -151,6 +173,7 @@ const cases: Case[] = large
     flashCase(256, 4, 64, "f32"),
     flashCase(256, 4, 64, "f16"),
     decodeCase(4096, 8, 2, 128, "f16"),
+    sparseCase(4096, 512, 8, 2, 128),
     rowCase("rmsnorm", 64, 4096, 2),
     rowCase("rmsnorm+residual", 64, 4096, 4),
     rowCase("rope", 64, 4096, 2),

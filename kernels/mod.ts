@@ -23,3 +23,4 @@ export * from "./flash_attention.ts";
 export * from "./decode_attention.ts";
 export * from "./cross_entropy.ts";
 export * from "./sampling.ts";
+export * from "./sparse_attention.ts";

@@ -72,6 +72,21 @@ def decode(length, hq, hkv, d, dt):
     return f"decode attention {dt}", f"KV={length} Hq={hq} Hkv={hkv} d={d}", 4 * length * hq * d, nbytes, fn
 
 
+def sparse(length, selected, hq, hkv, d):
+    # gather the selected positions per kv head, then dense attention over them
+    q = rand(1, hq, 1, d, dtype="f16")
+    k, v = rand(1, hkv, length, d, dtype="f16"), rand(1, hkv, length, d, dtype="f16")
+    idx = torch.randint(0, length, (1, hkv, selected, 1), device=dev).expand(1, hkv, selected, d)
+    nbytes = 2 * selected * hkv * d * 2
+
+    def fn():
+        ks, vs = k.gather(2, idx), v.gather(2, idx)
+        return F.scaled_dot_product_attention(q, ks, vs, enable_gqa=True)
+
+    shape = f"KV={length} sel={selected} Hq={hq} Hkv={hkv} d={d}"
+    return "sparse attention f16", shape, 4 * selected * hq * d, nbytes, fn
+
+
 def row(name, rows, cols, streams):
     x, y, w = rand(rows, cols), rand(rows, cols), rand(cols)
     heads = cols // 128
@@ -124,6 +139,7 @@ if args.large:
         lambda: flash(4096, 32, 128, "f32"),
         lambda: flash(4096, 32, 128, "f16"),
         lambda: decode(65536, 32, 8, 128, "f16"),
+        lambda: sparse(65536, 4096, 32, 8, 128),
         lambda: row("rmsnorm", 4096, 8192, 2),
         lambda: row("rmsnorm+residual", 4096, 8192, 4),
         lambda: row("rope", 4096, 4096, 2),
@@ -139,6 +155,7 @@ else:
         lambda: flash(256, 4, 64, "f32"),
         lambda: flash(256, 4, 64, "f16"),
         lambda: decode(4096, 8, 2, 128, "f16"),
+        lambda: sparse(4096, 512, 8, 2, 128),
         lambda: row("rmsnorm", 64, 4096, 2),
         lambda: row("rmsnorm+residual", 64, 4096, 4),
         lambda: row("rope", 64, 4096, 2),

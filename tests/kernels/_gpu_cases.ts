@@ -106,6 +106,22 @@ const cases: Record<string, CaseFn> = {
     if (s.grad) outs.push({ got: await r.grad!.toArray(), want: want.grad!.data });
     return outs;
   },
+  async sparse(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const { nq, cache, hq, hkv = hq, d } = s;
+    const kvLength = s.kvLength ?? cache;
+    const q = input(gpu, rng, [nq, hq, d], dt), k = input(gpu, rng, [cache, hkv, d], dt);
+    const v = input(gpu, rng, [cache, hkv, d], dt);
+    const lens = s.lens as number[];
+    const positions = Array.from(
+      { length: s.perQueryHead ? hq : hkv },
+      (_, h) => Array.from({ length: lens[h % lens.length] }, () => rng.int(kvLength)),
+    );
+    const opts = { kvLength: s.kvLength, causal: s.causal, splitSize: s.splitSize };
+    const y = await K.sparseAttention({ q: q.dev, k: k.dev, v: v.dev, positions }, opts);
+    const want = K.sparseAttentionReference({ q: q.host, k: k.host, v: v.host, positions }, opts);
+    return [{ got: await y.toArray(), want: want.data }];
+  },
   async topK(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
     const shape = [s.rows, s.cols];

@@ -88,6 +88,15 @@ function probeAdapter(): { name: string; software: boolean } | null {
   }
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const root = repoRoot();
 
 // 1. npm packages (corpora, Plot, Arquero …) into node_modules/.
@@ -133,7 +142,15 @@ if (!adapter && isRootOnDebian()) {
   adapter = probeAdapter();
 }
 
-// 5. Report.
+// 5. Data packages the notebooks read: the Turkish hunspell dictionary (P26/P27).
+const hunspellTr = "/usr/share/hunspell/tr_TR.dic";
+let haveHunspellTr = exists(hunspellTr);
+if (!haveHunspellTr && isRootOnDebian()) {
+  say("setup: installing hunspell-tr (Turkish dictionary for the P26/P27 notebook)");
+  haveHunspellTr = aptInstall(["hunspell-tr"]) && exists(hunspellTr);
+}
+
+// 6. Report.
 const adapterText = adapter
   ? `${adapter.name} (${adapter.software ? "software fallback" : "hardware"})`
   : "none — kernels run on their CPU reference path";
@@ -143,5 +160,10 @@ console.log(
     `  deno     ${Deno.version.deno}`,
     `  jupyter  ${jupyterVersions(python)} via ${python}; kernelspec ${kernelSpecPath()}`,
     `  webgpu   ${adapterText}`,
+    `  hunspell ${
+      haveHunspellTr
+        ? hunspellTr
+        : "tr_TR missing (apt-get install hunspell-tr) — the Turkish notebook will fail"
+    }`,
   ].join("\n"),
 );

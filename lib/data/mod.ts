@@ -18,3 +18,4 @@ export * from "./licenses.ts";
 export * from "./files.ts";
 export * from "./split.ts";
 export * from "./catalogues.ts";
+export * from "./hunspell.ts";

@@ -131,6 +131,11 @@ export interface MixtureInference {
   unusableMerges: number;
   /** Merges (among the steps) that remake an already-made token; replayed without constraints. */
   redundantMerges: number;
+  /**
+   * Merges whose pair occurs in no sample at its step. Many of them mean the samples miss the
+   * tokenizer's data, or the list is not in frequency order; the estimate is then unreliable.
+   */
+  unseenMerges: number;
   /** Constraints in the final linear program. */
   constraints: number;
   /** Constraint-generation rounds. */
@@ -244,6 +249,13 @@ export async function inferMixture(
     }
   }
 
+  let unseen = 0;
+  for (let t = 0; t < steps.length; t++) {
+    if (steps[t][0] < 0 || redundant.has(t)) continue;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += mergeCount[t * n + i];
+    if (total === 0) unseen++;
+  }
   const highs = await (solverPromise ??= (highsLoader as unknown as () => Promise<HighsSolver>)());
   let alpha = new Float64Array(n).fill(1 / n);
   let stepSlack = new Float64Array(steps.length);
@@ -277,6 +289,7 @@ export async function inferMixture(
     steps: steps.length,
     unusableMerges: unusable,
     redundantMerges: redundant.size,
+    unseenMerges: unseen,
     constraints: constraints.length,
     rounds,
     objective,

@@ -24,3 +24,4 @@ export * from "./dynamic.ts";
 export * from "./supertokens.ts";
 export * from "./mixture.ts";
 export * from "./lib_learner.ts";
+export * from "./morphology.ts";

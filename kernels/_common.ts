@@ -6,7 +6,7 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import type { DType, Tensor } from "../lib/gpu/mod.ts";
+import { type DType, Tensor } from "../lib/gpu/mod.ts";
 import type { Profiler } from "../lib/gpu/mod.ts";
 
 /** A row-major array with a shape, used by the CPU references. */
@@ -48,11 +48,28 @@ export function dims(t: Tensor, name: string, ranks: number[]): readonly number[
   return t.shape;
 }
 
-/** Checks that two tensors live on the same device. */
+/** Checks that two tensors live on the same device (or both on the CPU). */
 export function sameDevice(a: Tensor, b: Tensor, what: string): void {
-  check(a.gpu === b.gpu, `${what} are on different GPU devices`, {
-    hint: "create all tensors from the same getDevice() context",
+  check(a.isCpu === b.isCpu && (a.isCpu || a.gpu === b.gpu), `${what} are on different devices`, {
+    hint: "create all tensors the same way: from one getDevice() context, or all on the CPU",
   });
+}
+
+/** A CPU tensor's data as a reference-kernel input (f32 and f16 are stored as f32 values). */
+export function hostOf(t: Tensor): HostTensor {
+  const data = t.host;
+  return {
+    data: data instanceof Float32Array ? data : Float32Array.from(data),
+    shape: [...t.shape],
+  };
+}
+
+/** A CPU tensor from reference output (rounded to half precision for f16). */
+export function cpuTensor(
+  h: HostTensor | { data: ArrayLike<number>; shape: number[] },
+  dtype: DType,
+): Tensor {
+  return Tensor.fromArray(h.data, { shape: h.shape, dtype, gpu: null });
 }
 
 /** A 2-D grid covering `n` workgroups with at most 65535 per dimension: [x, y]. */

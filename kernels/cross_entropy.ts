@@ -10,10 +10,12 @@ import { check } from "../lib/util/errors.ts";
 import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
+  cpuTensor,
   dims,
   enables,
   floatType,
   grid,
+  hostOf,
   type HostTensor,
   type KernelOptions,
 } from "./_common.ts";
@@ -153,6 +155,10 @@ export async function crossEntropy(
   const { logits } = inputs;
   const dtype = floatType(logits.dtype, "crossEntropy logits");
   const [N, V, kept] = ceCheck(dims(logits, "crossEntropy logits", [2]), inputs.targets);
+  if (logits.isCpu) {
+    const r = crossEntropyReference({ logits: hostOf(logits), targets: inputs.targets }, options);
+    return { loss: cpuTensor(r.loss, "f32"), grad: r.grad && cpuTensor(r.grad, "f32") };
+  }
   const gpu = logits.gpu;
   const targets = Tensor.fromArray(Int32Array.from(inputs.targets), {
     shape: [N],

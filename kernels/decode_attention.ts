@@ -12,9 +12,11 @@ import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
   ceilDiv,
+  cpuTensor,
   dims,
   enables,
   floatType,
+  hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
@@ -269,6 +271,10 @@ export async function decodeAttention(
     options,
   );
   check(d.D >= 1 && d.D <= 256, `decode attention head dim must be in 1..256, got ${d.D}`);
+  if (q.isCpu) {
+    const r = decodeAttentionReference({ q: hostOf(q), k: hostOf(k), v: hostOf(v) }, options);
+    return cpuTensor(r, dtype);
+  }
   const gpu = q.gpu;
   const group = d.Hq / d.Hkv;
   const rowsInGroup = d.nq * group;

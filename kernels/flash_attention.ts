@@ -12,9 +12,11 @@ import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
   ceilDiv,
+  cpuTensor,
   dims,
   enables,
   floatType,
+  hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
@@ -373,6 +375,14 @@ export async function flashAttention(
     options,
   );
   check(d.D >= 1 && d.D <= 256, `attention head dim must be in 1..256, got ${d.D}`);
+  if (q.isCpu) {
+    const r = flashAttentionReference({ q: hostOf(q), k: hostOf(k), v: hostOf(v) }, options);
+    return {
+      out: cpuTensor(r.out, dtype),
+      lse: cpuTensor(r.lse, "f32"),
+      keyMass: r.keyMass && cpuTensor(r.keyMass, "f32"),
+    };
+  }
   const gpu = q.gpu;
   const config: FlashAttentionShaderConfig = {
     headDim: d.D,

@@ -9,9 +9,11 @@ import { check } from "../lib/util/errors.ts";
 import { type DType, Tensor } from "../lib/gpu/mod.ts";
 import {
   ceilDiv,
+  cpuTensor,
   dims,
   enables,
   floatType,
+  hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
@@ -240,6 +242,7 @@ export async function matmul(
   );
   const aType = floatType(a.dtype, "matmul input a"), bType = floatType(b.dtype, "matmul input b");
   const cType: DType = options.outDtype ?? (aType === "f16" && bType === "f16" ? "f16" : "f32");
+  if (a.isCpu) return cpuTensor(matmulReference({ a: hostOf(a), b: hostOf(b) }, options), cType);
   const gpu = a.gpu;
   const big = s.m * s.n * s.batch >= 512 * 512;
   const tile = big ? 128 : 64, per = big ? 8 : 4;

@@ -9,9 +9,11 @@ import { check } from "../lib/util/errors.ts";
 import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
+  cpuTensor,
   enables,
   floatType,
   grid,
+  hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
@@ -133,6 +135,14 @@ export async function rmsnorm(
     sameShape(x.shape, residual.shape, "rmsnorm x and residual");
     check(residual.dtype === dtype, `rmsnorm residual must be ${dtype} like x`);
     sameDevice(x, residual, "rmsnorm x and residual");
+  }
+  if (x.isCpu) {
+    const r = rmsnormReference({
+      x: hostOf(x),
+      weight: hostOf(weight),
+      residual: residual && hostOf(residual),
+    }, options);
+    return { out: cpuTensor(r.out, dtype), residual: r.residual && cpuTensor(r.residual, dtype) };
   }
   const gpu = x.gpu;
   const rows = x.size / Math.max(D, 1);

@@ -11,10 +11,12 @@ import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
   ceilDiv,
+  cpuTensor,
   dims,
   enables,
   floatType,
   grid,
+  hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
@@ -127,6 +129,9 @@ export async function rope(inputs: RopeInputs<Tensor>, options: RopeOptions = {}
   const { x } = inputs;
   const dtype = floatType(x.dtype, "rope input x");
   const d = ropeDims(dims(x, "rope input x", [3]), inputs.positions.length, options);
+  if (x.isCpu) {
+    return cpuTensor(ropeReference({ x: hostOf(x), positions: inputs.positions }, options), dtype);
+  }
   const gpu = x.gpu;
   const pos = Tensor.fromArray(Int32Array.from(inputs.positions), {
     shape: [d.tokens],

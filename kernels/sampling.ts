@@ -15,7 +15,15 @@
 
 import { check } from "../lib/util/errors.ts";
 import { Tensor } from "../lib/gpu/mod.ts";
-import { enables, floatType, grid, type HostTensor, type KernelOptions } from "./_common.ts";
+import {
+  cpuTensor,
+  enables,
+  floatType,
+  grid,
+  hostOf,
+  type HostTensor,
+  type KernelOptions,
+} from "./_common.ts";
 
 const PARAMS_WGSL = `struct Params {
   rows: u32, cols: u32, k: u32, padK: u32, topP: f32, invT: f32, greedy: u32, seed: u32,
@@ -472,6 +480,13 @@ export async function topK(x: Tensor, options: TopKOptions): Promise<TopKResult<
   const dtype = floatType(x.dtype, "topK input");
   const [rows, cols] = rowsCols(x.shape, "topK input");
   checkK(options.k, cols);
+  if (x.isCpu) {
+    const r = topKReference(hostOf(x), options);
+    return {
+      values: cpuTensor(r.values, "f32"),
+      indices: cpuTensor({ data: r.indices, shape: r.values.shape }, "i32"),
+    };
+  }
   const gpu = x.gpu, k = options.k;
   const threads = threadsFor(cols);
   const pipeline = await gpu.pipelines.get(topKWgsl({ dtype, threads }), { label: "top_k" });
@@ -522,6 +537,10 @@ export async function sample(logits: Tensor, options: SampleOptions = {}): Promi
   const dtype = floatType(logits.dtype, "sample logits");
   const [rows, cols] = rowsCols(logits.shape, "sample logits");
   const p = sampleParams(cols, options);
+  const shape = logits.shape.length > 1 ? logits.shape.slice(0, -1) : [1];
+  if (logits.isCpu) {
+    return cpuTensor({ data: sampleReference(hostOf(logits), options), shape }, "i32");
+  }
   const gpu = logits.gpu;
   const threads = threadsFor(cols);
   const pipeline = await gpu.pipelines.get(sampleWgsl({ dtype, threads }), { label: "sample" });
@@ -537,7 +556,6 @@ export async function sample(logits: Tensor, options: SampleOptions = {}): Promi
     counter: p.counter,
     gridX: gx,
   });
-  const shape = logits.shape.length > 1 ? logits.shape.slice(0, -1) : [1];
   const tokens = Tensor.empty(shape, { dtype: "i32", gpu });
   gpu.run([{
     pipeline,

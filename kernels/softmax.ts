@@ -5,7 +5,16 @@
  */
 
 import { Tensor } from "../lib/gpu/mod.ts";
-import { bind, enables, floatType, grid, type HostTensor, type KernelOptions } from "./_common.ts";
+import {
+  bind,
+  cpuTensor,
+  enables,
+  floatType,
+  grid,
+  hostOf,
+  type HostTensor,
+  type KernelOptions,
+} from "./_common.ts";
 
 const PARAMS_WGSL = `struct Params { rows: u32, cols: u32, scale: f32, gridX: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -90,6 +99,7 @@ export async function softmax(x: Tensor, options: SoftmaxOptions = {}): Promise<
   const dtype = floatType(x.dtype, "softmax input");
   const cols = x.shape.at(-1) ?? 1;
   const rows = cols === 0 ? 0 : x.size / cols;
+  if (x.isCpu) return cpuTensor(softmaxReference(hostOf(x), options), dtype);
   const gpu = x.gpu;
   const pipeline = await gpu.pipelines.get(softmaxWgsl({ dtype }), { label: "softmax" });
   const [gx, gy] = grid(rows);

@@ -16,9 +16,11 @@ import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
   ceilDiv,
+  cpuTensor,
   dims,
   enables,
   floatType,
+  hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
@@ -309,6 +311,10 @@ export async function sparseAttention(
     options,
   );
   check(d.D >= 1 && d.D <= 256, `sparse attention head dim must be in 1..256, got ${d.D}`);
+  if (q.isCpu) {
+    const host = { q: hostOf(q), k: hostOf(k), v: hostOf(v), positions };
+    return cpuTensor(sparseAttentionReference(host, options), dtype);
+  }
   const gpu = q.gpu;
   const offsets = new Uint32Array(d.lists + 1);
   positions.forEach((list, h) => offsets[h + 1] = offsets[h] + list.length);

@@ -8,9 +8,11 @@ import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
   ceilDiv,
+  cpuTensor,
   enables,
   floatType,
   grid,
+  hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
@@ -83,6 +85,7 @@ export async function swiglu(
   check(up.dtype === dtype, `swiglu up must be ${dtype} like gate, got ${up.dtype}`);
   sameShape(gate.shape, up.shape, "swiglu gate and up");
   sameDevice(gate, up, "swiglu gate and up");
+  if (gate.isCpu) return cpuTensor(swigluReference({ gate: hostOf(gate), up: hostOf(up) }), dtype);
   const gpu = gate.gpu;
   const pipeline = await gpu.pipelines.get(swigluWgsl({ dtype }), { label: "swiglu" });
   const [gx, gy] = grid(ceilDiv(gate.size, 256));

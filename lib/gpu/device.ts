@@ -160,7 +160,8 @@ export function isSoftwareAdapter(name: string): boolean {
 /**
  * The process-wide WebGPU device, created on first call with the adapter's limits and the
  * `shader-f16` and `timestamp-query` features when offered. Returns null when there is no
- * adapter (or `TOKENLAB_NO_GPU=1`): callers then use the CPU references. Prints one notice
+ * adapter (or `TOKENLAB_NO_GPU=1`): tensors made afterwards without an explicit `gpu` are CPU
+ * tensors, on which the kernel wrappers run their CPU references. Prints one notice
  * per process when the adapter is a software fallback or missing.
  *
  * @example

@@ -5,13 +5,9 @@
  * @example
  * ```ts
  * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
- * const gpu = await getDevice();
- * if (gpu) {
- *   const t = Tensor.fromArray([1, 2, 3], { shape: [3], gpu });
- *   console.log(gpu.adapter.name, await t.toArray());
- * } else {
- *   console.log("no WebGPU adapter: use the CPU references");
- * }
+ * const gpu = await getDevice(); // null without an adapter: tensors then live on the CPU
+ * const t = Tensor.fromArray([1, 2, 3], { shape: [3] });
+ * console.log(gpu?.adapter.name ?? "CPU", t.isCpu, await t.toArray());
  * ```
  *
  * @module

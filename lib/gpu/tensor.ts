@@ -6,7 +6,7 @@
 
 import { check } from "../util/errors.ts";
 import { currentDevice, type GpuContext } from "./device.ts";
-import { fromFloat16Bits, toFloat16Bits } from "./f16.ts";
+import { fromFloat16Bits, roundToFloat16, toFloat16Bits } from "./f16.ts";
 
 /** Element types of a {@linkcode Tensor}. */
 export type DType = "f32" | "f16" | "u32" | "i32";
@@ -48,37 +48,60 @@ export interface FromArrayOptions {
    * half-precision bits.
    */
   dtype?: DType;
-  /** Device to upload to; defaults to {@linkcode currentDevice} (await `getDevice()` first). */
-  gpu?: GpuContext;
+  /**
+   * Device to upload to; defaults to {@linkcode currentDevice} (await `getDevice()` first).
+   * `null`, or no adapter, gives a CPU tensor (see {@linkcode Tensor.isCpu}).
+   */
+  gpu?: GpuContext | null;
 }
 
 /** Options for {@linkcode Tensor.empty} and {@linkcode Tensor.zeros}. */
 export interface NewTensorOptions {
   /** Element type; defaults to `f32`. */
   dtype?: DType;
-  /** Device to allocate on; defaults to {@linkcode currentDevice} (await `getDevice()` first). */
-  gpu?: GpuContext;
+  /**
+   * Device to allocate on; defaults to {@linkcode currentDevice} (await `getDevice()` first).
+   * `null`, or no adapter, gives a CPU tensor.
+   */
+  gpu?: GpuContext | null;
 }
 
-/** What a {@linkcode Tensor} is built from: a buffer on a device, a shape and an element type. */
-export interface TensorInit {
-  /** The context owning the buffer. */
-  gpu: GpuContext;
-  /** The storage buffer, at least as large as the data. */
-  buffer: GPUBuffer;
-  /** Dimensions, outermost first. */
-  shape: readonly number[];
-  /** Element type. */
-  dtype: DType;
+/**
+ * What a {@linkcode Tensor} is built from: a buffer on a device, or (CPU tensors) a typed array
+ * of the data; plus a shape and an element type.
+ */
+export type TensorInit =
+  & {
+    /** Dimensions, outermost first. */
+    shape: readonly number[];
+    /** Element type. */
+    dtype: DType;
+  }
+  & (
+    | {
+      /** The context owning the buffer. */
+      gpu: GpuContext;
+      /** The storage buffer, at least as large as the data. */
+      buffer: GPUBuffer;
+    }
+    | {
+      /**
+       * The elements, row-major, kept as given (not copied): Float32Array for f32 and f16
+       * (f16 values already rounded to half precision), Uint32Array for u32, Int32Array for i32.
+       */
+      host: TensorArray;
+    }
+  );
+
+function defaultGpu(gpu: GpuContext | null | undefined): GpuContext | null {
+  return gpu === undefined ? currentDevice() : gpu;
 }
 
-function defaultGpu(gpu: GpuContext | undefined): GpuContext {
-  if (gpu) return gpu;
-  const current = currentDevice();
-  check(current, "there is no WebGPU device to put the tensor on", {
-    hint: "run on a machine with a WebGPU adapter, or use the kernels' CPU references",
-  });
-  return current;
+/** A zeroed CPU array of `n` elements of `dtype`. */
+function hostArray(dtype: DType, n: number): TensorArray {
+  if (dtype === "u32") return new Uint32Array(n);
+  if (dtype === "i32") return new Int32Array(n);
+  return new Float32Array(n);
 }
 
 function inferDType(data: ArrayLike<number>): DType {
@@ -88,43 +111,84 @@ function inferDType(data: ArrayLike<number>): DType {
 }
 
 /**
- * A dense row-major tensor in a pooled GPU buffer. The buffer may be larger than the data
- * (pool size classes); `byteLength` is what the data occupies.
+ * A dense row-major tensor: normally in a pooled GPU buffer (which may be larger than the data;
+ * `byteLength` is what the data occupies), or, when there is no WebGPU adapter, a typed array
+ * on the CPU. Kernel wrappers accept both and run their CPU reference on CPU tensors, so code
+ * written against tensors runs unchanged without a GPU.
  *
  * @example
  * ```ts
  * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
- * const gpu = await getDevice();
- * if (gpu) {
- *   const t = Tensor.fromArray([1, 2, 3, 4, 5, 6], { shape: [2, 3], dtype: "f16" });
- *   console.log(t.shape, await t.toArray());
- *   t.release();
- * }
+ * await getDevice(); // null without an adapter: tensors are then CPU tensors
+ * const t = Tensor.fromArray([1, 2, 3, 4, 5, 6], { shape: [2, 3] });
+ * console.log(t.isCpu ? "CPU" : "GPU", t.shape, await t.toArray());
+ * t.release();
  * ```
  */
 export class Tensor {
-  /** The context owning the buffer. */
-  readonly gpu: GpuContext;
-  /** The storage buffer. */
-  readonly buffer: GPUBuffer;
   /** Dimensions, outermost first. */
   readonly shape: readonly number[];
   /** Element type. */
   readonly dtype: DType;
+  #gpu: GpuContext | null = null;
+  #buffer: GPUBuffer | null = null;
+  #host: TensorArray | null = null;
   #released = false;
 
-  /** Wraps an existing buffer; prefer {@linkcode Tensor.fromArray} and {@linkcode Tensor.empty}. */
+  /** Wraps a buffer or a CPU array; prefer {@linkcode Tensor.fromArray} and {@linkcode Tensor.empty}. */
   constructor(init: TensorInit) {
-    const { gpu, buffer, shape, dtype } = init;
-    const bytes = shapeSize(shape) * DTYPE_BYTES[dtype];
-    check(
-      buffer.size >= bytes,
-      `a ${buffer.size}-byte buffer cannot hold a ${dtype} tensor of shape [${shape.join(", ")}]`,
-    );
-    this.gpu = gpu;
-    this.buffer = buffer;
+    const { shape, dtype } = init;
+    const n = shapeSize(shape);
+    if ("host" in init) {
+      check(
+        init.host.length >= n,
+        `a ${init.host.length}-element array cannot hold a tensor of shape [${shape.join(", ")}]`,
+      );
+      this.#host = init.host;
+    } else {
+      const bytes = n * DTYPE_BYTES[dtype];
+      check(
+        init.buffer.size >= bytes,
+        `a ${init.buffer.size}-byte buffer cannot hold a ${dtype} tensor of shape [${
+          shape.join(", ")
+        }]`,
+      );
+      this.#gpu = init.gpu;
+      this.#buffer = init.buffer;
+    }
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
+  }
+
+  /** Whether the data lives on the CPU (no WebGPU device) rather than in a GPU buffer. */
+  get isCpu(): boolean {
+    return this.#host !== null;
+  }
+
+  /** The context owning the buffer (GPU tensors only). */
+  get gpu(): GpuContext {
+    check(this.#gpu, "this tensor lives on the CPU and has no GPU device", {
+      hint: "check tensor.isCpu, or create it with a GPU context",
+    });
+    return this.#gpu;
+  }
+
+  /** The storage buffer (GPU tensors only). */
+  get buffer(): GPUBuffer {
+    check(this.#buffer, "this tensor lives on the CPU and has no GPU buffer", {
+      hint: "check tensor.isCpu, or create it with a GPU context",
+    });
+    return this.#buffer;
+  }
+
+  /**
+   * The elements of a CPU tensor, without copying (f16 as f32 values); throws for GPU tensors,
+   * whose data is read with {@linkcode Tensor.toArray}.
+   */
+  get host(): TensorArray {
+    check(this.#host, "this tensor lives on the GPU; read it with await tensor.toArray()");
+    check(!this.#released, "this tensor was released");
+    return this.#host;
   }
 
   /** Number of elements. */
@@ -164,10 +228,19 @@ export class Tensor {
       data.length === n,
       `data has ${data.length} elements but shape [${shape.join(", ")}] needs ${n}`,
     );
-    if (dtype === "f16") {
+    if (dtype === "f16" && gpu) {
       check(gpu.hasF16, "this device has no shader-f16 feature, so f16 tensors are unavailable", {
         hint: "use dtype f32",
       });
+    }
+    if (!gpu) {
+      let host: TensorArray;
+      if (dtype === "u32") host = Uint32Array.from(data);
+      else if (dtype === "i32") host = Int32Array.from(data);
+      else if (dtype === "f16") {
+        host = data instanceof Uint16Array ? fromFloat16Bits(data) : roundToFloat16(data);
+      } else host = Float32Array.from(data);
+      return new Tensor({ host, shape, dtype });
     }
     const t = Tensor.empty(shape, { dtype, gpu });
     let bytes: ArrayBufferView;
@@ -205,6 +278,7 @@ export class Tensor {
   static empty(shape: readonly number[], options: NewTensorOptions = {}): Tensor {
     const dtype = options.dtype ?? "f32";
     const gpu = defaultGpu(options.gpu);
+    if (!gpu) return new Tensor({ host: hostArray(dtype, shapeSize(shape)), shape, dtype });
     const bytes = Math.max(4, Math.ceil((shapeSize(shape) * DTYPE_BYTES[dtype]) / 4) * 4);
     return new Tensor({ gpu, buffer: gpu.scratch(bytes), shape, dtype });
   }
@@ -220,6 +294,7 @@ export class Tensor {
    */
   static zeros(shape: readonly number[], options: NewTensorOptions = {}): Tensor {
     const t = Tensor.empty(shape, options);
+    if (t.isCpu) return t; // CPU arrays start zeroed
     const gpu = t.gpu;
     const enc = gpu.device.createCommandEncoder();
     enc.clearBuffer(t.buffer, 0, t.bindingSize);
@@ -233,12 +308,14 @@ export class Tensor {
       shapeSize(shape) === this.size,
       `cannot reshape [${this.shape.join(", ")}] to [${shape.join(", ")}]: sizes differ`,
     );
+    if (this.#host) return new Tensor({ host: this.#host, shape, dtype: this.dtype });
     return new Tensor({ gpu: this.gpu, buffer: this.buffer, shape, dtype: this.dtype });
   }
 
   /** Reads the data back (waits for queued GPU work); f16 is decoded to Float32Array. */
   async toArray(): Promise<TensorArray> {
     check(!this.#released, "this tensor was released; its buffer may hold other data now");
+    if (this.#host) return this.#host.slice(0, this.size);
     const raw = await this.readBytes();
     if (this.dtype === "f32") return new Float32Array(raw);
     if (this.dtype === "u32") return new Uint32Array(raw);
@@ -248,6 +325,13 @@ export class Tensor {
 
   /** Reads the raw bytes of the data back (waits for queued GPU work). */
   async readBytes(): Promise<ArrayBuffer> {
+    if (this.#host) {
+      const n = this.size;
+      if (this.dtype === "f16") {
+        return toFloat16Bits(this.#host.subarray(0, n)).buffer as ArrayBuffer;
+      }
+      return this.#host.slice(0, n).buffer as ArrayBuffer;
+    }
     const size = this.bindingSize;
     const gpu = this.gpu;
     const staging = gpu.pool.acquire(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
@@ -265,6 +349,6 @@ export class Tensor {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.gpu.pool.release(this.buffer);
+    if (this.#gpu && this.#buffer) this.#gpu.pool.release(this.#buffer);
   }
 }

@@ -35,6 +35,8 @@ export interface FlashAttentionShaderConfig {
   tree?: boolean;
   /** Per-position sequence ids are bound (block-diagonal mask). */
   seqIds?: boolean;
+  /** Threads per workgroup of the forward pass (default 64). */
+  threads?: number;
 }
 
 const PARAMS_WGSL = `struct Params {
@@ -42,8 +44,6 @@ const PARAMS_WGSL = `struct Params {
 }
 @group(0) @binding(0) var<uniform> params: Params;
 `;
-
-const QUERIES = 64;
 
 function keyTile(D: number): number {
   return Math.max(8, Math.min(64, Math.floor(2048 / D)));
@@ -72,11 +72,35 @@ fn allowed(i: u32, j: u32) -> bool {
 }`;
 }
 
+/** Tile sizes of the forward pass for head dim D: [query rows, keys] per workgroup. */
+function forwardTiles(D: number): [number, number] {
+  const Dp = ceilDiv(D, 4) * 4;
+  const BK = Math.max(4, Math.min(32, Math.floor(1024 / Dp)));
+  const BQ = Math.max(4, Math.min(32, Math.floor((3584 - 2 * BK * Dp) / (Dp + BK) / 4) * 4));
+  return [BQ, BK];
+}
+
+/** WGSL reading element group `c` (4 values) of the row at `base` of `buf`, zero past D. */
+function load4(buf: string, D: number): string {
+  const parts = [0, 1, 2, 3].map((x) =>
+    D % 4 === 0
+      ? `f32(${buf}[b + ${x}u])`
+      : `select(0.0, f32(${buf}[min(b + ${x}u, last)]), 4u * c + ${x}u < D)`
+  );
+  return `fn ${buf}4(base: u32, c: u32) -> vec4<f32> {
+  let b = base + 4u * c;
+  ${D % 4 === 0 ? "" : `let last = arrayLength(&${buf}) - 1u;`}
+  return vec4<f32>(${parts.join(", ")});
+}`;
+}
+
 /**
- * WGSL source of the attention forward pass. A 64-thread workgroup owns 64 queries of one
- * head (one query per thread, its scaled q row and f32 accumulator in registers); key and
- * value tiles are staged in workgroup memory, scored, and folded in with one rescale per tile.
- * Writes the output and the natural-log sum-exp of every (head, query).
+ * WGSL source of the attention forward pass, tiled: a 64-thread workgroup owns a block of
+ * (query, head) rows of one kv head (the grouped query heads share every K/V tile). Per key
+ * tile it stages K and V as vec4 rows in workgroup memory, computes the block's scores with
+ * vec4 dot products (each thread a few (row, key) pairs), updates every row's running max and
+ * sum once (online softmax), then each thread rescales and accumulates its vec4 slice of the
+ * output rows. Writes the output and the natural-log sum-exp of every (head, query).
  *
  * @example
  * ```ts
@@ -85,8 +109,15 @@ fn allowed(i: u32, j: u32) -> bool {
  * ```
  */
 export function flashAttentionWgsl(config: FlashAttentionShaderConfig): string {
-  const T = config.dtype ?? "f32", D = config.headDim, BK = keyTile(D);
+  const T = config.dtype ?? "f32", D = config.headDim;
+  const D4 = ceilDiv(D, 4), [BQ, BK] = forwardTiles(D), NT = config.threads ?? 64;
+  const ACC = ceilDiv(BQ * D4, NT), SN = ceilDiv(BQ * BK, NT);
   const limitKeys = config.causal || config.tree;
+  const store = [0, 1, 2, 3].map((x) =>
+    D % 4 === 0 || x === 0
+      ? `out[ob + ${x}u] = ${T}(o.${"xyzw"[x]});`
+      : `if (4u * c + ${x}u < D) { out[ob + ${x}u] = ${T}(o.${"xyzw"[x]}); }`
+  ).join("\n        ");
   return `${enables(T)}${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> q: array<${T}>;
 @group(0) @binding(2) var<storage, read> k: array<${T}>;
@@ -95,77 +126,125 @@ export function flashAttentionWgsl(config: FlashAttentionShaderConfig): string {
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 ${maskWgsl(config, 6)}
 const D = ${D}u;
-const BQ = ${QUERIES}u;
+const D4 = ${D4}u;
+const BQ = ${BQ}u;
 const BK = ${BK}u;
+const NT = ${NT}u;
 const NEG = -1.0e30;
-var<workgroup> Ks: array<f32, ${BK * D}>;
-var<workgroup> Vs: array<f32, ${BK * D}>;
+var<workgroup> Qs: array<vec4<f32>, ${BQ * D4}>;
+var<workgroup> Ks: array<vec4<f32>, ${BK * D4}>;
+var<workgroup> Vs: array<vec4<f32>, ${BK * D4}>;
+var<workgroup> S: array<f32, ${BQ * BK}>;
+var<workgroup> ms: array<f32, ${BQ}>;
+var<workgroup> ls: array<f32, ${BQ}>;
+var<workgroup> corr: array<f32, ${BQ}>;
+${load4("q", D)}
+${load4("k", D)}
+${load4("v", D)}
 
-@compute @workgroup_size(${QUERIES})
+@compute @workgroup_size(${NT})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
-  let h = wg.y;
-  let kvh = h / params.group;
-  let i = wg.x * BQ + tid;
-  let valid = i < params.Sq;
-  var qr: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
-  if (valid) {
-    for (var d = 0u; d < D; d++) { qr[d] = f32(q[(i * params.Hq + h) * D + d]) * params.scale2; }
+  let kvh = wg.y;
+  let G = params.group;
+  let rows = params.Sq * G;
+  let row0 = wg.x * BQ;
+  // block row r is (query (row0 + r) / G, head kvh·G + (row0 + r) % G)
+  for (var e = tid; e < BQ * D4; e += NT) {
+    let gr = row0 + e / D4;
+    var x = vec4<f32>(0.0);
+    if (gr < rows) {
+      x = q4(((gr / G) * params.Hq + kvh * G + gr % G) * D, e % D4) * params.scale2;
+    }
+    Qs[e] = x;
   }
-  var m = NEG;
-  var l = 0.0;
-  let lastQ = min(params.Sq, (wg.x + 1u) * BQ) - 1u;
+  for (var r = tid; r < BQ; r += NT) {
+    ms[r] = NEG;
+    ls[r] = 0.0;
+  }
+  var acc: array<vec4<f32>, ${ACC}>;
+  let lastQ = (min(rows, row0 + BQ) - 1u) / G;
   var kEnd = params.Skv;
   ${limitKeys ? "kEnd = min(params.Skv, params.offset + lastQ + 1u);" : ""}
+  workgroupBarrier();
   for (var k0 = 0u; k0 < kEnd; k0 += BK) {
-    for (var e = tid; e < BK * D; e += BQ) {
-      let j = k0 + e / D;
-      var kv = 0.0;
-      var vv = 0.0;
+    for (var e = tid; e < BK * D4; e += NT) {
+      let j = k0 + e / D4;
+      var kv = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
       if (j < kEnd) {
-        let idx = (j * params.Hkv + kvh) * D + e % D;
-        kv = f32(k[idx]);
-        vv = f32(v[idx]);
+        let base = (j * params.Hkv + kvh) * D;
+        kv = k4(base, e % D4);
+        vv = v4(base, e % D4);
       }
       Ks[e] = kv;
       Vs[e] = vv;
     }
     workgroupBarrier();
-    if (valid) {
-      var s: array<f32, ${BK}>;
-      var tmax = NEG;
-      for (var t = 0u; t < BK; t++) {
+    for (var n = 0u; n < ${SN}u; n++) {
+      let e = tid + n * NT;
+      if (e < BQ * BK) {
+        let r = e / BK;
+        let t = e % BK;
         let j = k0 + t;
+        let gr = row0 + r;
         var x = NEG;
-        if (j < kEnd && allowed(i, j)) {
-          var dot = 0.0;
-          for (var d = 0u; d < D; d++) { dot = fma(qr[d], Ks[t * D + d], dot); }
-          x = dot;
+        if (j < kEnd && gr < rows && allowed(gr / G, j)) {
+          var d4 = vec4<f32>(0.0);
+          for (var c = 0u; c < D4; c++) { d4 = fma(Qs[r * D4 + c], Ks[t * D4 + c], d4); }
+          x = (d4.x + d4.y) + (d4.z + d4.w);
         }
-        s[t] = x;
-        tmax = max(tmax, x);
+        S[e] = x;
       }
-      if (tmax > 0.5 * NEG) {
-        let mn = max(m, tmax);
-        let corr = exp2(m - mn);
-        l *= corr;
-        for (var d = 0u; d < D; d++) { acc[d] *= corr; }
-        for (var t = 0u; t < BK; t++) {
-          if (s[t] > 0.5 * NEG) {
-            let p = exp2(s[t] - mn);
-            l += p;
-            for (var d = 0u; d < D; d++) { acc[d] = fma(p, Vs[t * D + d], acc[d]); }
-          }
-        }
-        m = mn;
+    }
+    workgroupBarrier();
+    for (var r = tid; r < BQ; r += NT) {
+      var tmax = NEG;
+      for (var t = 0u; t < BK; t++) { tmax = max(tmax, S[r * BK + t]); }
+      let mn = max(ms[r], tmax);
+      var sum = 0.0;
+      for (var t = 0u; t < BK; t++) {
+        let x = S[r * BK + t];
+        let p = select(0.0, exp2(x - mn), x > 0.5 * NEG);
+        S[r * BK + t] = p;
+        sum += p;
+      }
+      let a = exp2(ms[r] - mn);
+      corr[r] = a;
+      ls[r] = ls[r] * a + sum;
+      ms[r] = mn;
+    }
+    workgroupBarrier();
+    let nt = min(BK, kEnd - k0);
+    for (var n = 0u; n < ${ACC}u; n++) {
+      let e = tid + n * NT;
+      if (e < BQ * D4) {
+        let r = e / D4;
+        let c = e % D4;
+        var a = acc[n] * corr[r];
+        for (var t = 0u; t < nt; t++) { a = fma(vec4<f32>(S[r * BK + t]), Vs[t * D4 + c], a); }
+        acc[n] = a;
       }
     }
     workgroupBarrier();
   }
-  if (valid) {
-    let inv = select(0.0, 1.0 / l, l > 0.0);
-    for (var d = 0u; d < D; d++) { out[(i * params.Hq + h) * D + d] = ${T}(acc[d] * inv); }
-    lse[h * params.Sq + i] = select(NEG, (m + log2(l)) * 0.6931471805599453, l > 0.0);
+  for (var n = 0u; n < ${ACC}u; n++) {
+    let e = tid + n * NT;
+    let gr = row0 + e / D4;
+    if (e < BQ * D4 && gr < rows) {
+      let r = e / D4;
+      let c = e % D4;
+      let o = acc[n] * select(0.0, 1.0 / ls[r], ls[r] > 0.0);
+      let ob = ((gr / G) * params.Hq + kvh * G + gr % G) * D + 4u * c;
+      ${store}
+    }
+  }
+  for (var r = tid; r < BQ; r += NT) {
+    let gr = row0 + r;
+    if (gr < rows) {
+      let l = ls[r];
+      let h = kvh * G + gr % G;
+      lse[h * params.Sq + gr / G] = select(NEG, (ms[r] + log2(l)) * 0.6931471805599453, l > 0.0);
+    }
   }
 }
 `;
@@ -432,7 +511,7 @@ export async function flashAttention(
       bind(lse),
       ...masks.map(bind),
     ],
-    workgroups: [ceilDiv(d.Sq, QUERIES), d.Hq] as [number, number],
+    workgroups: [ceilDiv(d.Sq * (d.Hq / d.Hkv), forwardTiles(d.D)[0]), d.Hkv] as [number, number],
   }];
   let keyMass: Tensor | undefined;
   if (options.keyMass) {

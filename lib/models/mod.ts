@@ -17,3 +17,4 @@ export * from "./save.ts";
 export * from "./cpu/ops.ts";
 export * from "./cpu/matmul.ts";
 export * from "./train.ts";
+export * from "./gpu.ts";

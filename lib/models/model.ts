@@ -8,6 +8,8 @@ import { TokenlabError } from "../util/errors.ts";
 import { Tokenizer } from "../tokenizers/mod.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import { readCheckpoint, type Tensor } from "./safetensors.ts";
+import { getDevice } from "../gpu/mod.ts";
+import { GpuForward, gpuUnsupported } from "./gpu.ts";
 import { applyRope, linear, rmsNorm, ropeInvFreq, silu } from "./cpu/ops.ts";
 
 /** Weights of one decoder layer (f32, HF layouts). */
@@ -143,7 +145,7 @@ export class KvCache {
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions {
-  /** "cpu" (default) or "gpu" (not yet available). */
+  /** "cpu" (default) or "gpu" (WebGPU through kernels/; needs an adapter). */
   backend?: "gpu" | "cpu";
   /** Compute dtype; only "f32" is supported (f16/bf16 weights are widened on load). */
   dtype?: "f32";
@@ -166,12 +168,15 @@ export class Model {
   /** Tokenizer, when tokenizer.json was present and loadable. */
   tokenizer?: ModelTokenizer;
   /** Backend in use. */
-  readonly backend: "cpu" = "cpu";
+  readonly backend: "cpu" | "gpu";
+  readonly #gpu: GpuForward | null;
 
-  /** Wraps config and weights. */
-  constructor(config: ModelConfig, weights: ModelWeights) {
+  /** Wraps config and weights; pass `gpu` (a {@linkcode GpuForward}) for the GPU backend. */
+  constructor(config: ModelConfig, weights: ModelWeights, gpu?: GpuForward) {
     this.config = config;
     this.weights = weights;
+    this.#gpu = gpu ?? null;
+    this.backend = gpu ? "gpu" : "cpu";
   }
 
   /** A fresh empty KV cache for this model. */
@@ -190,20 +195,29 @@ export class Model {
    * ALL fed positions, [ids.length × vocab] row-major (the last row predicts the next token).
    */
   forward(ids: number[], cache: KvCache): Promise<Float32Array> {
+    if (this.#gpu) {
+      this.#checkIds(ids);
+      return this.#gpu.forward(ids, cache);
+    }
     return Promise.resolve(this.#forwardCpu(ids, cache));
+  }
+
+  #checkIds(ids: number[]): void {
+    const V = this.config.vocabSize;
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= V) {
+        throw new TokenlabError(`token id ${id} is outside the vocabulary 0..${V - 1}`, {
+          hint: "encode with this model's tokenizer",
+        });
+      }
+    }
   }
 
   #forwardCpu(ids: number[], cache: KvCache): Float32Array {
     const c = this.config, w = this.weights;
     const S = ids.length, Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
     if (S === 0) return new Float32Array(0);
-    for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) {
-        throw new TokenlabError(`token id ${id} is outside the vocabulary 0..${c.vocabSize - 1}`, {
-          hint: "encode with this model's tokenizer",
-        });
-      }
-    }
+    this.#checkIds(ids);
     const positions = ids.map((_, i) => cache.nextPosition + i);
     let h: Float32Array = new Float32Array(S * Dm);
     for (let s = 0; s < S; s++) h.set(w.embed.subarray(ids[s] * Dm, (ids[s] + 1) * Dm), s * Dm);
@@ -351,7 +365,7 @@ export function weightsFromTensors(
 
 /**
  * Loads an HF checkpoint folder (config.json + model.safetensors or a sharded index, optional
- * tokenizer.json). Backend "cpu" is the default; "gpu" is not yet available.
+ * tokenizer.json). Backend "cpu" is the default; "gpu" runs the forward with the WGSL kernels.
  *
  * @example
  * ```ts
@@ -363,13 +377,8 @@ export function weightsFromTensors(
  */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<Model> {
   const backend = options.backend ?? "cpu";
-  if (backend === "gpu") {
-    throw new TokenlabError("the gpu backend of lib/models is not yet available", {
-      hint: 'use { backend: "cpu" }',
-    });
-  }
-  if (backend !== "cpu") {
-    throw new TokenlabError(`unknown backend "${backend}"`, { hint: 'use "cpu"' });
+  if (backend !== "cpu" && backend !== "gpu") {
+    throw new TokenlabError(`unknown backend "${backend}"`, { hint: 'use "cpu" or "gpu"' });
   }
   if ((options.dtype ?? "f32") !== "f32") {
     throw new TokenlabError(`dtype "${options.dtype}" is not supported`, {
@@ -378,7 +387,21 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   }
   const config = await readConfig(dir);
   const tensors = await readCheckpoint(dir);
-  const model = new Model(config, weightsFromTensors(config, tensors, dir));
+  const weights = weightsFromTensors(config, tensors, dir);
+  let engine: GpuForward | undefined;
+  if (backend === "gpu") {
+    const why = gpuUnsupported(config);
+    if (why) throw new TokenlabError(`${dir}: ${why}`, { hint: 'use { backend: "cpu" }' });
+    const gpu = await getDevice();
+    if (!gpu) {
+      throw new TokenlabError("the gpu backend needs a WebGPU adapter and none was found", {
+        hint:
+          'use { backend: "cpu" }, or install a driver (tools/setup.ts installs a software one)',
+      });
+    }
+    engine = new GpuForward(config, { weights, gpu });
+  }
+  const model = new Model(config, weights, engine);
   const tokPath = `${dir}/tokenizer.json`;
   try {
     await Deno.stat(tokPath);

@@ -155,8 +155,12 @@ Deno.test("saveModel → loadModel round trip gives identical logits", async () 
   }
 });
 
-Deno.test("gpu backend and bad dtype give clear errors", async () => {
-  await rejects(loadModel(FIX + "llama_gqa", { backend: "gpu" }), /not yet available/);
+Deno.test("bad backend and missing folder give clear errors", async () => {
+  // the gpu backend itself is tested in a child process (tests/models/gpu_test.ts)
+  await rejects(
+    loadModel(FIX + "llama_gqa", { backend: "tpu" as "gpu" }),
+    /unknown backend "tpu"/,
+  );
   await rejects(loadModel(FIX + "no_such_model"), TokenlabError);
 });
 

@@ -1,0 +1,239 @@
+/**
+ * The WebGPU forward of the Llama-style decoder, built from the kernels in `kernels/`:
+ * rmsnorm (with the fused residual add), matmul, rope, flash attention, swiglu, plus a small
+ * row-bias kernel for qkv/o biases. The KV cache stays the CPU {@linkcode KvCache} (so the
+ * research API — keep/evict, positions — is the same on both backends): each call appends the
+ * new keys/values read back from the GPU and uploads the layer's kept entries for attention.
+ *
+ * @module
+ */
+import { check, TokenlabError } from "../util/errors.ts";
+import { type GpuContext, Tensor } from "../gpu/mod.ts";
+import { flashAttention, matmul, rmsnorm, rope, swiglu } from "../../kernels/mod.ts";
+import type { ModelConfig } from "./config.ts";
+import type { KvCache, ModelWeights } from "./model.ts";
+
+const BIAS_WGSL = `struct Params { rows: u32, cols: u32, gridX: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let i = (wg.x + wg.y * params.gridX) * 256u + tid;
+  if (i >= params.rows * params.cols) { return; }
+  x[i] = x[i] + bias[i % params.cols];
+}
+`;
+
+interface GpuLayer {
+  inputNorm: Tensor;
+  postNorm: Tensor;
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  o: Tensor;
+  qBias?: Tensor;
+  kBias?: Tensor;
+  vBias?: Tensor;
+  oBias?: Tensor;
+  gate: Tensor;
+  up: Tensor;
+  down: Tensor;
+}
+
+/**
+ * Why a config cannot run on the GPU backend, or null when it can.
+ *
+ * @example
+ * ```ts
+ * import { gpuUnsupported, parseConfig } from "@tokenlab/tokenlab/models";
+ * console.log(gpuUnsupported(parseConfig({ model_type: "llama", hidden_size: 8,
+ *   num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, vocab_size: 20 })));
+ * ```
+ */
+export function gpuUnsupported(config: ModelConfig): string | null {
+  if (config.ropeScaling) {
+    return `${config.ropeScaling.type} rope scaling is not implemented on the gpu backend`;
+  }
+  if (config.headDim > 256) return `head_dim ${config.headDim} exceeds the attention kernel's 256`;
+  return null;
+}
+
+/**
+ * Model weights resident on a WebGPU device and the forward that uses them. Made by
+ * `loadModel(dir, { backend: "gpu" })`; rarely used directly.
+ *
+ * @example
+ * ```ts
+ * import { loadModel } from "@tokenlab/tokenlab/models";
+ * const model = await loadModel("tests/fixtures/models/llama_gqa", { backend: "gpu" }).catch(() => null);
+ * if (model) console.log((await model.logits([1, 2, 3])).length);
+ * ```
+ */
+export class GpuForward {
+  readonly #gpu: GpuContext;
+  readonly #config: ModelConfig;
+  readonly #embed: Float32Array;
+  readonly #layers: GpuLayer[];
+  readonly #norm: Tensor;
+  readonly #lmHead: Tensor;
+
+  /** Uploads the weights (f32) to `gpu`. */
+  constructor(config: ModelConfig, init: { weights: ModelWeights; gpu: GpuContext }) {
+    const why = gpuUnsupported(config);
+    if (why) throw new TokenlabError(why, { hint: 'use { backend: "cpu" }' });
+    const { weights: w, gpu } = init;
+    this.#gpu = gpu;
+    this.#config = config;
+    this.#embed = w.embed;
+    const up = (a: Float32Array | undefined, shape: number[]) =>
+      a ? Tensor.fromArray(a, { shape, gpu }) : undefined;
+    const c = config, Dm = c.hiddenSize, QD = c.numHeads * c.headDim;
+    const KD = c.numKvHeads * c.headDim, I = c.intermediateSize;
+    this.#layers = w.layers.map((L) => ({
+      inputNorm: up(L.inputNorm, [Dm])!,
+      postNorm: up(L.postNorm, [Dm])!,
+      q: up(L.q, [QD, Dm])!,
+      k: up(L.k, [KD, Dm])!,
+      v: up(L.v, [KD, Dm])!,
+      o: up(L.o, [Dm, QD])!,
+      qBias: up(L.qBias, [QD]),
+      kBias: up(L.kBias, [KD]),
+      vBias: up(L.vBias, [KD]),
+      oBias: up(L.oBias, [Dm]),
+      gate: up(L.gate, [I, Dm])!,
+      up: up(L.up, [I, Dm])!,
+      down: up(L.down, [Dm, I])!,
+    }));
+    this.#norm = up(w.norm, [Dm])!;
+    this.#lmHead = up(w.lmHead, [c.vocabSize, Dm])!;
+  }
+
+  async #addBias(x: Tensor, bias: Tensor | undefined): Promise<void> {
+    if (!bias) return;
+    const gpu = this.#gpu;
+    const pipeline = await gpu.pipelines.get(BIAS_WGSL, { label: "models.bias" });
+    const n = x.size, groups = Math.ceil(n / 256);
+    const gx = Math.min(groups, 65535), gy = Math.ceil(groups / gx);
+    const params = gpu.uniformBuffer(BIAS_WGSL, {
+      rows: n / bias.size,
+      cols: bias.size,
+      gridX: gx,
+    });
+    gpu.run([{
+      pipeline,
+      label: "models.bias",
+      bindings: [{ buffer: params }, { buffer: x.buffer, size: x.bindingSize }, {
+        buffer: bias.buffer,
+        size: bias.bindingSize,
+      }],
+      workgroups: [gx, gy],
+    }], { release: [params] });
+  }
+
+  async #linear(x: Tensor, w: Tensor, bias?: Tensor): Promise<Tensor> {
+    const y = await matmul({ a: x, b: w }, { transposeB: true });
+    await this.#addBias(y, bias);
+    return y;
+  }
+
+  /** Same contract as `Model.forward`: logits of every fed position, [ids.length × vocab]. */
+  async forward(ids: number[], cache: KvCache): Promise<Float32Array> {
+    const c = this.#config, gpu = this.#gpu;
+    const S = ids.length, Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
+    if (S === 0) return new Float32Array(0);
+    check(
+      !cache.captureAttention,
+      "attention capture is not available on the gpu backend (the flash kernel never forms the probabilities)",
+      { hint: 'load the model with { backend: "cpu" } to capture attention' },
+    );
+    const positions = ids.map((_, i) => cache.nextPosition + i);
+    if (c.slidingWindow != null) {
+      const span = positions[S - 1] - Math.min(cache.positions[0][0] ?? positions[0], positions[0]);
+      check(
+        span < c.slidingWindow,
+        `the sequence spans ${
+          span + 1
+        } positions, more than the sliding window ${c.slidingWindow}, which the gpu backend does not apply`,
+        { hint: 'use { backend: "cpu" } for sequences longer than the window' },
+      );
+    }
+    const emb = new Float32Array(S * Dm);
+    for (let s = 0; s < S; s++) {
+      emb.set(this.#embed.subarray(ids[s] * Dm, (ids[s] + 1) * Dm), s * Dm);
+    }
+    let h = Tensor.fromArray(emb, { shape: [S, Dm], gpu });
+    let carry: Tensor | null = null; // output of the previous block, to add to h
+    const eps = c.rmsNormEps;
+    const norm = async (weight: Tensor): Promise<Tensor> => {
+      if (!carry) return (await rmsnorm({ x: h, weight }, { eps })).out;
+      const r = await rmsnorm({ x: carry, weight, residual: h }, { eps });
+      carry.release();
+      h.release();
+      h = r.residual!;
+      carry = null;
+      return r.out;
+    };
+    for (let l = 0; l < c.numLayers; l++) {
+      const L = this.#layers[l];
+      const x1 = await norm(L.inputNorm);
+      const q0 = await this.#linear(x1, L.q, L.qBias);
+      const k0 = await this.#linear(x1, L.k, L.kBias);
+      const v = await this.#linear(x1, L.v, L.vBias);
+      x1.release();
+      const q = await rope({ x: q0.reshape([S, H, D]), positions }, { base: c.ropeTheta });
+      const k = await rope({ x: k0.reshape([S, KH, D]), positions }, { base: c.ropeTheta });
+      q0.release();
+      k0.release();
+      // append to the CPU cache as [KH, S, D]
+      const kh = (await k.toArray()) as Float32Array, vh = (await v.toArray()) as Float32Array;
+      k.release();
+      v.release();
+      const kT = new Float32Array(KH * S * D), vT = new Float32Array(KH * S * D);
+      for (let s = 0; s < S; s++) {
+        for (let g = 0; g < KH; g++) {
+          kT.set(kh.subarray((s * KH + g) * D, (s * KH + g + 1) * D), (g * S + s) * D);
+          vT.set(vh.subarray((s * KH + g) * D, (s * KH + g + 1) * D), (g * S + s) * D);
+        }
+      }
+      cache.append(l, { k: kT, v: vT, positions });
+      // upload the kept entries as [T, KH, D]
+      const T = cache.length(l), K = cache.keys[l], V = cache.values[l];
+      const kAll = new Float32Array(T * KH * D), vAll = new Float32Array(T * KH * D);
+      for (let g = 0; g < KH; g++) {
+        for (let t = 0; t < T; t++) {
+          kAll.set(K.subarray((g * T + t) * D, (g * T + t + 1) * D), (t * KH + g) * D);
+          vAll.set(V.subarray((g * T + t) * D, (g * T + t + 1) * D), (t * KH + g) * D);
+        }
+      }
+      const kt = Tensor.fromArray(kAll, { shape: [T, KH, D], gpu });
+      const vt = Tensor.fromArray(vAll, { shape: [T, KH, D], gpu });
+      const att = await flashAttention({ q, k: kt, v: vt }, { causal: true });
+      q.release();
+      kt.release();
+      vt.release();
+      att.lse.release();
+      const o = await this.#linear(att.out.reshape([S, H * D]), L.o, L.oBias);
+      att.out.release();
+      carry = o;
+      const x2 = await norm(L.postNorm);
+      const g = await this.#linear(x2, L.gate);
+      const u = await this.#linear(x2, L.up);
+      x2.release();
+      const a = await swiglu({ gate: g, up: u });
+      g.release();
+      u.release();
+      carry = await this.#linear(a, L.down);
+      a.release();
+    }
+    cache.nextPosition += S;
+    const xf = await norm(this.#norm);
+    h.release();
+    const logits = await matmul({ a: xf, b: this.#lmHead }, { transposeB: true });
+    xf.release();
+    const out = (await logits.toArray()) as Float32Array;
+    logits.release();
+    return out;
+  }
+}

@@ -1,0 +1,92 @@
+// Child process for the GPU-backend model tests (WebGPU work stays out of the test process):
+// reads case specs on stdin, prints one JSON line per case ({name, worst, maxAbsErr, elements};
+// worst ≤ 1 passes) and a final {"done": true} line.
+import { getDevice } from "../../lib/gpu/mod.ts";
+import { generate, loadModel } from "../../lib/models/mod.ts";
+
+const FIX = new URL("../fixtures/models/", import.meta.url).pathname;
+
+type Spec = { name: string; kind: string; fixture: string; tol?: number };
+
+/** max|a-b| / max|b| */
+function rel(a: ArrayLike<number>, b: ArrayLike<number>) {
+  let num = 0, den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return { err: num / den, maxAbs: num, n: b.length };
+}
+
+async function run(spec: Spec) {
+  const ref = JSON.parse(await Deno.readTextFile(`${FIX}${spec.fixture}/reference.json`));
+  const tol = spec.tol ?? 1e-3;
+  if (spec.kind === "logits") {
+    const m = await loadModel(FIX + spec.fixture, { backend: "gpu" });
+    if (m.backend !== "gpu") throw new Error("not on the gpu backend");
+    const r = rel(await m.logits(ref.ids), ref.logits);
+    return { worst: r.err / tol, maxAbsErr: r.maxAbs, elements: r.n, info: { relErr: r.err } };
+  }
+  if (spec.kind === "greedy") {
+    const m = await loadModel(FIX + spec.fixture, { backend: "gpu" });
+    const out = await generate(m, ref.ids, { maxNewTokens: ref.greedy.length - ref.ids.length });
+    const same = out.join() === ref.greedy.join();
+    return { worst: same ? 0 : Infinity, maxAbsErr: same ? 0 : 1, elements: out.length };
+  }
+  if (spec.kind === "cache") {
+    // prefill 5, then the rest; then keep a subset everywhere and feed one more token on both
+    // backends: GPU equals CPU.
+    const g = await loadModel(FIX + spec.fixture, { backend: "gpu" });
+    const c = await loadModel(FIX + spec.fixture);
+    const V = g.config.vocabSize;
+    const gc = g.newCache(), cc = c.newCache();
+    await g.forward(ref.ids.slice(0, 5), gc);
+    const rest = await g.forward(ref.ids.slice(5), gc);
+    const r1 = rel(rest, ref.logits.slice(5 * V));
+    await c.forward(ref.ids, cc);
+    const keep = [0, 2, 3, 7, 10, 11];
+    for (let l = 0; l < g.config.numLayers; l++) {
+      gc.keep(l, keep);
+      cc.keep(l, keep);
+    }
+    const r2 = rel(await g.forward([42], gc), await c.forward([42], cc));
+    const err = Math.max(r1.err, r2.err);
+    return { worst: err / tol, maxAbsErr: Math.max(r1.maxAbs, r2.maxAbs), elements: r1.n + r2.n };
+  }
+  if (spec.kind === "rejects") {
+    try {
+      const m = await loadModel(FIX + spec.fixture, { backend: "gpu" });
+      await m.logits(ref.ids);
+    } catch (e) {
+      const ok = /gpu backend/.test(String(e)) && /backend: "cpu"/.test(String(e));
+      return { worst: ok ? 0 : Infinity, maxAbsErr: 0, elements: 0, info: { message: String(e) } };
+    }
+    return { worst: Infinity, maxAbsErr: 0, elements: 0, error: "no error was thrown" };
+  }
+  throw new Error(`unknown case kind ${spec.kind}`);
+}
+
+if (import.meta.main) {
+  const specs: Spec[] = JSON.parse(await new Response(Deno.stdin.readable).text());
+  const gpu = await getDevice({ quiet: true });
+  if (!gpu) {
+    console.log(JSON.stringify({ skip: "no WebGPU adapter in this environment" }));
+  } else {
+    for (const spec of specs) {
+      try {
+        console.log(JSON.stringify({ name: spec.name, ...(await run(spec)) }));
+      } catch (e) {
+        console.log(
+          JSON.stringify({
+            name: spec.name,
+            worst: null,
+            maxAbsErr: null,
+            elements: 0,
+            error: String(e),
+          }),
+        );
+      }
+    }
+    console.log(JSON.stringify({ done: true, adapter: gpu.adapter.name }));
+  }
+}

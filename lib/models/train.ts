@@ -814,6 +814,8 @@ export interface TrainTinyLMOptions {
   gradClip?: number;
   /** Seed for initialisation and batch sampling (default 0). */
   seed?: number;
+  /** Start from these weights (same config) instead of a random initialisation. */
+  init?: Model;
   /** Token id placed between documents (default: the tokenizer's `<|endoftext|>` when it has one, else none). */
   separatorId?: number;
   /** Evaluate every this many steps (default steps/10), and at the end. */
@@ -1008,6 +1010,16 @@ export async function trainTinyLM(options: TrainTinyLMOptions): Promise<TrainRes
     : null;
   const seed = o.seed ?? 0;
   const lm = new TinyLM(config, { seed });
+  if (o.init) {
+    check(
+      o.init.config.vocabSize === config.vocabSize &&
+        o.init.config.numLayers === config.numLayers &&
+        o.init.config.hiddenSize === config.hiddenSize,
+      "trainTinyLM: init model's config differs from config",
+      { hint: "pass the config of the model you continue from" },
+    );
+    lm.loadWeights(o.init);
+  }
   const opt = new AdamW(lm);
   const rng = new Rng(seed + 1);
   const { steps, batchSize: B, seqLen: S } = o;

@@ -239,6 +239,19 @@ Deno.test("trainTinyLM learns a repetitive corpus; progress, evals and checkpoin
     equal(chars[best], "d");
     const tokens = tokenStream(texts.slice(0, 2), { tokenizer });
     ok(streamLoss(res.lm, { tokens, seqLen: 16 }) < 0.6);
+    // continuing from the trained weights starts where training ended
+    const more = await trainTinyLM({
+      config: res.model.config,
+      tokenizer,
+      texts,
+      init: res.model,
+      steps: 2,
+      batchSize: 4,
+      seqLen: 16,
+      lr: 1e-3,
+      onProgress: () => {},
+    });
+    ok(more.history[0].loss < 0.6, `continued loss ${more.history[0].loss}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -42,13 +42,23 @@ export interface DecodeAttentionShaderConfig {
   rows: number;
   /** Storage type of q, k, v and the output (default f32). */
   dtype?: "f32" | "f16";
+  /** Keys per tile staged in workgroup memory (default 32; 16 suits head dim 128 in 16 KB). */
+  tile?: number;
+}
+
+/** Workgroup memory of the split pass in bytes, for choosing `rows` and `tile` under a limit. */
+function splitSharedBytes(c: { headDim: number; rows: number; tile: number }): number {
+  return 4 * (c.rows * c.headDim + c.rows * c.tile + 3 * c.rows + c.tile * (c.headDim + 1));
 }
 
 /**
  * WGSL source of the split pass: a 128-thread workgroup takes one key chunk of one kv head for
- * up to `rows` (query, head) rows; scores of a 32-key tile go to workgroup memory, each row's
- * running max and sum are updated once per tile, and every thread owns a slice of the
- * row × dim accumulators. Writes the unnormalised partial output and (max, sum) per row.
+ * up to `rows` (query, head) rows. Per tile of keys, the K tile is staged in workgroup memory
+ * with consecutive threads reading consecutive elements (coalesced; rows padded by one float
+ * so score reads do not fall on one bank), scores go to workgroup memory, each row's running
+ * max and sum are updated once, then the V tile replaces K in the same buffer and every thread
+ * accumulates its slice of the row × dim outputs. Each cache element crosses memory once per
+ * workgroup. Writes the unnormalised partial output and (max, sum) per row.
  *
  * @example
  * ```ts
@@ -58,6 +68,7 @@ export interface DecodeAttentionShaderConfig {
  */
 export function decodeAttentionSplitWgsl(config: DecodeAttentionShaderConfig): string {
   const T = config.dtype ?? "f32", D = config.headDim, R = config.rows;
+  const TL = config.tile ?? TILE;
   const ACC = ceilDiv(R * D, THREADS);
   return `${enables(T)}${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> q: array<${T}>;
@@ -66,12 +77,14 @@ export function decodeAttentionSplitWgsl(config: DecodeAttentionShaderConfig): s
 @group(0) @binding(4) var<storage, read_write> po: array<f32>;
 @group(0) @binding(5) var<storage, read_write> pml: array<f32>;
 const D = ${D}u;
+const DP = ${D + 1}u; // padded row stride of the staged tile
 const R = ${R}u;
-const TILE = ${TILE}u;
+const TILE = ${TL}u;
 const NT = ${THREADS}u;
 const NEG = -1.0e30;
 var<workgroup> qs: array<f32, ${R * D}>;
-var<workgroup> sc: array<f32, ${R * TILE}>;
+var<workgroup> kv: array<f32, ${TL * (D + 1)}>;
+var<workgroup> sc: array<f32, ${R * TL}>;
 var<workgroup> ms: array<f32, ${R}>;
 var<workgroup> ls: array<f32, ${R}>;
 var<workgroup> alpha: array<f32, ${R}>;
@@ -98,18 +111,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
   var acc: array<f32, ${ACC}>;
   let kBegin = split * params.chunk;
   let kEnd = min(params.kvLen, kBegin + params.chunk);
-  workgroupBarrier();
   for (var k0 = kBegin; k0 < kEnd; k0 += TILE) {
+    let nt = min(TILE, kEnd - k0);
+    // the tile's keys are contiguous rows of D in the cache: stage them with coalesced reads
+    for (var e = tid; e < TILE * D; e += NT) {
+      let t = e / D;
+      var x = 0.0;
+      if (t < nt) { x = f32(k[((k0 + t) * params.Hkv + g) * D + e % D]); }
+      kv[t * DP + e % D] = x;
+    }
+    workgroupBarrier();
     for (var e = tid; e < R * TILE; e += NT) {
       let r = e / TILE;
-      let j = k0 + e % TILE;
+      let t = e % TILE;
       var x = NEG;
       let qi = rowQuery(z, r);
+      let j = k0 + t;
       let visible = params.causal == 0u || j + params.nq <= params.kvLen + qi;
-      if (j < kEnd && z * R + r < rowsInGroup && visible) {
-        let kb = (j * params.Hkv + g) * D;
+      if (t < nt && z * R + r < rowsInGroup && visible) {
         var dot = 0.0;
-        for (var d = 0u; d < D; d++) { dot = fma(qs[r * D + d], f32(k[kb + d]), dot); }
+        for (var d = 0u; d < D; d++) { dot = fma(qs[r * D + d], kv[t * DP + d], dot); }
         x = dot;
       }
       sc[e] = x;
@@ -131,17 +152,21 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
       ls[r] = ls[r] * a + sum;
       ms[r] = mn;
     }
+    // V replaces K in the staging buffer (scores no longer read it)
+    for (var e = tid; e < TILE * D; e += NT) {
+      let t = e / D;
+      var x = 0.0;
+      if (t < nt) { x = f32(v[((k0 + t) * params.Hkv + g) * D + e % D]); }
+      kv[t * DP + e % D] = x;
+    }
     workgroupBarrier();
-    let nt = min(TILE, kEnd - k0);
     for (var n = 0u; n < ${ACC}u; n++) {
       let e = tid + n * NT;
       if (e < R * D) {
         let r = e / D;
         let d = e % D;
         var a = acc[n] * alpha[r];
-        for (var t = 0u; t < nt; t++) {
-          a = fma(sc[r * TILE + t], f32(v[((k0 + t) * params.Hkv + g) * D + d]), a);
-        }
+        for (var t = 0u; t < nt; t++) { a = fma(sc[r * TILE + t], kv[t * DP + d], a); }
         acc[n] = a;
       }
     }
@@ -278,12 +303,20 @@ export async function decodeAttention(
   const gpu = q.gpu;
   const group = d.Hq / d.Hkv;
   const rowsInGroup = d.nq * group;
-  const R = Math.max(1, Math.min(rowsInGroup, Math.floor(2048 / d.D), 32));
+  // rows and tile sized to the adapter's workgroup memory (16 KB is the WebGPU minimum)
+  const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  const tile = d.D <= 64 ? TILE : d.D <= 128 ? TILE / 2 : TILE / 4;
+  let R = Math.max(1, Math.min(rowsInGroup, Math.floor(2048 / d.D), 32));
+  while (R > 1 && splitSharedBytes({ headDim: d.D, rows: R, tile }) > limit) R--;
+  check(
+    splitSharedBytes({ headDim: d.D, rows: R, tile }) <= limit,
+    `decode attention with head dim ${d.D} needs more workgroup memory than the adapter's ${limit} bytes`,
+  );
   const chunk = options.splitSize
     ? ceilDiv(options.splitSize, TILE) * TILE
     : Math.max(TILE, ceilDiv(ceilDiv(d.kvLength, 256), TILE) * TILE);
   const splits = ceilDiv(d.kvLength, chunk);
-  const config = { headDim: d.D, rows: R, dtype };
+  const config = { headDim: d.D, rows: R, dtype, tile };
   const [p1, p2] = await Promise.all([
     gpu.pipelines.get(decodeAttentionSplitWgsl(config), { label: "decode_attention_split" }),
     gpu.pipelines.get(decodeAttentionReduceWgsl(config), { label: "decode_attention_reduce" }),

@@ -19,6 +19,33 @@ export interface TrainCoreOptions {
   allow?: (left: number, right: number) => boolean;
   /** Called after each merge with (merges done, merges wanted). */
   onMerge?: (done: number, total: number) => void;
+  /**
+   * How the next merge is chosen: "frequency" (classic BPE, the most frequent pair) or
+   * "codeLength" (among the `candidates` most frequent pairs, the one whose merge most lowers
+   * the order-0 code length N·H of the token stream).
+   */
+  objective?: "frequency" | "codeLength";
+  /** Pairs rescored per merge under "codeLength" (default 64). */
+  candidates?: number;
+}
+
+const xlog2x = (x: number) => (x > 0 ? x * Math.log2(x) : 0);
+
+/**
+ * Change of the order-0 code length L = N·log₂N − Σ nᵢ·log₂nᵢ (bits) when `p` occurrences of
+ * the pair (a, b) become one new token.
+ */
+export function codeLengthDelta(
+  n: readonly number[],
+  total: number,
+  pair: { a: number; b: number; count: number },
+): number {
+  const { a, b, count: p } = pair;
+  const before = xlog2x(total) - xlog2x(n[a]) - (a === b ? 0 : xlog2x(n[b]));
+  const na = n[a] - (a === b ? 2 * p : p);
+  const after = xlog2x(total - p) - xlog2x(Math.max(0, na)) -
+    (a === b ? 0 : xlog2x(Math.max(0, n[b] - p))) - xlog2x(p);
+  return after - before;
 }
 
 /**
@@ -89,21 +116,67 @@ export function trainMerges(
   for (const [key, c] of counts) push(key, c);
   const banned = new Set<number>();
   const touched = new Map<number, number>();
-  while (merges.length < want && heapKeys.length > 0) {
-    const [key, pushed] = pop();
-    const current = counts.get(key) ?? 0;
-    if (current !== pushed) {
-      if (current > 0) push(key, current); // stale: counts only fall for old pairs
-      continue;
+  // unigram counts of the token stream, kept only for the code-length objective
+  const byCode = options.objective === "codeLength";
+  const pool = Math.max(1, options.candidates ?? 64);
+  const unigram: number[] = [];
+  let total = 0;
+  if (byCode) {
+    for (let i = 0; i < symbols.length; i++) unigram.push(0);
+    for (const { symbols: s, count } of words) {
+      for (const x of s) unigram[x] += count;
+      total += s.length * count;
     }
-    if (current < minFrequency) break;
-    if (banned.has(key)) continue;
+  }
+  // the most frequent valid pair, or null when none is left above minFrequency
+  const nextFrequent = (): number | null => {
+    while (heapKeys.length > 0) {
+      const [key, pushed] = pop();
+      const current = counts.get(key) ?? 0;
+      if (current !== pushed) {
+        if (current > 0) push(key, current); // stale: counts only fall for old pairs
+        continue;
+      }
+      if (current < minFrequency) {
+        push(key, current);
+        return null;
+      }
+      if (banned.has(key)) continue;
+      const a = Math.floor(key / K), b = key - a * K;
+      if (options.allow && !options.allow(a, b)) {
+        banned.add(key);
+        continue;
+      }
+      return key;
+    }
+    return null;
+  };
+  const nextPair = (): number | null => {
+    if (!byCode) return nextFrequent();
+    const cands: number[] = [];
+    while (cands.length < pool) {
+      const k = nextFrequent();
+      if (k === null) break;
+      cands.push(k);
+    }
+    let best = -1, bestDelta = Infinity;
+    for (let i = 0; i < cands.length; i++) {
+      const a = Math.floor(cands[i] / K), b = cands[i] - a * K;
+      const d = codeLengthDelta(unigram, total, { a, b, count: counts.get(cands[i])! });
+      if (d < bestDelta || (d === bestDelta && cands[i] < cands[best])) {
+        bestDelta = d;
+        best = i;
+      }
+    }
+    for (let i = 0; i < cands.length; i++) if (i !== best) push(cands[i], counts.get(cands[i])!);
+    return best < 0 ? null : cands[best];
+  };
+  while (merges.length < want) {
+    const key = nextPair();
+    if (key === null) break;
     const a = Math.floor(key / K), b = key - a * K;
-    if (options.allow && !options.allow(a, b)) {
-      banned.add(key);
-      continue;
-    }
     const id = symbols.length;
+    if (byCode) unigram.push(0);
     symbols.push(symbols[a] + symbols[b]);
     merges.push([a, b]);
     touched.clear();
@@ -131,6 +204,13 @@ export function trainMerges(
           s[wi++] = id;
           i++;
         } else s[wi++] = s[i];
+      }
+      if (byCode) {
+        const replaced = (s.length - wi) * c;
+        unigram[a] -= replaced;
+        unigram[b] -= replaced;
+        unigram[id] += replaced;
+        total -= replaced;
       }
       s.length = wi;
       const merged = s;

@@ -26,6 +26,14 @@ export interface TrainBpeOptions {
   onProgress?: (done: number, total: number) => void;
   /** A name for the result. */
   name?: string;
+  /**
+   * Merge objective: "frequency" (default: classic BPE, the most frequent pair) or "codeLength",
+   * a compression-aware variant that, among the `candidates` most frequent pairs, merges the one
+   * that most lowers the order-0 code length N·H₁ of the training token stream (P34).
+   */
+  objective?: "frequency" | "codeLength";
+  /** Pairs rescored per merge with objective "codeLength" (default 64). */
+  candidates?: number;
 }
 
 /** Checks the corpus and returns it as an array of strings. */
@@ -137,6 +145,16 @@ export function trainBpe(texts: string[] | string, options: TrainBpeOptions): To
   const specials = options?.specialTokens ?? [];
   checkVocabSize(options?.vocabSize, 256 + specials.length, "trainBpe");
   const pretokenizer = options.pretokenizer ?? "gpt2";
+  const objective = options.objective ?? "frequency";
+  if (objective !== "frequency" && objective !== "codeLength") {
+    throw new TokenlabError(`trainBpe: unknown objective ${JSON.stringify(objective)}`, {
+      hint: 'use "frequency" (classic BPE) or "codeLength" (compression-aware)',
+    });
+  }
+  const c = options.candidates;
+  if (c !== undefined && !(Number.isInteger(c) && c >= 1)) {
+    throw new TokenlabError(`trainBpe: candidates must be a positive integer, got ${c}`);
+  }
   const re = resolvePretokenizer(pretokenizer);
   const counts = countPieces(corpus, re);
   const words: TrainWord[] = [];
@@ -151,12 +169,15 @@ export function trainBpe(texts: string[] | string, options: TrainBpeOptions): To
     targetSize: options.vocabSize - specials.length,
     minFrequency: options.minFrequency,
     onMerge: bar.onMerge,
+    objective,
+    candidates: options.candidates,
   });
   bar.finish();
   return tokenizerFromMerges(symbols, merges, {
     pretokenizer,
     specialTokens: specials,
-    name: options.name ?? `bpe-${options.vocabSize}`,
+    name: options.name ??
+      `bpe-${options.vocabSize}${objective === "codeLength" ? "-codelength" : ""}`,
   });
 }
 

@@ -7,6 +7,7 @@ import {
   trainBpe,
   trainCharBpe,
   trainSuperBpe,
+  unigramEntropy,
 } from "../../lib/tokenizers/mod.ts";
 import { Rng, TokenlabError } from "../../mod.ts";
 import { brownText, loadElfBinaries } from "../../lib/data/mod.ts";
@@ -182,4 +183,27 @@ Deno.test("trainSupertokens: multi-word tokens appear, round trip holds, p = 0 s
     ),
   );
   throws(() => trainSupertokens(docs, { vocabSize: 800, joinProbability: 2 }), /joinProbability/);
+});
+
+Deno.test("trainBpe objective codeLength: one candidate is classic BPE; more lower N·H₁", () => {
+  const text = brownText().slice(0, 300_000);
+  const docs = text.split("\n\n");
+  const classic = trainBpe(docs, { vocabSize: 800, ...quiet });
+  const one = trainBpe(docs, { vocabSize: 800, objective: "codeLength", candidates: 1, ...quiet });
+  deepEqual(one.encode(text), classic.encode(text));
+  const aware = trainBpe(docs, {
+    vocabSize: 800,
+    objective: "codeLength",
+    candidates: 256,
+    ...quiet,
+  });
+  const bits = (ids: Uint32Array) => unigramEntropy(ids) * ids.length;
+  const [c, a] = [classic.encode(text), aware.encode(text)];
+  ok(bits(a) < bits(c), `compression-aware ${bits(a)} bits should be below classic ${bits(c)}`);
+  ok(
+    a.length >= c.length,
+    "classic BPE minimises tokens greedily; the variant trades tokens for bits",
+  );
+  throws(() => trainBpe(docs, { vocabSize: 300, objective: "bits" as "frequency" }), /objective/);
+  throws(() => trainBpe(docs, { vocabSize: 300, candidates: 0 }), /candidates/);
 });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PieceCache, spanHash } from "./_piece_cache.ts";
 import { TokenlabError } from "../util/errors.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../util/jupyter.ts";
 import {
@@ -147,6 +148,8 @@ export class Tokenizer {
   #rankOf: RankOf;
   #mergeRank = new Map<string, number>();
   #cache = new Map<string, number[]>();
+  #spanCache = new PieceCache(CACHE_LIMIT);
+  #sticky: RegExp | null = null;
   #addedRe: RegExp | null = null;
   #addedIds = new Map<string, number>();
   #byteFallbackIds: Int32Array | null = null;
@@ -512,13 +515,53 @@ export class Tokenizer {
     return Uint32Array.from(out);
   }
 
-  /** One regex, no normalizer, no added tokens: split and look up without intermediate arrays. */
+  /**
+   * One regex, no normalizer, no added tokens. A sticky copy of the pattern matches piece after
+   * piece with `test` (no match arrays), and pieces are looked up in the span cache by hash
+   * without slicing the text. If the pattern ever fails to match at a position, or matches
+   * empty, the rest of the text goes through the general loop below, which handles gaps.
+   */
   #encodeFast(text: string, re: RegExp): Uint32Array {
+    const sticky = this.#sticky ??= new RegExp(re.source, re.flags.replace("g", "") + "y");
+    const cache = this.#spanCache;
     let buf = new Uint32Array(Math.max(16, (text.length >> 2) + 16));
-    let n = 0;
+    let n = 0, start = 0;
+    sticky.lastIndex = 0;
+    while (start < text.length) {
+      if (!sticky.test(text) || sticky.lastIndex === start) break;
+      const end = sticky.lastIndex;
+      const h = spanHash(text, start, end);
+      let ids = cache.get(text, start, end, h);
+      if (ids === undefined) {
+        const piece = text.slice(start, end);
+        ids = this.#p.level === "byte"
+          ? this.#encodeBytePiece(piece)
+          : this.#encodeCharPiece(piece);
+        cache.set(piece, h, ids);
+      }
+      if (n + ids.length > buf.length) {
+        const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
+        bigger.set(buf);
+        buf = bigger;
+      }
+      if (ids.length === 1) buf[n++] = ids[0];
+      else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
+      start = end;
+    }
+    if (start < text.length) return this.#encodeGaps(text, re, { start, buf, n });
+    return buf.slice(0, n);
+  }
+
+  /** The general split loop from `at.start`: text the pattern skips becomes its own piece. */
+  #encodeGaps(
+    text: string,
+    re: RegExp,
+    at: { start: number; buf: Uint32Array; n: number },
+  ): Uint32Array {
+    let { buf, n } = at;
     const cache = this.#cache;
-    let last = 0;
-    re.lastIndex = 0;
+    let last = at.start;
+    re.lastIndex = at.start;
     for (;;) {
       const m = re.exec(text);
       let piece: string;

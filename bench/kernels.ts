@@ -1,7 +1,10 @@
 /**
  * Kernel benchmark: times each WGSL kernel with the GPU profiler (timestamp queries when the
- * adapter has them, else wall clock around the queue) and reports GFLOP/s or GB/s and the
- * adapter. Default shapes are small enough for a software adapter (llvmpipe); `--large` runs
+ * adapter has them, else wall clock around the queue) and reports GFLOP/s, GB/s and the
+ * percentage of the adapter's roofline (measured first with `measureRoofline`: peak f32 FMA
+ * rate and vec4-copy bandwidth; % = 100 × max(FLOPs / peak, bytes / bandwidth) / time, so
+ * memory-bound kernels are judged against the bandwidth and compute-bound ones against the
+ * peak; every kernel accumulates in f32, so the f32 peak is the compute roof). Default shapes are small enough for a software adapter (llvmpipe); `--large` runs
  * the H100 shapes (matmul 8192³, flash attention 32 heads d=128 S=4096, decode attention over
  * a 64K f16 KV cache), matching bench/peers/kernels_torch.py.
  *
@@ -10,7 +13,15 @@
  *
  * @module
  */
-import { type DType, getDevice, type GpuContext, Profiler, Tensor } from "../lib/gpu/mod.ts";
+import {
+  type DType,
+  getDevice,
+  type GpuContext,
+  measureRoofline,
+  Profiler,
+  rooflinePoint,
+  Tensor,
+} from "../lib/gpu/mod.ts";
 import { Rng } from "../lib/util/rng.ts";
 import * as K from "../kernels/mod.ts";
 
@@ -33,7 +44,11 @@ if (!gpu) {
 interface Case {
   name: string;
   shape: string;
-  /** Floating-point operations per call (0 when bandwidth-bound). */
+  /**
+   * Floating-point operations per call; for the element-wise kernels a nominal count per
+   * element (rmsnorm 4, +residual 5, rope 3, swiglu 5, softmax 5, cross-entropy 4); 0 for
+   * top-k and sampling, which compare rather than compute.
+   */
   flops: number;
   /** Bytes that must cross memory per call (inputs read once, outputs written once). */
   bytes: number;
@@ -112,11 +127,19 @@ function sparseCase(len: number, selected: number, hq: number, hkv: number, d: n
   };
 }
 
+const NOMINAL_FLOPS: Record<string, number> = {
+  rmsnorm: 4,
+  "rmsnorm+residual": 5,
+  rope: 3,
+  swiglu: 5,
+  softmax: 5,
+};
+
 function rowCase(name: string, rows: number, cols: number, streams: number): Case {
   return {
     name,
     shape: `${rows}×${cols}`,
-    flops: 0,
+    flops: NOMINAL_FLOPS[name] * rows * cols,
     bytes: streams * rows * cols * 4,
     setup: (g) => [rand(g, [rows, cols]), rand(g, [rows, cols]), rand(g, [cols])],
     call: async ([x, y, w], profiler) => {
@@ -131,6 +154,21 @@ function rowCase(name: string, rows: number, cols: number, streams: number): Cas
       const positions = Array.from({ length: rows }, (_, i) => i);
       return [await K.rope({ x: x.reshape([rows, heads, 128]), positions }, { profiler })];
     },
+  };
+}
+
+function crossEntropyCase(rows: number, vocab: number): Case {
+  const targets = Array.from({ length: rows }, () => Math.floor(rng.next() * vocab));
+  return {
+    name: "cross-entropy",
+    shape: `${rows}×${vocab}`,
+    flops: 4 * rows * vocab,
+    bytes: rows * vocab * 4,
+    setup: (g) => [rand(g, [rows, vocab])],
+    call: async (
+      [x],
+      profiler,
+    ) => [(await K.crossEntropy({ logits: x, targets }, { profiler })).loss],
   };
 }
 
@@ -164,6 +202,7 @@ const cases: Case[] = large
     rowCase("rope", 4096, 4096, 2),
     rowCase("swiglu", 4096, 14336, 3),
     rowCase("softmax", 4096, 32768, 2),
+    crossEntropyCase(4096, 128256),
     samplingCase("top-k", 64, 128256),
     samplingCase("sample", 64, 128256),
   ]
@@ -179,11 +218,25 @@ const cases: Case[] = large
     rowCase("rope", 64, 4096, 2),
     rowCase("swiglu", 64, 4096, 3),
     rowCase("softmax", 64, 4096, 2),
+    crossEntropyCase(64, 32000),
     samplingCase("top-k", 8, 32000),
     samplingCase("sample", 8, 32000),
   ];
 
 console.log(`adapter: ${gpu.adapter.name}${gpu.adapter.software ? " (software)" : ""}`);
+const roofline = await measureRoofline(gpu, { wallClock: args.includes("--wall") });
+console.log(
+  `roofline: f32 ${roofline.peakGflopsF32.toFixed(1)} GFLOP/s` +
+    (roofline.peakGflopsF16 === null ? "" : `, f16 ${roofline.peakGflopsF16.toFixed(1)} GFLOP/s`) +
+    `, copy bandwidth ${roofline.bandwidthGBps.toFixed(1)} GB/s, ridge ${
+      roofline.ridge.toFixed(1)
+    } FLOP/byte (${roofline.timing})`,
+);
+console.log(
+  `${"kernel".padEnd(32)} ${"shape".padEnd(36)} ${"ms".padStart(10)} ${"GFLOP/s".padStart(10)} ${
+    "GB/s".padStart(9)
+  } ${"% roofline".padStart(10)}  bound`,
+);
 const rows: Record<string, unknown>[] = [];
 for (const c of cases) {
   if (only && !only.some((o) => c.name.startsWith(o))) continue;
@@ -205,26 +258,29 @@ for (const c of cases) {
   }
   prof.destroy();
   for (const t of inputs) t.release();
-  const rate = c.flops
-    ? `${(c.flops / ms / 1e6).toFixed(2)} GFLOP/s`
-    : `${(c.bytes / ms / 1e6).toFixed(2)} GB/s`;
+  const point = rooflinePoint(roofline, { flops: c.flops, bytes: c.bytes, ms });
   const row = {
     kernel: c.name,
     shape: c.shape,
     ms: Number(ms.toFixed(3)),
-    gflops: c.flops ? Number((c.flops / ms / 1e6).toFixed(2)) : null,
-    gbps: Number((c.bytes / ms / 1e6).toFixed(2)),
+    gflops: c.flops ? Number(point.gflops.toFixed(2)) : null,
+    gbps: Number(point.gbps.toFixed(2)),
+    rooflinePercent: Number(point.percent.toFixed(2)),
+    bound: point.bound,
     timing: prof.mode,
   };
   rows.push(row);
   console.log(
-    `${c.name.padEnd(32)} ${c.shape.padEnd(24)} ${ms.toFixed(3).padStart(10)} ms  ${rate}` +
-      (c.flops ? `  (${row.gbps} GB/s)` : ""),
+    `${c.name.padEnd(32)} ${c.shape.padEnd(36)} ${ms.toFixed(3).padStart(10)} ${
+      (c.flops ? point.gflops.toFixed(2) : "—").padStart(10)
+    } ${point.gbps.toFixed(2).padStart(9)} ${
+      point.percent.toFixed(1).padStart(9)
+    }%  ${point.bound}`,
   );
 }
 if (jsonPath) {
   await Deno.writeTextFile(
     jsonPath,
-    JSON.stringify({ adapter: gpu.adapter, large, iters, results: rows }, null, 2),
+    JSON.stringify({ adapter: gpu.adapter, roofline, large, iters, results: rows }, null, 2),
   );
 }

@@ -18,3 +18,4 @@ export * from "./f16.ts";
 export * from "./pool.ts";
 export * from "./pipeline.ts";
 export * from "./profiler.ts";
+export * from "./roofline.ts";

@@ -12,6 +12,7 @@ import { type GpuContext, Tensor } from "../gpu/mod.ts";
 import { flashAttention, matmul, rmsnorm, rope, swiglu } from "../../kernels/mod.ts";
 import type { ModelConfig } from "./config.ts";
 import type { KvCache, ModelWeights } from "./model.ts";
+import { type TokenTree, tokenTreeDepths } from "./tree.ts";
 
 const BIAS_WGSL = `struct Params { rows: u32, cols: u32, gridX: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -139,7 +140,28 @@ export class GpuForward {
   }
 
   /** Same contract as `Model.forward`: logits of every fed position, [ids.length × vocab]. */
-  async forward(ids: number[], cache: KvCache): Promise<Float32Array> {
+  forward(ids: number[], cache: KvCache): Promise<Float32Array> {
+    return this.#run(ids, cache);
+  }
+
+  /**
+   * Same contract as `Model.forwardTree`: the tree's nodes at positions
+   * `cache.nextPosition + depth`, each attending to the prefix and its ancestors (flash
+   * attention with `parents`); all nodes are appended, `nextPosition` stays.
+   */
+  forwardTree(tree: TokenTree, cache: KvCache): Promise<Float32Array> {
+    const depth = tokenTreeDepths(tree);
+    return this.#run(tree.ids, cache, {
+      parents: tree.parents,
+      positions: depth.map((d) => cache.nextPosition + d),
+    });
+  }
+
+  async #run(
+    ids: number[],
+    cache: KvCache,
+    tree?: { parents: number[]; positions: number[] },
+  ): Promise<Float32Array> {
     const c = this.#config, gpu = this.#gpu;
     const S = ids.length, Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
     if (S === 0) return new Float32Array(0);
@@ -148,9 +170,10 @@ export class GpuForward {
       "attention capture is not available on the gpu backend (the flash kernel never forms the probabilities)",
       { hint: 'load the model with { backend: "cpu" } to capture attention' },
     );
-    const positions = ids.map((_, i) => cache.nextPosition + i);
+    const positions = tree?.positions ?? ids.map((_, i) => cache.nextPosition + i);
     if (c.slidingWindow != null) {
-      const span = positions[S - 1] - Math.min(cache.positions[0][0] ?? positions[0], positions[0]);
+      const last = Math.max(...positions);
+      const span = last - Math.min(cache.positions[0][0] ?? positions[0], positions[0]);
       check(
         span < c.slidingWindow,
         `the sequence spans ${
@@ -209,7 +232,11 @@ export class GpuForward {
       }
       const kt = Tensor.fromArray(kAll, { shape: [T, KH, D], gpu });
       const vt = Tensor.fromArray(vAll, { shape: [T, KH, D], gpu });
-      const att = await flashAttention({ q, k: kt, v: vt }, { causal: true });
+      // the new entries are the last S of the cache: causal, or the tree's ancestor mask
+      const att = await flashAttention(
+        { q, k: kt, v: vt },
+        tree ? { parents: tree.parents } : { causal: true },
+      );
       q.release();
       kt.release();
       vt.release();
@@ -227,7 +254,7 @@ export class GpuForward {
       carry = await this.#linear(a, L.down);
       a.release();
     }
-    cache.nextPosition += S;
+    if (!tree) cache.nextPosition += S;
     const xf = await norm(this.#norm);
     h.release();
     const logits = await matmul({ a: xf, b: this.#lmHead }, { transposeB: true });

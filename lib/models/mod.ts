@@ -12,6 +12,7 @@
 export * from "./safetensors.ts";
 export * from "./config.ts";
 export * from "./model.ts";
+export * from "./tree.ts";
 export * from "./generate.ts";
 export * from "./save.ts";
 export * from "./cpu/ops.ts";

@@ -11,6 +11,8 @@ import { readCheckpoint, type Tensor } from "./safetensors.ts";
 import { getDevice } from "../gpu/mod.ts";
 import { GpuForward, gpuUnsupported } from "./gpu.ts";
 import { applyRope, linear, rmsNorm, ropeInvFreq, silu } from "./cpu/ops.ts";
+import { treeAncestorMask } from "../../kernels/mod.ts";
+import { type TokenTree, tokenTreeDepths } from "./tree.ts";
 
 /** Weights of one decoder layer (f32, HF layouts). */
 export interface LayerWeights {
@@ -141,6 +143,40 @@ export class KvCache {
     this.values[layer] = v;
     this.positions[layer] = this.positions[layer].concat(entry.positions);
   }
+
+  /**
+   * After `Model.forwardTree`, keeps the cached prefix and the nodes of one root-to-node path
+   * of that tree (`path`: node indices, root first, each the parent of the next; may be
+   * empty), drops the other tree nodes in every layer, and advances `nextPosition` by the
+   * path length, so the cache is as if the path had been fed with `Model.forward`.
+   */
+  acceptTreePath(parents: number[], path: number[]): void {
+    const n = parents.length;
+    tokenTreeDepths({ ids: parents.map(() => 0), parents });
+    path.forEach((node, k) => {
+      const want = k === 0 ? -1 : path[k - 1];
+      if (!Number.isInteger(node) || node < 0 || node >= n || parents[node] !== want) {
+        throw new TokenlabError(
+          `acceptTreePath: path[${k}] = ${node} is not ${
+            k === 0 ? "a root" : `a child of node ${want}`
+          } of the tree`,
+          { hint: "pass node indices from a root down, each the parent of the next" },
+        );
+      }
+    });
+    for (let l = 0; l < this.keys.length; l++) {
+      const len = this.length(l);
+      if (len < n) {
+        throw new TokenlabError(
+          `acceptTreePath: layer ${l} holds ${len} entries, fewer than the tree's ${n}`,
+          { hint: "call it right after model.forwardTree(tree, cache) with the same tree" },
+        );
+      }
+      const prefix = len - n;
+      this.keep(l, [...Array(prefix).keys(), ...path.map((i) => prefix + i)]);
+    }
+    this.nextPosition += path.length;
+  }
 }
 
 /** Options for {@linkcode loadModel}. */
@@ -202,6 +238,36 @@ export class Model {
     return Promise.resolve(this.#forwardCpu(ids, cache));
   }
 
+  /**
+   * Verifies a token tree in one pass: feeds the tree's nodes after what `cache` holds, node i
+   * at position `cache.nextPosition + depth(i)`, attending to the whole cached prefix and to
+   * its own ancestors in the tree (the mask of `treeAncestorMask`), and returns the logits of
+   * every node, [nodes × vocab] row-major (row i predicts the token after node i). All nodes
+   * are appended to the cache and `nextPosition` does not move: then call
+   * `cache.acceptTreePath(tree.parents, path)` with the accepted path. A tree that is a chain
+   * gives the same logits as {@linkcode Model.forward} on its ids.
+   *
+   * @example
+   * ```ts
+   * import { loadModel } from "@tokenlab/tokenlab/models";
+   * const model = await loadModel("tests/fixtures/models/llama_gqa");
+   * const cache = model.newCache();
+   * await model.forward([1, 2, 3], cache);
+   * // two candidate next tokens (7, 9), the first continued by 8
+   * const tree = { ids: [7, 8, 9], parents: [-1, 0, -1] };
+   * const logits = await model.forwardTree(tree, cache);
+   * cache.acceptTreePath(tree.parents, [0, 1]); // accept 7, 8
+   * console.log(logits.length / model.config.vocabSize, cache.nextPosition); // 3 5
+   * ```
+   */
+  async forwardTree(tree: TokenTree, cache: KvCache): Promise<Float32Array> {
+    const depth = tokenTreeDepths(tree);
+    this.#checkIds(tree.ids);
+    if (this.#gpu) return await this.#gpu.forwardTree(tree, cache);
+    const positions = depth.map((d) => cache.nextPosition + d);
+    return this.#forwardCpu(tree.ids, cache, { parents: tree.parents, positions });
+  }
+
   #checkIds(ids: number[]): void {
     const V = this.config.vocabSize;
     for (const id of ids) {
@@ -213,12 +279,19 @@ export class Model {
     }
   }
 
-  #forwardCpu(ids: number[], cache: KvCache): Float32Array {
+  #forwardCpu(
+    ids: number[],
+    cache: KvCache,
+    tree?: { parents: number[]; positions: number[] },
+  ): Float32Array {
     const c = this.config, w = this.weights;
     const S = ids.length, Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
     if (S === 0) return new Float32Array(0);
     this.#checkIds(ids);
-    const positions = ids.map((_, i) => cache.nextPosition + i);
+    const positions = tree?.positions ?? ids.map((_, i) => cache.nextPosition + i);
+    // tree: ancestor-or-self bits of the new entries (the last S of each layer's cache)
+    const words = Math.max(1, Math.ceil(S / 32));
+    const ancestors = tree ? treeAncestorMask(tree.parents) : null;
     let h: Float32Array = new Float32Array(S * Dm);
     for (let s = 0; s < S; s++) h.set(w.embed.subarray(ids[s] * Dm, (ids[s] + 1) * Dm), s * Dm);
     const invFreq = ropeInvFreq(D, { theta: c.ropeTheta, scaling: c.ropeScaling });
@@ -252,7 +325,11 @@ export class Model {
           const qo = (s * H + hh) * D, p = positions[s];
           let max = -Infinity;
           for (let t = 0; t < T; t++) {
-            const allowed = kpos[t] <= p &&
+            const j = t - (T - S); // index among the new entries, < 0 for the prefix
+            const visible = ancestors && j >= 0
+              ? (ancestors[s * words + (j >>> 5)] >>> (j & 31)) & 1
+              : kpos[t] <= p;
+            const allowed = visible &&
               (c.slidingWindow == null || p - kpos[t] < c.slidingWindow);
             if (!allowed) {
               scores[t] = -Infinity;
@@ -291,7 +368,7 @@ export class Model {
       const dn = linear(gt, L.down, { seq: S, inDim: I, outDim: Dm });
       for (let i = 0; i < h.length; i++) h[i] += dn[i];
     }
-    cache.nextPosition += S;
+    if (!tree) cache.nextPosition += S;
     h = rmsNorm(h, w.norm, { eps: c.rmsNormEps });
     return linear(h, w.lmHead, { seq: S, inDim: Dm, outDim: c.vocabSize });
   }

@@ -1,12 +1,14 @@
 /**
- * Decoding algorithms: speculative decoding, KV-cache policies, constrained decoding (planned; see the catalogue).
+ * Decoding algorithms: speculative decoding (sparse speculation trees sized for the hardware);
+ * KV-cache policies and constrained decoding are planned (see the catalogue).
  *
  * @example
  * ```ts
- * import * as area from "@tokenlab/tokenlab/decoding";
- * console.log(Object.keys(area));
+ * import { optimalSparseTree } from "@tokenlab/tokenlab/decoding";
+ * const tree = optimalSparseTree(8, { alpha: 0.8 });
+ * console.log(tree.parents, tree.expectedTokens.toFixed(3));
  * ```
  *
  * @module
  */
-export {};
+export * from "./sparse_tree.ts";

@@ -23,6 +23,10 @@ export interface BufferPoolStats {
   freeBytes: number;
   /** Buffers handed out and not yet released. */
   inUse: number;
+  /** Bytes of the buffers handed out and not yet released (pooled sizes). */
+  inUseBytes: number;
+  /** Most bytes in use at once since creation or the last {@linkcode BufferPool.resetPeak}. */
+  peakInUseBytes: number;
 }
 
 /**
@@ -74,6 +78,8 @@ export class BufferPool {
   #reused = 0;
   #freeBytes = 0;
   #inUse = new Set<GPUBuffer>();
+  #inUseBytes = 0;
+  #peak = 0;
 
   /** Creates an empty pool for `device`. */
   constructor(device: GPUDevice, options: BufferPoolOptions = {}) {
@@ -91,7 +97,7 @@ export class BufferPool {
       this.#reused++;
       this.#freeBytes -= size;
       this.#order.splice(this.#order.indexOf(reused), 1);
-      this.#inUse.add(reused);
+      this.#take(reused);
       return reused;
     }
     const maxSize = this.device.limits.maxBufferSize;
@@ -100,13 +106,20 @@ export class BufferPool {
     });
     const buffer = this.device.createBuffer({ size, usage });
     this.#created++;
-    this.#inUse.add(buffer);
+    this.#take(buffer);
     return buffer;
+  }
+
+  #take(buffer: GPUBuffer): void {
+    this.#inUse.add(buffer);
+    this.#inUseBytes += buffer.size;
+    if (this.#inUseBytes > this.#peak) this.#peak = this.#inUseBytes;
   }
 
   /** Returns a buffer obtained from {@linkcode BufferPool.acquire} for reuse. */
   release(buffer: GPUBuffer): void {
     if (!this.#inUse.delete(buffer)) return; // not ours, or released twice
+    this.#inUseBytes -= buffer.size;
     const key = `${buffer.usage}:${buffer.size}`;
     let list = this.#free.get(key);
     if (!list) this.#free.set(key, list = []);
@@ -130,13 +143,24 @@ export class BufferPool {
     this.#freeBytes = 0;
   }
 
-  /** Counters: buffers created, requests reused, bytes free, buffers in use. */
+  /**
+   * Starts a new peak measurement: {@linkcode BufferPoolStats.peakInUseBytes} becomes the
+   * bytes in use now, and grows from there. Use it to measure the memory one piece of work
+   * holds at most (uniform, storage and staging buffers alike).
+   */
+  resetPeak(): void {
+    this.#peak = this.#inUseBytes;
+  }
+
+  /** Counters: buffers created, requests reused, bytes free, buffers and bytes in use, peak. */
   get stats(): BufferPoolStats {
     return {
       created: this.#created,
       reused: this.#reused,
       freeBytes: this.#freeBytes,
       inUse: this.#inUse.size,
+      inUseBytes: this.#inUseBytes,
+      peakInUseBytes: this.#peak,
     };
   }
 }

@@ -75,6 +75,27 @@ registerCase("pool", async (gpu) => {
   return [{ got: [after.inUse], want: [before.inUse] }];
 });
 
+registerCase("poolPeak", async (gpu) => {
+  // bytes in use follow acquire/release; the peak holds the maximum since resetPeak
+  const base = gpu.pool.stats.inUseBytes;
+  gpu.pool.resetPeak();
+  const a = Tensor.empty([1024], { gpu }); // 4096 bytes
+  const b = Tensor.empty([2048], { gpu }); // 8192 bytes
+  const held = gpu.pool.stats.inUseBytes - base;
+  a.release();
+  b.release();
+  const c = Tensor.empty([256], { gpu }); // 1024 bytes
+  const s1 = gpu.pool.stats;
+  c.release();
+  gpu.pool.resetPeak();
+  const s2 = gpu.pool.stats;
+  await Promise.resolve();
+  return [{
+    got: [held, s1.peakInUseBytes - base, s1.inUseBytes - base, s2.peakInUseBytes - base],
+    want: [12288, 12288, 1024, 0],
+  }];
+});
+
 registerCase("pipelines", async (gpu) => {
   const cache = new PipelineCache(gpu.device);
   const src = "override W: u32 = 1u;\n@compute @workgroup_size(1) fn main() { _ = W; }";

@@ -106,6 +106,7 @@ gpuTest("GPU layer on the device", "tests/gpu/_gpu_cases.ts", [
   },
   { name: "default device and inferred dtypes", kind: "defaults", atol: 0, rtol: 0 },
   { name: "buffer pool reuses a released buffer", kind: "pool", atol: 0, rtol: 0 },
+  { name: "buffer pool tracks bytes in use and their peak", kind: "poolPeak", atol: 0, rtol: 0 },
   { name: "pipeline cache keys on source and constants", kind: "pipelines", atol: 0, rtol: 0 },
   { name: "profiler with timestamps", kind: "profiler", atol: 0, rtol: 0 },
   { name: "profiler wall clock", kind: "profiler", wallClock: true, atol: 0, rtol: 0 },

@@ -24,3 +24,4 @@ export * from "./decode_attention.ts";
 export * from "./cross_entropy.ts";
 export * from "./sampling.ts";
 export * from "./sparse_attention.ts";
+export * from "./elementwise.ts";

@@ -196,3 +196,187 @@ export function ropeReference(
   }
   return { data: out, shape: [...x.shape] };
 }
+
+const QK_PARAMS_WGSL =
+  `struct Params { tokens: u32, Hq: u32, Hk: u32, D: u32, R: u32, log2Base: f32, gridX: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+`;
+
+/**
+ * WGSL source of the fused QK-RoPE: one thread per (token, feature pair) computes the angle,
+ * its cosine and sine once, and rotates that pair in every query head and every key head —
+ * one dispatch for both tensors, no cos/sin tables in memory.
+ *
+ * @example
+ * ```ts
+ * import { ropeQkWgsl } from "@tokenlab/tokenlab/kernels";
+ * console.log(ropeQkWgsl({ layout: "half" }).includes("params.Hk"));
+ * ```
+ */
+export function ropeQkWgsl(config: { dtype?: "f32" | "f16"; layout?: RopeLayout } = {}): string {
+  const T = config.dtype ?? "f32";
+  const half = (config.layout ?? "half") === "half";
+  return `${enables(T)}${QK_PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> q: array<${T}>;
+@group(0) @binding(2) var<storage, read> k: array<${T}>;
+@group(0) @binding(3) var<storage, read> pos: array<i32>;
+@group(0) @binding(4) var<storage, read_write> qo: array<${T}>;
+@group(0) @binding(5) var<storage, read_write> ko: array<${T}>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let g = (wg.x + wg.y * params.gridX) * 256u + tid;
+  let pairs = params.D / 2u;
+  let t = g / pairs;
+  let i = g % pairs;
+  if (t >= params.tokens) { return; }
+  let halfR = params.R / 2u;
+  if (i >= halfR) {
+    let j = params.R + 2u * (i - halfR);
+    for (var h = 0u; h < params.Hq; h++) {
+      let b = (t * params.Hq + h) * params.D + j;
+      qo[b] = q[b];
+      qo[b + 1u] = q[b + 1u];
+    }
+    for (var h = 0u; h < params.Hk; h++) {
+      let b = (t * params.Hk + h) * params.D + j;
+      ko[b] = k[b];
+      ko[b + 1u] = k[b + 1u];
+    }
+    return;
+  }
+  let angle = f32(pos[t]) * exp2(-f32(2u * i) / f32(params.R) * params.log2Base);
+  let c = cos(angle);
+  let s = sin(angle);
+  let d0 = ${half ? "i" : "2u * i"};
+  let d1 = ${half ? "i + halfR" : "2u * i + 1u"};
+  for (var h = 0u; h < params.Hq; h++) {
+    let b = (t * params.Hq + h) * params.D;
+    let a = f32(q[b + d0]);
+    let e = f32(q[b + d1]);
+    qo[b + d0] = ${T}(a * c - e * s);
+    qo[b + d1] = ${T}(e * c + a * s);
+  }
+  for (var h = 0u; h < params.Hk; h++) {
+    let b = (t * params.Hk + h) * params.D;
+    let a = f32(k[b + d0]);
+    let e = f32(k[b + d1]);
+    ko[b + d0] = ${T}(a * c - e * s);
+    ko[b + d1] = ${T}(e * c + a * s);
+  }
+}
+`;
+}
+
+/** Inputs of {@linkcode ropeQk}: q [tokens, Hq, D] and k [tokens, Hk, D], one position per token. */
+export interface RopeQkInputs<T> {
+  /** Queries. */
+  q: T;
+  /** Keys (same tokens and head dim as q; any number of heads). */
+  k: T;
+  /** Position id of each token. */
+  positions: ArrayLike<number>;
+}
+
+/** Outputs of {@linkcode ropeQk}. */
+export interface RopeQkResult<T> {
+  /** Rotated queries. */
+  q: T;
+  /** Rotated keys. */
+  k: T;
+}
+
+function qkDims(q: readonly number[], k: readonly number[], positions: number, o: RopeOptions) {
+  check(
+    q.length === 3 && k.length === 3 && q[0] === k[0] && q[2] === k[2],
+    `ropeQk needs q [tokens, Hq, D] and k [tokens, Hk, D] with the same tokens and D, got [${
+      q.join(", ")
+    }] and [${k.join(", ")}]`,
+  );
+  const d = ropeDims(q, positions, o);
+  return { ...d, Hq: q[1], Hk: k[1] };
+}
+
+/**
+ * RoPE of queries and keys in one dispatch (fused QK-RoPE): the same result as
+ * {@linkcode rope} on q and on k, with each angle's cosine and sine computed once per token
+ * and pair and shared by all heads of both tensors.
+ *
+ * @example
+ * ```ts
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * import { ropeQk } from "@tokenlab/tokenlab/kernels";
+ * const gpu = await getDevice();
+ * const q = Tensor.fromArray([1, 0, 0, 1], { shape: [1, 2, 2], gpu });
+ * const k = Tensor.fromArray([1, 0], { shape: [1, 1, 2], gpu });
+ * const r = await ropeQk({ q, k, positions: [1] });
+ * console.log(await r.q.toArray(), await r.k.toArray());
+ * ```
+ */
+export async function ropeQk(
+  inputs: RopeQkInputs<Tensor>,
+  options: RopeOptions = {},
+): Promise<RopeQkResult<Tensor>> {
+  const { q, k } = inputs;
+  const dtype = floatType(q.dtype, "ropeQk input q");
+  check(k.dtype === dtype, `ropeQk k must be ${dtype} like q, got ${k.dtype}`);
+  sameDevice(q, k, "ropeQk q and k");
+  const d = qkDims(q.shape, k.shape, inputs.positions.length, options);
+  if (q.isCpu) {
+    const r = ropeQkReference({ q: hostOf(q), k: hostOf(k), positions: inputs.positions }, options);
+    return { q: cpuTensor(r.q, dtype), k: cpuTensor(r.k, dtype) };
+  }
+  const gpu = q.gpu;
+  const pos = Tensor.fromArray(Int32Array.from(inputs.positions), {
+    shape: [d.tokens],
+    dtype: "i32",
+    gpu,
+  });
+  const pipeline = await gpu.pipelines.get(ropeQkWgsl({ dtype, layout: options.layout }), {
+    label: "rope_qk",
+  });
+  const [gx, gy] = grid(ceilDiv(d.tokens * (d.D / 2), 256));
+  const params = gpu.uniformBuffer(QK_PARAMS_WGSL, {
+    tokens: d.tokens,
+    Hq: d.Hq,
+    Hk: d.Hk,
+    D: d.D,
+    R: d.R,
+    log2Base: Math.log2(options.base ?? 10000),
+    gridX: gx,
+  });
+  const qo = Tensor.empty(q.shape, { dtype, gpu });
+  const ko = Tensor.empty(k.shape, { dtype, gpu });
+  gpu.run([{
+    pipeline,
+    label: "rope_qk",
+    bindings: [{ buffer: params }, bind(q), bind(k), bind(pos), bind(qo), bind(ko)],
+    workgroups: [d.tokens ? gx : 0, gy],
+  }], { profiler: options.profiler, release: [params, pos.buffer] });
+  return { q: qo, k: ko };
+}
+
+/**
+ * CPU reference of {@linkcode ropeQk}: {@linkcode ropeReference} on each tensor.
+ *
+ * @example
+ * ```ts
+ * import { ropeQkReference } from "@tokenlab/tokenlab/kernels";
+ * const r = ropeQkReference({
+ *   q: { data: new Float32Array([1, 0]), shape: [1, 1, 2] },
+ *   k: { data: new Float32Array([0, 1]), shape: [1, 1, 2] },
+ *   positions: [1],
+ * });
+ * console.log(r.q.data, r.k.data); // [cos 1, sin 1], [−sin 1, cos 1]
+ * ```
+ */
+export function ropeQkReference(
+  inputs: RopeQkInputs<HostTensor>,
+  options: RopeOptions = {},
+): RopeQkResult<HostTensor> {
+  qkDims(inputs.q.shape, inputs.k.shape, inputs.positions.length, options);
+  return {
+    q: ropeReference({ x: inputs.q, positions: inputs.positions }, options),
+    k: ropeReference({ x: inputs.k, positions: inputs.positions }, options),
+  };
+}

@@ -62,6 +62,77 @@ const cases: Record<string, CaseFn> = {
     const y = await K.swiglu({ gate: g.dev, up: u.dev });
     return [{ got: await y.toArray(), want: K.swigluReference({ gate: g.host, up: u.host }).data }];
   },
+  async unary(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const x = input(gpu, rng, s.shape, dt, 2);
+    if (s.positive) {
+      for (let i = 0; i < x.host.data.length; i++) x.host.data[i] = Math.abs(x.host.data[i]) + 0.5;
+      x.dev.release();
+      x.dev = Tensor.fromArray(x.host.data, { shape: s.shape, dtype: dt, gpu });
+    }
+    const opts = { op: s.op, scalar: s.scalar };
+    const y = await K.unary(x.dev, opts);
+    return [{ got: await y.toArray(), want: K.unaryReference(x.host, opts).data }];
+  },
+  async binary(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const a = input(gpu, rng, s.shapeA, dt), b = input(gpu, rng, s.shapeB, dt);
+    const y = await K.binary({ a: a.dev, b: b.dev }, { op: s.op });
+    const want = K.binaryReference({ a: a.host, b: b.host }, { op: s.op });
+    return [{ got: await y.toArray(), want: want.data }];
+  },
+  async rowReduce(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const x = input(gpu, rng, s.shape, dt);
+    const y = await K.rowReduce(x.dev, { op: s.op });
+    if (y.shape.join() !== [...s.shape.slice(0, -1), 1].join()) throw new Error(`shape ${y.shape}`);
+    return [{ got: await y.toArray(), want: K.rowReduceReference(x.host, { op: s.op }).data }];
+  },
+  async rotateHalf(gpu, s, rng) {
+    const x = input(gpu, rng, s.shape, s.dtype ?? "f32");
+    const y = await K.rotateHalf(x.dev);
+    return [{ got: await y.toArray(), want: K.rotateHalfReference(x.host).data }];
+  },
+  async unfused(gpu, s, rng) {
+    // the unfused compositions against the fused kernels' CPU references
+    const dt = s.dtype ?? "f32";
+    if (s.which === "rmsnorm") {
+      const x = input(gpu, rng, [s.rows, s.d], dt), w = input(gpu, rng, [s.d], dt);
+      const y = await K.rmsnormUnfused({ x: x.dev, weight: w.dev }, { eps: s.eps });
+      const want = K.rmsnormReference({ x: x.host, weight: w.host }, { eps: s.eps });
+      return [{ got: await y.toArray(), want: want.out.data }];
+    }
+    if (s.which === "swiglu") {
+      const g = input(gpu, rng, s.shape, dt, 3), u = input(gpu, rng, s.shape, dt);
+      const y = await K.swigluUnfused({ gate: g.dev, up: u.dev });
+      return [{
+        got: await y.toArray(),
+        want: K.swigluReference({ gate: g.host, up: u.host }).data,
+      }];
+    }
+    const x = input(gpu, rng, [s.tokens, s.heads, s.d], dt);
+    const positions = Array.from({ length: s.tokens }, () => rng.int(64));
+    const t = K.ropeTables(positions, { headDim: s.d, base: s.base });
+    const cos = Tensor.fromArray(t.cos.data, { shape: t.cos.shape, dtype: dt, gpu });
+    const sin = Tensor.fromArray(t.sin.data, { shape: t.sin.shape, dtype: dt, gpu });
+    const y = await K.ropeUnfused({ x: x.dev, cos, sin });
+    const want = K.ropeReference({ x: x.host, positions }, { base: s.base });
+    return [{ got: await y.toArray(), want: want.data }];
+  },
+  async ropeQk(gpu, s, rng) {
+    const dt = s.dtype ?? "f32";
+    const q = input(gpu, rng, [s.tokens, s.hq, s.d], dt);
+    const k = input(gpu, rng, [s.tokens, s.hk, s.d], dt);
+    const positions = Array.from({ length: s.tokens }, () => rng.int(s.maxPos ?? 64));
+    const opts = { layout: s.layout, rotaryDim: s.rotaryDim, base: s.base };
+    const r = await K.ropeQk({ q: q.dev, k: k.dev, positions }, opts);
+    // the fused result must equal the single-tensor rope kernel on each
+    const want = K.ropeQkReference({ q: q.host, k: k.host, positions }, opts);
+    return [
+      { got: await r.q.toArray(), want: want.q.data },
+      { got: await r.k.toArray(), want: want.k.data },
+    ];
+  },
   async softmax(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
     const x = input(gpu, rng, [s.rows, s.cols], dt, s.spread ?? 3);

@@ -19,3 +19,4 @@ export * from "./files.ts";
 export * from "./split.ts";
 export * from "./catalogues.ts";
 export * from "./hunspell.ts";
+export * from "./packing.ts";

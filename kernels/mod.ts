@@ -25,3 +25,4 @@ export * from "./cross_entropy.ts";
 export * from "./sampling.ts";
 export * from "./sparse_attention.ts";
 export * from "./elementwise.ts";
+export * from "./linear_cross_entropy.ts";

@@ -133,6 +133,34 @@ const cases: Record<string, CaseFn> = {
       { got: await r.k.toArray(), want: want.k.data },
     ];
   },
+  async linearCE(gpu, s, rng) {
+    const hidden = input(gpu, rng, [s.rows, s.hidden], "f32");
+    const weight = input(gpu, rng, [s.vocab, s.hidden], "f32", s.wscale ?? 0.5);
+    const targets = Array.from(
+      { length: s.rows },
+      (_, i) => (i % 4 === 3 ? -100 : rng.int(s.vocab)),
+    );
+    const opts = { chunk: s.chunk, grad: s.grad };
+    const r = await K.linearCrossEntropy({ hidden: hidden.dev, weight: weight.dev, targets }, opts);
+    const want = K.linearCrossEntropyReference({
+      hidden: hidden.host,
+      weight: weight.host,
+      targets,
+    }, {
+      grad: s.grad,
+    });
+    const outs: Output[] = [{ got: await r.loss.toArray(), want: want.loss.data }];
+    if (s.grad) {
+      outs.push({ got: await r.gradHidden!.toArray(), want: want.gradHidden!.data });
+      outs.push({ got: await r.gradWeight!.toArray(), want: want.gradWeight!.data });
+    }
+    // scratch: chunk logits + weight chunk + state + targets (+ partial sums with grad)
+    const C = Math.min(s.chunk, s.vocab);
+    if (!(r.scratchBytes < s.rows * s.vocab * 4 || C === s.vocab)) {
+      throw new Error(`scratch ${r.scratchBytes} not below the logits' ${s.rows * s.vocab * 4}`);
+    }
+    return outs;
+  },
   async softmax(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
     const x = input(gpu, rng, [s.rows, s.cols], dt, s.spread ?? 3);

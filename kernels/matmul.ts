@@ -37,6 +37,8 @@ export interface MatmulShaderConfig {
   tileN?: number;
   /** Rows and columns each thread accumulates (default 4: a 4×4 register block). */
   perThread?: number;
+  /** Add the product to what C holds instead of overwriting it (default false). */
+  accumulate?: boolean;
 }
 
 const PARAMS_WGSL = `struct Params {
@@ -146,7 +148,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     for (var j = 0u; j < ${T}u; j++) {
       let cc = col0 + lid.x + j * ${TX}u;
       if (cc < params.N) {
-        c[offC + r * params.N + cc] = ${ct}(acc[i * ${T}u + j] * params.alpha);
+        let idx = offC + r * params.N + cc;
+        c[idx] = ${ct}(acc[i * ${T}u + j] * params.alpha${
+    config.accumulate ? " + f32(c[idx])" : ""
+  });
       }
     }
   }
@@ -175,6 +180,11 @@ export interface MatmulOptions extends KernelOptions {
   alpha?: number;
   /** Output dtype (default: f16 when both inputs are f16, else f32). */
   outDtype?: "f32" | "f16";
+  /**
+   * Add the product into this tensor (shaped and typed like the output) and return it, instead
+   * of allocating a new output: `C += alpha · op(A) · op(B)`, e.g. to sum gradients.
+   */
+  accumulate?: Tensor;
 }
 
 interface MatmulShape {
@@ -241,8 +251,28 @@ export async function matmul(
     options,
   );
   const aType = floatType(a.dtype, "matmul input a"), bType = floatType(b.dtype, "matmul input b");
-  const cType: DType = options.outDtype ?? (aType === "f16" && bType === "f16" ? "f16" : "f32");
-  if (a.isCpu) return cpuTensor(matmulReference({ a: hostOf(a), b: hostOf(b) }, options), cType);
+  const cType: DType = options.accumulate?.dtype ?? options.outDtype ??
+    (aType === "f16" && bType === "f16" ? "f16" : "f32");
+  const outShape = s.rank3 ? [s.batch, s.m, s.n] : [s.m, s.n];
+  const into = options.accumulate;
+  if (into) {
+    check(
+      into.size === outShape.reduce((x, y) => x * y, 1) && floatType(into.dtype, "accumulate"),
+      `matmul accumulate tensor has shape [${into.shape.join(", ")}], the product is [${
+        outShape.join(", ")
+      }]`,
+      { hint: "pass a tensor with the product's shape (it is added into in place)" },
+    );
+    sameDevice(a, into, "matmul input a and the accumulate tensor");
+  }
+  if (a.isCpu) {
+    const r = matmulReference({ a: hostOf(a), b: hostOf(b) }, options);
+    if (!into) return cpuTensor(r, cType);
+    const h = into.host as Float32Array;
+    const add = cpuTensor({ data: r.data.map((v, i) => v + h[i]), shape: [...into.shape] }, cType);
+    h.set(add.host as Float32Array);
+    return into;
+  }
   const gpu = a.gpu;
   const big = s.m * s.n * s.batch >= 512 * 512;
   const tile = big ? 128 : 64, per = big ? 8 : 4;
@@ -255,9 +285,10 @@ export async function matmul(
     tileM: tile,
     tileN: tile,
     perThread: per,
+    accumulate: !!into,
   });
   const pipeline = await gpu.pipelines.get(src, { label: "matmul" });
-  const out = Tensor.empty(s.rank3 ? [s.batch, s.m, s.n] : [s.m, s.n], { dtype: cType, gpu });
+  const out = into ?? Tensor.empty(outShape, { dtype: cType, gpu });
   const params = gpu.uniformBuffer(PARAMS_WGSL, {
     M: s.m,
     N: s.n,

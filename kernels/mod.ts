@@ -26,3 +26,6 @@ export * from "./sampling.ts";
 export * from "./sparse_attention.ts";
 export * from "./elementwise.ts";
 export * from "./linear_cross_entropy.ts";
+export * from "./backward.ts";
+export * from "./causal_attention.ts";
+export * from "./optimizer.ts";

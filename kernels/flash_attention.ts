@@ -125,6 +125,11 @@ export function flashAttentionWgsl(config: FlashAttentionShaderConfig): string {
 @group(0) @binding(4) var<storage, read_write> out: array<${T}>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 ${maskWgsl(config, 6)}
+${
+    config.seqIds
+      ? `@group(0) @binding(${config.tree ? 8 : 7}) var<storage, read> segStart: array<u32>;`
+      : ""
+  }
 const D = ${D}u;
 const D4 = ${D4}u;
 const BQ = ${BQ}u;
@@ -165,8 +170,19 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
   let lastQ = (min(rows, row0 + BQ) - 1u) / G;
   var kEnd = params.Skv;
   ${limitKeys ? "kEnd = min(params.Skv, params.offset + lastQ + 1u);" : ""}
+  // with sequence ids, keys before the first position of the block's earliest sequence are
+  // never visible: start there (packed rows then cost the sum of len^2, not (sum of len)^2)
+  var kStart = 0u;
+  ${
+    config.seqIds
+      ? `kStart = kEnd;
+  for (var r = 0u; r < BQ; r++) {
+    if (row0 + r < rows) { kStart = min(kStart, segStart[params.offset + (row0 + r) / G]); }
+  }`
+      : ""
+  }
   workgroupBarrier();
-  for (var k0 = 0u; k0 < kEnd; k0 += BK) {
+  for (var k0 = kStart; k0 < kEnd; k0 += BK) {
     for (var e = tid; e < BK * D4; e += NT) {
       let j = k0 + e / D4;
       var kv = vec4<f32>(0.0);
@@ -496,6 +512,18 @@ export async function flashAttention(
       }),
     );
   }
+  // first position of each position's sequence id (the forward pass starts its key loop there)
+  const segStart: Tensor[] = [];
+  if (options.seqIds) {
+    const first = new Map<number, number>();
+    const starts = new Uint32Array(d.Skv);
+    for (let j = 0; j < d.Skv; j++) {
+      const id = options.seqIds[j];
+      if (!first.has(id)) first.set(id, j);
+      starts[j] = first.get(id)!;
+    }
+    segStart.push(Tensor.fromArray(starts, { shape: [d.Skv], dtype: "u32", gpu }));
+  }
   const out = Tensor.empty([d.Sq, d.Hq, d.D], { dtype, gpu });
   const lse = Tensor.empty([d.Hq, d.Sq], { dtype: "f32", gpu });
   const fwd = await gpu.pipelines.get(flashAttentionWgsl(config), { label: "flash_attention" });
@@ -510,6 +538,7 @@ export async function flashAttention(
       bind(out),
       bind(lse),
       ...masks.map(bind),
+      ...segStart.map(bind),
     ],
     workgroups: [ceilDiv(d.Sq * (d.Hq / d.Hkv), forwardTiles(d.D)[0]), d.Hkv] as [number, number],
   }];
@@ -533,7 +562,7 @@ export async function flashAttention(
   }
   gpu.run(passes, {
     profiler: options.profiler,
-    release: [params, ...masks.map((m) => m.buffer)],
+    release: [params, ...masks.map((m) => m.buffer), ...segStart.map((m) => m.buffer)],
   });
   return keyMass ? { out, lse, keyMass } : { out, lse };
 }

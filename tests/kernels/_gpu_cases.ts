@@ -174,7 +174,11 @@ const cases: Record<string, CaseFn> = {
     const v = input(gpu, rng, [skv, hkv, d], dt);
     const opts: K.FlashAttentionOptions = { causal: s.causal, keyMass: s.keyMass, scale: s.scale };
     if (s.tree) opts.parents = Array.from({ length: sq }, (_, i) => rng.int(i + 1) - 1);
-    if (s.seqLens) opts.seqIds = (s.seqLens as number[]).flatMap((n, id) => Array(n).fill(id));
+    if (s.seqLens) {
+      // recurIds: ids 0, 1, 0, 1, … so that one id occurs in several separate runs
+      const id = (i: number) => (s.recurIds ? i % 2 : i);
+      opts.seqIds = (s.seqLens as number[]).flatMap((n, i) => Array(n).fill(id(i)));
+    }
     const r = await K.flashAttention({ q: q.dev, k: k.dev, v: v.dev }, opts);
     const want = K.flashAttentionReference({ q: q.host, k: k.host, v: v.host }, opts);
     const outs: Output[] = [{ got: await r.out.toArray(), want: want.out.data }];

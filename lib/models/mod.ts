@@ -19,3 +19,4 @@ export * from "./cpu/ops.ts";
 export * from "./cpu/matmul.ts";
 export * from "./train.ts";
 export * from "./gpu.ts";
+export * from "./train_gpu.ts";

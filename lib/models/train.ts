@@ -1,7 +1,7 @@
 /**
- * Tiny-model training on the CPU: a reference forward and backward for every op of the
- * Llama-style decoder (embedding, RMSNorm, RoPE, causal GQA attention, SwiGLU MLP, tied or
- * untied head, cross-entropy), AdamW with decoupled weight decay, global-norm gradient clipping,
+ * Tiny-model training, on the CPU here (the GPU path is in train_gpu.ts): a reference forward
+ * and backward for every op of the Llama-style decoder (embedding, RMSNorm, RoPE, causal GQA
+ * attention, SwiGLU MLP, tied or untied head, cross-entropy), AdamW with decoupled weight decay, global-norm gradient clipping,
  * cosine or linear learning-rate schedules with warmup, and checkpoints as HF folders.
  *
  * @module
@@ -14,6 +14,8 @@ import { Model, type ModelTokenizer, type ModelWeights } from "./model.ts";
 import { saveModel } from "./save.ts";
 import { type FloatArray, matmulNN, matmulNT, matmulTN } from "./cpu/matmul.ts";
 import { ropeInvFreq } from "./cpu/ops.ts";
+import { getDevice } from "../gpu/mod.ts";
+import { GpuTrainer } from "./train_gpu.ts";
 
 /** One named parameter tensor inside the flat parameter buffer. */
 export interface ParamSlot {
@@ -810,7 +812,7 @@ export interface TrainTinyLMOptions {
   minLrRatio?: number;
   /** AdamW weight decay (default 0.1). */
   weightDecay?: number;
-  /** Global gradient-norm clip (default 1). */
+  /** Global gradient-norm clip (default 1; `Infinity` disables clipping). */
   gradClip?: number;
   /** Seed for initialisation and batch sampling (default 0). */
   seed?: number;
@@ -830,6 +832,15 @@ export interface TrainTinyLMOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Show the progress bar even with `onProgress` (default: only without it). */
   progressBar?: boolean;
+  /**
+   * Where forward, backward and AdamW run (default "cpu"). "gpu" keeps weights, gradients and
+   * optimizer state on the WebGPU device and reads back only the loss and gradient norm per
+   * step (held-out evaluation runs there too); same math in f32, so losses match the CPU path
+   * to f32 rounding. Without an adapter (or with `TOKENLAB_NO_GPU=1`) it prints a notice and
+   * trains on the CPU; `TrainResult.backend` says which ran. Configs the GPU kernels cannot run
+   * (rope scaling, head_dim > 256) throw. On a software adapter (llvmpipe) "cpu" is faster.
+   */
+  backend?: "cpu" | "gpu";
 }
 
 /** What {@linkcode trainTinyLM} returns. */
@@ -848,6 +859,8 @@ export interface TrainResult {
   tokensPerSecond: number;
   /** Training tokens in the token stream. */
   trainTokens: number;
+  /** Where training ran ("gpu" only when asked for and an adapter was found). */
+  backend: "cpu" | "gpu";
 }
 
 /**
@@ -931,10 +944,21 @@ export function streamLoss(
   lm: TinyLM,
   options: { tokens: Int32Array; seqLen: number; maxTokens?: number; batchSize?: number },
 ): number {
+  let total = 0, count = 0;
+  for (const { batch, n } of streamBatches(options)) {
+    total += lm.loss(batch) * n;
+    count += n;
+  }
+  return count ? total / count : NaN;
+}
+
+/** The windows of {@linkcode streamLoss} as batches, with their number of predicted tokens. */
+function* streamBatches(
+  options: { tokens: Int32Array; seqLen: number; maxTokens?: number; batchSize?: number },
+): Generator<{ batch: TrainBatch; n: number }> {
   const { tokens, seqLen } = options;
   const limit = Math.min(tokens.length, (options.maxTokens ?? Infinity) + 1);
   const bs = options.batchSize ?? 8;
-  let total = 0, count = 0;
   const starts: number[] = [];
   for (let s = 0; s + 1 < limit; s += seqLen) starts.push(s);
   for (let i = 0; i < starts.length; i += bs) {
@@ -951,14 +975,13 @@ export function streamLoss(
       }
     });
     if (n === 0) continue;
-    total += lm.loss({ inputs, targets, batchSize: group.length, seqLen }) * n;
-    count += n;
+    yield { batch: { inputs, targets, batchSize: group.length, seqLen }, n };
   }
-  return count ? total / count : NaN;
 }
 
 /**
- * Trains a small Llama-style model from scratch on the CPU and returns it with its loss history.
+ * Trains a small Llama-style model from scratch on the CPU (default) or the GPU
+ * (`backend: "gpu"`, see {@linkcode GpuTrainer}) and returns it with its loss history.
  * Each step samples `batchSize` random windows of `seqLen + 1` tokens from the training stream
  * (seeded), runs forward and backward, clips the gradient norm, and takes an AdamW step.
  *
@@ -984,6 +1007,11 @@ export async function trainTinyLM(options: TrainTinyLMOptions): Promise<TrainRes
     );
   }
   check(o.lr > 0, `trainTinyLM: lr must be positive, got ${o.lr}`);
+  check(
+    o.gradClip === undefined || o.gradClip > 0,
+    `trainTinyLM: gradClip must be positive, got ${o.gradClip}`,
+    { hint: "pass Infinity to disable clipping" },
+  );
   check(
     Array.isArray(o.texts) && o.texts.length > 0,
     "trainTinyLM: texts must be a non-empty array of strings",
@@ -1020,6 +1048,21 @@ export async function trainTinyLM(options: TrainTinyLMOptions): Promise<TrainRes
     );
     lm.loadWeights(o.init);
   }
+  let trainer: GpuTrainer | null = null;
+  if (o.backend === "gpu") {
+    const gpu = await getDevice();
+    if (gpu) trainer = new GpuTrainer(lm, { gpu });
+    else {
+      console.error(
+        'tokenlab: trainTinyLM backend "gpu": no WebGPU adapter, training on the CPU instead',
+      );
+    }
+  } else {
+    check(
+      o.backend === undefined || o.backend === "cpu",
+      `trainTinyLM: backend must be "cpu" or "gpu", got ${JSON.stringify(o.backend)}`,
+    );
+  }
   const opt = new AdamW(lm);
   const rng = new Rng(seed + 1);
   const { steps, batchSize: B, seqLen: S } = o;
@@ -1033,10 +1076,18 @@ export async function trainTinyLM(options: TrainTinyLMOptions): Promise<TrainRes
     : null;
   const start = performance.now();
   let evalSeconds = 0;
-  const evaluate = (step: number) => {
+  const evaluate = async (step: number) => {
     if (!held) return;
     const t0 = performance.now();
-    const loss = streamLoss(lm, { tokens: held, seqLen: S, maxTokens: evalTokens });
+    let loss: number;
+    if (trainer) {
+      let total = 0, count = 0;
+      for (const w of streamBatches({ tokens: held, seqLen: S, maxTokens: evalTokens })) {
+        total += (await trainer.loss(w.batch)) * w.n;
+        count += w.n;
+      }
+      loss = count ? total / count : NaN;
+    } else loss = streamLoss(lm, { tokens: held, seqLen: S, maxTokens: evalTokens });
     evals.push({ step, loss, perplexity: Math.exp(loss) });
     evalSeconds += (performance.now() - t0) / 1000;
   };
@@ -1049,11 +1100,6 @@ export async function trainTinyLM(options: TrainTinyLMOptions): Promise<TrainRes
         targets[b * S + j] = train[s0 + j + 1];
       }
     }
-    const loss = lm.lossAndGrad({ inputs, targets, batchSize: B, seqLen: S });
-    check(Number.isFinite(loss), `trainTinyLM: loss became ${loss} at step ${step + 1}`, {
-      hint: "lower lr or gradClip",
-    });
-    const gradNorm = clipGradNorm(lm.grads, o.gradClip ?? 1);
     const lr = lrAt(step, {
       lr: o.lr,
       steps,
@@ -1061,18 +1107,33 @@ export async function trainTinyLM(options: TrainTinyLMOptions): Promise<TrainRes
       schedule: o.schedule,
       minLrRatio: o.minLrRatio,
     });
-    opt.step({ lr, weightDecay: o.weightDecay });
+    const batch = { inputs, targets, batchSize: B, seqLen: S };
+    let loss: number, gradNorm: number;
+    if (trainer) {
+      ({ loss, gradNorm } = await trainer.step(batch, {
+        lr,
+        weightDecay: o.weightDecay,
+        gradClip: o.gradClip ?? 1,
+      }));
+    } else loss = lm.lossAndGrad(batch);
+    check(Number.isFinite(loss), `trainTinyLM: loss became ${loss} at step ${step + 1}`, {
+      hint: "lower lr or gradClip",
+    });
+    if (!trainer) {
+      gradNorm = clipGradNorm(lm.grads, o.gradClip ?? 1);
+      opt.step({ lr, weightDecay: o.weightDecay });
+    }
     const seconds = (performance.now() - start) / 1000;
     const rec: TrainStep = {
       step: step + 1,
       loss,
       lr,
-      gradNorm,
+      gradNorm: gradNorm!,
       tokens: (step + 1) * B * S,
       seconds,
     };
     history.push(rec);
-    if ((step + 1) % evalEvery === 0 || step + 1 === steps) evaluate(step + 1);
+    if ((step + 1) % evalEvery === 0 || step + 1 === steps) await evaluate(step + 1);
     const trainSeconds = Math.max(1e-9, seconds - evalSeconds);
     const tps = rec.tokens / trainSeconds;
     const eta = (trainSeconds / (step + 1)) * (steps - step - 1);
@@ -1087,12 +1148,17 @@ export async function trainTinyLM(options: TrainTinyLMOptions): Promise<TrainRes
     }
     o.onProgress?.({ ...rec, steps, tokensPerSecond: tps, etaSeconds: eta });
     if (o.checkpointDir && o.checkpointEvery && (step + 1) % o.checkpointEvery === 0) {
+      await trainer?.download();
       await writeCheckpoint(lm, { dir: o.checkpointDir, tokenizer: o.tokenizer });
     }
     if (step % 8 === 7) await new Promise((r) => setTimeout(r, 0)); // let the event loop breathe
   }
   bar?.finish();
   const seconds = (performance.now() - start) / 1000;
+  if (trainer) {
+    await trainer.download();
+    trainer.release();
+  }
   const model = lm.toModel();
   model.tokenizer = o.tokenizer;
   if (o.checkpointDir) await writeCheckpoint(lm, { dir: o.checkpointDir, tokenizer: o.tokenizer });
@@ -1104,6 +1170,7 @@ export async function trainTinyLM(options: TrainTinyLMOptions): Promise<TrainRes
     seconds,
     tokensPerSecond: (steps * B * S) / Math.max(1e-9, seconds - evalSeconds),
     trainTokens: train.length,
+    backend: trainer ? "gpu" : "cpu",
   };
 }
 

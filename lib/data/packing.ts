@@ -319,3 +319,105 @@ export function paddingWaste(
   const padding = slots - tokens;
   return { tokens, rows, slots, padding, wasteFraction: slots ? padding / slots : 0 };
 }
+
+/**
+ * Several prompts laid out as rows of one token sequence, for a prefill that attends only
+ * within each prompt: row r holds tokens `[r·rowLength, (r+1)·rowLength)`.
+ */
+export interface PackedBatch {
+  /** Token ids, rows × rowLength (padding included). */
+  ids: number[];
+  /** Position id of each token: restarts at 0 for every prompt. */
+  positions: number[];
+  /** Sequence id of each token: equal within a prompt (padding gets ids of its own). */
+  seqIds: number[];
+  /** Index (into ids) of each prompt's last token, in input order. */
+  lastIndex: number[];
+  /** Number of rows. */
+  rows: number;
+  /** Tokens per row. */
+  rowLength: number;
+  /** Padding tokens in the layout. */
+  padTokens: number;
+}
+
+/** Options of {@linkcode prepackPrompts}. */
+export interface PrepackOptions {
+  /**
+   * "padded": one prompt per row, right-padded to the longest prompt (the usual batch);
+   * "packed": best-fit-decreasing bins of `capacity` tokens, prompts concatenated in a row
+   * with restarted positions, rows padded to the fullest row (prepacking).
+   */
+  mode: "padded" | "packed";
+  /** Row capacity for "packed" (default: the longest prompt). */
+  capacity?: number;
+  /** Id of padding tokens (default 0). */
+  padId?: number;
+}
+
+/**
+ * Lays out prompts for a batched prefill, padded or prepacked (Zhao et al., "Prepacking").
+ *
+ * @example
+ * ```ts
+ * import { prepackPrompts } from "@tokenlab/tokenlab/data";
+ * const prompts = [[5, 6, 7, 8], [9], [3, 4, 2]];
+ * const padded = prepackPrompts(prompts, { mode: "padded" });
+ * const packed = prepackPrompts(prompts, { mode: "packed" });
+ * console.log(padded.rows, padded.padTokens, packed.rows, packed.padTokens); // 3 4 2 0
+ * console.log(packed.positions); // [0, 1, 2, 3, 0, 1, 2, 0]
+ * ```
+ */
+export function prepackPrompts(prompts: number[][], options: PrepackOptions): PackedBatch {
+  check(
+    Array.isArray(prompts) && prompts.length > 0,
+    "prepackPrompts needs a non-empty array of prompts (arrays of token ids)",
+  );
+  const lengths = prompts.map((p, i) => {
+    check(
+      Array.isArray(p) && p.length > 0,
+      `prepackPrompts: prompt ${i} is empty or not an array of token ids`,
+    );
+    return p.length;
+  });
+  const padId = options?.padId ?? 0;
+  const longest = Math.max(...lengths);
+  let bins: number[][];
+  let rowLength: number;
+  if (options?.mode === "padded") {
+    bins = prompts.map((_, i) => [i]);
+    rowLength = longest;
+  } else if (options?.mode === "packed") {
+    const capacity = options.capacity ?? longest;
+    const packing = packBestFitDecreasing(lengths, { capacity });
+    bins = packing.bins;
+    rowLength = Math.max(...packing.loads);
+  } else {
+    check(false, `prepackPrompts: mode must be "padded" or "packed", got ${options?.mode}`);
+    throw new Error("unreachable");
+  }
+  const ids: number[] = [], positions: number[] = [], seqIds: number[] = [];
+  const lastIndex = new Array<number>(prompts.length);
+  let padTokens = 0;
+  bins.forEach((bin, r) => {
+    for (const i of bin) {
+      prompts[i].forEach((id, p) => {
+        ids.push(id);
+        positions.push(p);
+        seqIds.push(i);
+      });
+      lastIndex[i] = ids.length - 1;
+    }
+    const fill = (r + 1) * rowLength - ids.length;
+    // padded mode: padding continues its prompt's sequence (right padding under a causal
+    // mask changes nothing before it); packed mode: each row's padding is a sequence of its own
+    const padSeq = options.mode === "padded" ? bin[0] : -1 - r;
+    for (let k = 0; k < fill; k++) {
+      ids.push(padId);
+      positions.push(options.mode === "padded" ? lengths[bin[0]] + k : k);
+      seqIds.push(padSeq);
+    }
+    padTokens += fill;
+  });
+  return { ids, positions, seqIds, lastIndex, rows: bins.length, rowLength, padTokens };
+}

@@ -13,6 +13,7 @@ import { flashAttention, matmul, rmsnorm, rope, swiglu } from "../../kernels/mod
 import type { ModelConfig } from "./config.ts";
 import type { KvCache, ModelWeights } from "./model.ts";
 import { type TokenTree, tokenTreeDepths } from "./tree.ts";
+import type { PackedBatch } from "../data/packing.ts";
 
 const BIAS_WGSL = `struct Params { rows: u32, cols: u32, gridX: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -157,23 +158,35 @@ export class GpuForward {
     });
   }
 
+  /**
+   * Same contract as `Model.forwardPacked`: one pass over the packed token sequence with
+   * flash attention under the causal and sequence-id masks, K and V kept on the GPU (no
+   * cache), the LM head applied only to each prompt's last token.
+   */
+  forwardPacked(batch: PackedBatch): Promise<Float32Array> {
+    return this.#run(batch.ids, null, undefined, batch);
+  }
+
   async #run(
     ids: number[],
-    cache: KvCache,
+    cacheOrNull: KvCache | null,
     tree?: { parents: number[]; positions: number[] },
+    packed?: PackedBatch,
   ): Promise<Float32Array> {
     const c = this.#config, gpu = this.#gpu;
     const S = ids.length, Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
     if (S === 0) return new Float32Array(0);
+    const cache = cacheOrNull;
     check(
-      !cache.captureAttention,
+      !cache?.captureAttention,
       "attention capture is not available on the gpu backend (the flash kernel never forms the probabilities)",
       { hint: 'load the model with { backend: "cpu" } to capture attention' },
     );
-    const positions = tree?.positions ?? ids.map((_, i) => cache.nextPosition + i);
+    const positions = packed?.positions ?? tree?.positions ??
+      ids.map((_, i) => cache!.nextPosition + i);
     if (c.slidingWindow != null) {
       const last = Math.max(...positions);
-      const span = last - Math.min(cache.positions[0][0] ?? positions[0], positions[0]);
+      const span = last - Math.min(cache?.positions[0][0] ?? positions[0], positions[0]);
       check(
         span < c.slidingWindow,
         `the sequence spans ${
@@ -209,6 +222,29 @@ export class GpuForward {
       const k = await rope({ x: k0.reshape([S, KH, D]), positions }, { base: c.ropeTheta });
       q0.release();
       k0.release();
+      if (!cache) {
+        // packed prefill: attend within each sequence id, K and V straight from the GPU
+        const att = await flashAttention({ q, k, v: v.reshape([S, KH, D]) }, {
+          causal: true,
+          seqIds: packed!.seqIds,
+        });
+        q.release();
+        k.release();
+        v.release();
+        att.lse.release();
+        carry = await this.#linear(att.out.reshape([S, H * D]), L.o, L.oBias);
+        att.out.release();
+        const x2p = await norm(L.postNorm);
+        const gp = await this.#linear(x2p, L.gate);
+        const up = await this.#linear(x2p, L.up);
+        x2p.release();
+        const ap = await swiglu({ gate: gp, up });
+        gp.release();
+        up.release();
+        carry = await this.#linear(ap, L.down);
+        ap.release();
+        continue;
+      }
       // append to the CPU cache as [KH, S, D]
       const kh = (await k.toArray()) as Float32Array, vh = (await v.toArray()) as Float32Array;
       k.release();
@@ -254,7 +290,28 @@ export class GpuForward {
       carry = await this.#linear(a, L.down);
       a.release();
     }
-    if (!tree) cache.nextPosition += S;
+    if (cache && !tree) cache.nextPosition += S;
+    if (packed) {
+      // the final norm and LM head only for each prompt's last token
+      const c0 = carry as Tensor | null;
+      const added = c0 ? await rmsnorm({ x: c0, weight: this.#norm, residual: h }, { eps }) : null;
+      added?.out.release();
+      c0?.release();
+      const hl = added ? added.residual! : h;
+      const rows = (await hl.toArray()) as Float32Array;
+      if (hl !== h) hl.release();
+      h.release();
+      const last = new Float32Array(packed.lastIndex.length * Dm);
+      packed.lastIndex.forEach((i, r) => last.set(rows.subarray(i * Dm, (i + 1) * Dm), r * Dm));
+      const hLast = Tensor.fromArray(last, { shape: [packed.lastIndex.length, Dm], gpu });
+      const xl = (await rmsnorm({ x: hLast, weight: this.#norm }, { eps })).out;
+      hLast.release();
+      const lg = await matmul({ a: xl, b: this.#lmHead }, { transposeB: true });
+      xl.release();
+      const outp = (await lg.toArray()) as Float32Array;
+      lg.release();
+      return outp;
+    }
     const xf = await norm(this.#norm);
     h.release();
     const logits = await matmul({ a: xf, b: this.#lmHead }, { transposeB: true });

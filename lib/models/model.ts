@@ -13,6 +13,7 @@ import { GpuForward, gpuUnsupported } from "./gpu.ts";
 import { applyRope, linear, rmsNorm, ropeInvFreq, silu } from "./cpu/ops.ts";
 import { treeAncestorMask } from "../../kernels/mod.ts";
 import { type TokenTree, tokenTreeDepths } from "./tree.ts";
+import type { PackedBatch } from "../data/packing.ts";
 
 /** Weights of one decoder layer (f32, HF layouts). */
 export interface LayerWeights {
@@ -268,6 +269,50 @@ export class Model {
     return this.#forwardCpu(tree.ids, cache, { parents: tree.parents, positions });
   }
 
+  /**
+   * Prefills several prompts laid out in one token sequence (see `prepackPrompts` in
+   * `@tokenlab/tokenlab/data`: padded rows, or prompts bin-packed into rows with restarted
+   * positions): token i attends to the tokens at or before it with the same sequence id, at
+   * its own position id. Returns the logits of the tokens at `batch.lastIndex` (each prompt's
+   * last token), [lastIndex.length × vocab] row-major — the same values as prefilling each
+   * prompt alone with {@linkcode Model.forward}. No KV cache is kept.
+   *
+   * @example
+   * ```ts
+   * import { loadModel } from "@tokenlab/tokenlab/models";
+   * import { prepackPrompts } from "@tokenlab/tokenlab/data";
+   * const model = await loadModel("tests/fixtures/models/llama_gqa");
+   * const batch = prepackPrompts([[1, 2, 3], [4, 5], [6]], { mode: "packed" });
+   * const logits = await model.forwardPacked(batch);
+   * console.log(batch.rows, logits.length / model.config.vocabSize); // 2 3
+   * ```
+   */
+  async forwardPacked(batch: PackedBatch): Promise<Float32Array> {
+    const n = batch?.ids?.length ?? 0;
+    if (
+      !batch || batch.positions?.length !== n || batch.seqIds?.length !== n ||
+      !Array.isArray(batch.lastIndex)
+    ) {
+      throw new TokenlabError(
+        "forwardPacked needs ids, positions and seqIds of equal length, and lastIndex",
+        {
+          hint:
+            "build the batch with prepackPrompts(prompts, { mode }) from @tokenlab/tokenlab/data",
+        },
+      );
+    }
+    for (const i of batch.lastIndex) {
+      if (!Number.isInteger(i) || i < 0 || i >= n) {
+        throw new TokenlabError(`forwardPacked: lastIndex ${i} is outside the ${n} tokens`, {
+          hint: "lastIndex holds indices into batch.ids",
+        });
+      }
+    }
+    this.#checkIds(batch.ids);
+    if (this.#gpu) return await this.#gpu.forwardPacked(batch);
+    return this.#forwardCpu(batch.ids, this.newCache(), undefined, batch);
+  }
+
   #checkIds(ids: number[]): void {
     const V = this.config.vocabSize;
     for (const id of ids) {
@@ -283,12 +328,15 @@ export class Model {
     ids: number[],
     cache: KvCache,
     tree?: { parents: number[]; positions: number[] },
+    packed?: PackedBatch,
   ): Float32Array {
     const c = this.config, w = this.weights;
     const S = ids.length, Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
     if (S === 0) return new Float32Array(0);
     this.#checkIds(ids);
-    const positions = tree?.positions ?? ids.map((_, i) => cache.nextPosition + i);
+    const positions = packed?.positions ?? tree?.positions ??
+      ids.map((_, i) => cache.nextPosition + i);
+    const seqIds = packed?.seqIds;
     // tree: ancestor-or-self bits of the new entries (the last S of each layer's cache)
     const words = Math.max(1, Math.ceil(S / 32));
     const ancestors = tree ? treeAncestorMask(tree.parents) : null;
@@ -326,7 +374,9 @@ export class Model {
           let max = -Infinity;
           for (let t = 0; t < T; t++) {
             const j = t - (T - S); // index among the new entries, < 0 for the prefix
-            const visible = ancestors && j >= 0
+            const visible = seqIds
+              ? j >= 0 && j <= s && seqIds[j] === seqIds[s]
+              : ancestors && j >= 0
               ? (ancestors[s * words + (j >>> 5)] >>> (j & 31)) & 1
               : kpos[t] <= p;
             const allowed = visible &&
@@ -368,7 +418,13 @@ export class Model {
       const dn = linear(gt, L.down, { seq: S, inDim: I, outDim: Dm });
       for (let i = 0; i < h.length; i++) h[i] += dn[i];
     }
-    if (!tree) cache.nextPosition += S;
+    if (!tree && !packed) cache.nextPosition += S;
+    if (packed) {
+      const last = new Float32Array(packed.lastIndex.length * Dm);
+      packed.lastIndex.forEach((i, r) => last.set(h.subarray(i * Dm, (i + 1) * Dm), r * Dm));
+      h = rmsNorm(last, w.norm, { eps: c.rmsNormEps });
+      return linear(h, w.lmHead, { seq: packed.lastIndex.length, inDim: Dm, outDim: c.vocabSize });
+    }
     h = rmsNorm(h, w.norm, { eps: c.rmsNormEps });
     return linear(h, w.lmHead, { seq: S, inDim: Dm, outDim: c.vocabSize });
   }

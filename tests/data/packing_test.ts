@@ -5,6 +5,7 @@ import {
   type Packing,
   packSequences,
   paddingWaste,
+  prepackPrompts,
 } from "../../lib/data/mod.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
@@ -126,4 +127,30 @@ Deno.test("packing input validation names the problem", () => {
   throws(() => chunkLengths([1.5], { maxLength: 4 }), /lengths\[0\] is 1.5/);
   const packing = packBestFitDecreasing([1, 2], { capacity: 4 });
   throws(() => paddingWaste([1, 2, 3], { mode: "packed", packing }), /holds 2 sequences/);
+});
+
+Deno.test("prepackPrompts: padded and packed layouts", () => {
+  const prompts = [[5, 6, 7, 8], [9], [3, 4, 2]];
+  const padded = prepackPrompts(prompts, { mode: "padded", padId: 1 });
+  deepEqual(padded.ids, [5, 6, 7, 8, 9, 1, 1, 1, 3, 4, 2, 1]);
+  deepEqual(padded.positions, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]);
+  deepEqual(padded.seqIds, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+  deepEqual(padded.lastIndex, [3, 4, 10]);
+  ok(padded.rows === 3 && padded.rowLength === 4 && padded.padTokens === 4);
+  // BFD with capacity 4: [5,6,7,8] alone, then [3,4,2] + [9]
+  const packed = prepackPrompts(prompts, { mode: "packed" });
+  deepEqual(packed.ids, [5, 6, 7, 8, 3, 4, 2, 9]);
+  deepEqual(packed.positions, [0, 1, 2, 3, 0, 1, 2, 0]);
+  deepEqual(packed.seqIds, [0, 0, 0, 0, 2, 2, 2, 1]);
+  deepEqual(packed.lastIndex, [3, 7, 6]);
+  ok(packed.rows === 2 && packed.padTokens === 0);
+  // capacity 5: [5,6,7,8,9] and [3,4,2] padded to 5 with a sequence of its own
+  const p5 = prepackPrompts(prompts, { mode: "packed", capacity: 5 });
+  deepEqual(p5.seqIds, [0, 0, 0, 0, 1, 2, 2, 2, -2, -2]);
+  ok(p5.padTokens === 2);
+  throws(() => prepackPrompts([[1], []], { mode: "packed" }), /prompt 1 is empty/);
+  throws(
+    () => prepackPrompts([[1, 2, 3]], { mode: "packed", capacity: 2 }),
+    /lengths\[0\] = 3 exceeds the capacity 2/,
+  );
 });

@@ -337,6 +337,14 @@ export class Model {
     const positions = packed?.positions ?? tree?.positions ??
       ids.map((_, i) => cache.nextPosition + i);
     const seqIds = packed?.seqIds;
+    let firstOfSeq: Int32Array | null = null;
+    if (seqIds && !cache.captureAttention) {
+      const first = new Map<number, number>();
+      firstOfSeq = Int32Array.from(seqIds, (id, j) => {
+        if (!first.has(id)) first.set(id, j);
+        return first.get(id)!;
+      });
+    }
     // tree: ancestor-or-self bits of the new entries (the last S of each layer's cache)
     const words = Math.max(1, Math.ceil(S / 32));
     const ancestors = tree ? treeAncestorMask(tree.parents) : null;
@@ -370,9 +378,11 @@ export class Model {
       for (let hh = 0; hh < H; hh++) {
         const g = Math.floor(hh / group);
         for (let s = 0; s < S; s++) {
+          // packed: keys before the first token of this sequence id are never visible
+          const t0 = firstOfSeq ? firstOfSeq[s] + (T - S) : 0;
           const qo = (s * H + hh) * D, p = positions[s];
           let max = -Infinity;
-          for (let t = 0; t < T; t++) {
+          for (let t = t0; t < T; t++) {
             const j = t - (T - S); // index among the new entries, < 0 for the prefix
             const visible = seqIds
               ? j >= 0 && j <= s && seqIds[j] === seqIds[s]
@@ -392,14 +402,14 @@ export class Model {
             if (scores[t] > max) max = scores[t];
           }
           let sum = 0;
-          for (let t = 0; t < T; t++) {
+          for (let t = t0; t < T; t++) {
             scores[t] = scores[t] === -Infinity ? 0 : Math.fround(Math.exp(scores[t] - max));
             sum += scores[t];
           }
-          for (let t = 0; t < T; t++) scores[t] = Math.fround(scores[t] / sum);
+          for (let t = t0; t < T; t++) scores[t] = Math.fround(scores[t] / sum);
           if (probsAll) probsAll.set(scores, (hh * S + s) * T);
           const oo = (s * H + hh) * D;
-          for (let t = 0; t < T; t++) {
+          for (let t = t0; t < T; t++) {
             const pr = scores[t];
             if (pr === 0) continue;
             const vo = (g * T + t) * D;

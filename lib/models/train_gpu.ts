@@ -56,6 +56,32 @@ interface Layer {
   down: number;
 }
 
+/** Activations of one layer that the backward needs. */
+interface LayerActs {
+  hIn: Tensor;
+  x1: Tensor;
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  att: { out: Tensor; lse: Tensor };
+  h1: Tensor;
+  x2: Tensor;
+  g: Tensor;
+  u: Tensor;
+  a: Tensor;
+}
+
+/** What the forward leaves for the backward. */
+interface ForwardState {
+  acts: LayerActs[];
+  hf: Tensor;
+  xf: Tensor;
+  loss: Tensor;
+  dz?: Tensor;
+  positions: number[];
+  N: number;
+}
+
 /**
  * Why a {@linkcode TinyLM} config cannot train on the GPU, or null when it can.
  *
@@ -269,11 +295,14 @@ export class GpuTrainer {
     return count ? total / count : 0;
   }
 
-  // deno-lint-ignore no-explicit-any
-  async #forward(batch: TrainBatch, tmp: Tensor[], saveForBackward: boolean): Promise<any> {
+  async #forward(
+    batch: TrainBatch,
+    tmp: Tensor[],
+    saveForBackward: boolean,
+  ): Promise<ForwardState> {
     const c = this.lm.config, P = this.#params;
     const B = batch.batchSize, S = batch.seqLen, N = B * S;
-    const Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim, V = c.vocabSize;
+    const H = c.numHeads, KH = c.numKvHeads, D = c.headDim, V = c.vocabSize;
     check(
       Number.isInteger(B) && B > 0 && Number.isInteger(S) && S > 0 &&
         batch.inputs.length === N && batch.targets.length === N,
@@ -304,7 +333,7 @@ export class GpuTrainer {
       h = keep(r.residual!);
       return { x: h, out: keep(r.out) };
     };
-    const acts = [];
+    const acts: LayerActs[] = [];
     for (const L of this.#layers) {
       const n1 = await norm(P[L.inputNorm]);
       const x1 = n1.out;
@@ -332,11 +361,10 @@ export class GpuTrainer {
     );
     keep(ce.loss);
     if (ce.grad) keep(ce.grad);
-    return { acts, hf: nf.x, xf: nf.out, loss: ce.loss, dz: ce.grad, positions, N, Dm };
+    return { acts, hf: nf.x, xf: nf.out, loss: ce.loss, dz: ce.grad, positions, N };
   }
 
-  // deno-lint-ignore no-explicit-any
-  async #backward(batch: TrainBatch, f: any, tmp: Tensor[]): Promise<Tensor[]> {
+  async #backward(batch: TrainBatch, f: ForwardState, tmp: Tensor[]): Promise<Tensor[]> {
     const c = this.lm.config, P = this.#params;
     const N = f.N, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
     const eps = c.rmsNormEps, base = c.ropeTheta, positions = f.positions;
@@ -349,7 +377,7 @@ export class GpuTrainer {
     const dW = (dy: Tensor, x: Tensor) => matmul({ a: dy, b: x }, { transposeA: true }).then(keep);
     const dX = (dy: Tensor, w: Tensor, into?: Tensor) =>
       into ? matmul({ a: dy, b: w }, { accumulate: into }) : matmul({ a: dy, b: w }).then(keep);
-    const dz: Tensor = f.dz;
+    const dz = f.dz!;
     grads[this.#head] = await dW(dz, f.xf);
     const dxf = await dX(dz, P[this.#head]);
     const rf = await rmsnormBackward({ dy: dxf, x: f.hf, weight: P[this.#norm] }, { eps });

@@ -1,13 +1,21 @@
 import { deepEqual, ok, throws } from "node:assert/strict";
 import {
+  adamw,
   adamwReference,
+  causalAttention,
+  causalAttentionBackward,
   causalAttentionBackwardReference,
   causalAttentionReference,
+  embedding,
+  embeddingBackward,
   embeddingBackwardReference,
   embeddingReference,
   flashAttentionReference,
+  gradNorm,
   gradNormReference,
   type HostTensor,
+  matmul,
+  rmsnormBackward,
   rmsnormBackwardReference,
   rmsnormReference,
   ropeBackwardReference,
@@ -16,6 +24,7 @@ import {
   swigluReference,
 } from "../../kernels/mod.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { Tensor } from "../../lib/gpu/mod.ts";
 import { gpuTest } from "../gpu/_child.ts";
 
 function rand(rng: Rng, shape: number[], scale = 1): HostTensor {
@@ -282,3 +291,71 @@ gpuTest(
     { name: "grad norm, no maxNorm", kind: "gradNormAdamw", sizes: [3], ...F32 },
   ],
 );
+
+Deno.test("backward and optimizer wrappers run their CPU references on CPU tensors", async () => {
+  const rng = new Rng(9);
+  const cpu = (h: HostTensor) => Tensor.fromArray(h.data, { shape: h.shape, gpu: null });
+  const t2 = (...v: number[]) => ({ data: Float32Array.from(v), shape: [1, v.length] });
+  const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+    ok(a.length === b.length, `${what}: length`);
+    for (let i = 0; i < b.length; i++) ok(Math.abs(a[i] - b[i]) < 1e-6, `${what}[${i}]`);
+  };
+  const x = rand(rng, [3, 4]), w = rand(rng, [4]), dy = rand(rng, [3, 4]), acc = rand(rng, [3, 4]);
+  const into = cpu(acc);
+  const r = await rmsnormBackward({ dy: cpu(dy), x: cpu(x), weight: cpu(w), dx: into });
+  const want = rmsnormBackwardReference({ dy, x, weight: w, dx: acc });
+  ok(r.dx === into);
+  same(await r.dx.toArray(), want.dx.data, "rmsnorm dx");
+  same(await r.dweight.toArray(), want.dweight.data, "rmsnorm dweight");
+  const q = rand(rng, [2, 3, 2, 4]), k = rand(rng, [2, 3, 1, 4]), v = rand(rng, [2, 3, 1, 4]);
+  const f = await causalAttention({ q: cpu(q), k: cpu(k), v: cpu(v) });
+  const fw = causalAttentionReference({ q, k, v });
+  same(await f.out.toArray(), fw.out.data, "attention out");
+  const g = await causalAttentionBackward({
+    q: cpu(q),
+    k: cpu(k),
+    v: cpu(v),
+    out: f.out,
+    lse: f.lse,
+    dout: cpu(q),
+  });
+  same(
+    await g.dk.toArray(),
+    causalAttentionBackwardReference({ q, k, v, ...fw, dout: q }).dk.data,
+    "dk",
+  );
+  const table = cpu(rand(rng, [5, 2]));
+  const head = cpu(rand(rng, [5, 2]));
+  const before = Float32Array.from(head.host);
+  await embeddingBackward({ dy: await embedding({ table, ids: [4, 4] }), ids: [4, 4] }, {
+    vocab: 5,
+    accumulate: head,
+  });
+  const t = table.host as Float32Array, hh = head.host as Float32Array;
+  same(hh.slice(8), [before[8] + 2 * t[8], before[9] + 2 * t[9]], "embedding scatter-add");
+  const c = cpu({ data: new Float32Array([1, 1]), shape: [1, 2] });
+  const mm = await matmul({
+    a: cpu(t2(1, 2)),
+    b: cpu({ data: new Float32Array([1, 0, 0, 1]), shape: [2, 2] }),
+  }, {
+    accumulate: c,
+  });
+  ok(mm === c);
+  same(c.host, [2, 3], "matmul accumulate");
+  const p = cpu(rand(rng, [4])), grad = cpu(rand(rng, [4]));
+  const m = Tensor.zeros([4], { gpu: null }), vv = Tensor.zeros([4], { gpu: null });
+  const stats = await gradNorm([grad], { maxNorm: 0.5 });
+  const p0 = Float32Array.from(p.host);
+  await adamw({ param: p, grad, m, v: vv, clip: stats }, { lr: 0.1, step: 1 });
+  same(
+    p.host,
+    adamwReference({
+      param: { data: p0, shape: [4] },
+      grad: { data: grad.host as Float32Array, shape: [4] },
+      m: { data: new Float32Array(4), shape: [4] },
+      v: { data: new Float32Array(4), shape: [4] },
+      clip: { data: stats.host as Float32Array, shape: [2] },
+    }, { lr: 0.1, step: 1 }).param.data,
+    "adamw",
+  );
+});

@@ -7,6 +7,7 @@ import {
   AdamW,
   clipGradNorm,
   GpuTrainer,
+  loadModel,
   parseConfig,
   tinyConfig,
   TinyLM,
@@ -138,7 +139,14 @@ async function run(spec: Spec, gpu: Awaited<ReturnType<typeof getDevice>>) {
   if (spec.kind === "trainTinyLM") {
     const steps = 6;
     const c = await trainTinyLM(trainOptions("cpu", steps));
-    const g = await trainTinyLM(trainOptions("gpu", steps));
+    const dir = await Deno.makeTempDir();
+    const g = await trainTinyLM({ ...trainOptions("gpu", steps), checkpointDir: dir });
+    // the checkpoint holds the GPU-trained weights
+    const saved = await loadModel(dir);
+    await Deno.remove(dir, { recursive: true });
+    const ids = [0, 1, 2, 3];
+    const ck = compare(await saved.logits(ids), await g.model.logits(ids), 1e-6, 0);
+    if (ck.worst > 1) throw new Error(`checkpoint logits differ by ${ck.maxAbs}`);
     if (g.backend !== "gpu" || c.backend !== "cpu") throw new Error("wrong backend reported");
     const l = compare(g.history.map((h) => h.loss), c.history.map((h) => h.loss), 0, 1e-5);
     const e = compare(g.evals.map((h) => h.loss), c.evals.map((h) => h.loss), 0, 1e-5);

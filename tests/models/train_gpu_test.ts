@@ -32,7 +32,10 @@ gpuTest("GPU training equals the CPU reference trainer (f32)", CHILD, [
     config: { tie_word_embeddings: false },
     clip: "none",
   },
-  { name: "trainTinyLM backend gpu = cpu (history, evals, weights)", kind: "trainTinyLM" },
+  {
+    name: "trainTinyLM backend gpu = cpu (history, evals, weights, checkpoint)",
+    kind: "trainTinyLM",
+  },
   {
     name: "rope scaling is refused with a hint",
     kind: "rejects",

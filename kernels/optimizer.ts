@@ -32,7 +32,7 @@ const SQ_PARAMS = `struct Params { n: u32, offset: u32, gridX: u32, maxNorm: f32
  * WGSL sources of the global gradient norm: `partial` — each 256-thread workgroup sums the
  * squares of a 4096-element chunk of one tensor into `partials[offset + chunk]`; `finish` —
  * one workgroup sums all partials and writes `stats = [norm, scale]` with
- * `scale = min(1, maxNorm / norm)` (1 when `maxNorm` ≤ 0 or the norm is 0).
+ * `scale = min(1, maxNorm / norm)` (a `maxNorm` of 0 in the uniform means no clipping).
  *
  * @example
  * ```ts
@@ -92,14 +92,14 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 
 /** Options of {@linkcode gradNorm} and {@linkcode gradNormReference}. */
 export interface GradNormOptions extends KernelOptions {
-  /** Clip threshold: the scale is `min(1, maxNorm / norm)` (default: no clipping, scale 1). */
+  /** Clip threshold: the scale is `min(1, maxNorm / norm)` (default Infinity: scale 1). */
   maxNorm?: number;
 }
 
 function checkMaxNorm(maxNorm: number | undefined): void {
   check(
-    maxNorm === undefined || (Number.isFinite(maxNorm) && maxNorm >= 0),
-    `gradNorm maxNorm must be a non-negative number, got ${maxNorm}`,
+    maxNorm === undefined || maxNorm > 0,
+    `gradNorm maxNorm must be a positive number (Infinity: no clipping), got ${maxNorm}`,
     { hint: "pass e.g. { maxNorm: 1 }, or leave it out to only measure the norm" },
   );
 }
@@ -167,7 +167,7 @@ export async function gradNorm(tensors: Tensor[], options: GradNormOptions = {})
     n: total,
     offset: 0,
     gridX: 1,
-    maxNorm: options.maxNorm ?? 0,
+    maxNorm: Number.isFinite(options.maxNorm) ? options.maxNorm : 0,
   });
   release.unshift(fin);
   passes.push({
@@ -197,7 +197,7 @@ export function gradNormReference(
   checkMaxNorm(options.maxNorm);
   let ss = 0;
   for (const t of tensors) for (const v of t.data) ss += v * v;
-  const norm = Math.sqrt(ss), max = options.maxNorm ?? 0;
+  const norm = Math.sqrt(ss), max = options.maxNorm ?? Infinity;
   const scale = max > 0 && norm > max ? max / norm : 1;
   return { data: Float32Array.of(norm, scale), shape: [2] };
 }

@@ -130,7 +130,7 @@ registerCase("gradNormAdamw", async (gpu, s, rng) => {
   const n = sizes[0];
   const p = input(gpu, rng, [n]);
   const m = Tensor.zeros([n], { gpu }), v = Tensor.zeros([n], { gpu });
-  let ref = {
+  let ref: K.AdamwResult<K.HostTensor> = {
     param: p.host,
     m: { data: new Float32Array(n), shape: [n] },
     v: { data: new Float32Array(n), shape: [n] },

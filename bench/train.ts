@@ -7,7 +7,8 @@
  * includes reading back its loss and gradient norm, as in training.
  *
  * Run: `deno task bench:train [--config path/config.json] [--batch 4] [--seq 128] [--steps 3]
- * [--no-cpu] [--no-gpu] [--json out.json]`.
+ * [--no-cpu] [--no-gpu] [--matmul tiled|registers] [--json out.json]` (`--matmul` picks the GPU
+ * trainer's matmul shader; by default "registers" on a software adapter, "tiled" otherwise).
  *
  * @module
  */
@@ -52,7 +53,7 @@ function report(backend: string, device: string, seconds: number[], losses: numb
   const tps = (steps * B * S) / total;
   results.push({ backend, device, tokensPerSecond: tps, stepSeconds: seconds, losses });
   console.log(
-    `${backend.padEnd(4)} ${device.padEnd(40)} ${tps.toFixed(0).padStart(7)} tok/s  ` +
+    `${backend.padEnd(4)} ${device.padEnd(52)} ${tps.toFixed(0).padStart(7)} tok/s  ` +
       `(${(total / steps).toFixed(2)} s/step; losses ${losses.map((l) => l.toFixed(4)).join(" ")})`,
   );
 }
@@ -76,7 +77,10 @@ if (!args.includes("--no-gpu")) {
   const gpu = await getDevice();
   if (!gpu) console.log("gpu: no WebGPU adapter, skipped");
   else {
-    const trainer = new GpuTrainer(new TinyLM(config, { seed: 0 }), { gpu });
+    const mm = args.includes("--matmul")
+      ? flag("--matmul", "") as "tiled" | "registers"
+      : undefined;
+    const trainer = new GpuTrainer(new TinyLM(config, { seed: 0 }), { gpu, matmulKernel: mm });
     const seconds: number[] = [], losses: number[] = [];
     for (let i = 0; i <= steps; i++) {
       const t0 = performance.now();
@@ -85,7 +89,7 @@ if (!args.includes("--no-gpu")) {
       losses.push(r.loss);
     }
     trainer.release();
-    report("gpu", gpu.adapter.name, seconds, losses);
+    report("gpu", `${gpu.adapter.name}, ${mm ?? "default"} matmul`, seconds, losses);
   }
 }
 

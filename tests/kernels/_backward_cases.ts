@@ -1,6 +1,6 @@
 // Child process for the backward/optimizer kernel tests: registers case kinds on the shared
 // kernel-case server (tests/kernels/_gpu_cases.ts) and serves the specs read on stdin.
-import { type GpuContext, Tensor } from "../../lib/gpu/mod.ts";
+import { type GpuContext, roundToFloat16, Tensor } from "../../lib/gpu/mod.ts";
 import type { Rng } from "../../lib/util/rng.ts";
 import * as K from "../../kernels/mod.ts";
 import { registerCase, serve } from "./_gpu_cases.ts";
@@ -28,6 +28,32 @@ registerCase("matmulAccumulate", async (gpu, s, rng) => {
   if (r !== c.dev) throw new Error("accumulate did not return the given tensor");
   const p = K.matmulReference({ a: a.host, b: b.host }, opts).data;
   return [{ got: await arr(c.dev), want: p.map((v, i) => v + c.host.data[i]) }];
+});
+
+registerCase("matmulRegisters", async (gpu, s, rng) => {
+  const { m, n, k, batchA = 0, batchB = 0 } = s;
+  const dt = s.dtype ?? "f32";
+  const shapeA = s.transposeA ? [k, m] : [m, k], shapeB = s.transposeB ? [n, k] : [k, n];
+  const up = (shape: number[]) => {
+    const data = randn(rng, shape.reduce((x, y) => x * y, 1));
+    const t = Tensor.fromArray(data, { shape, dtype: dt, gpu });
+    return { dev: t, host: { data: dt === "f16" ? roundToFloat16(data) : data, shape } };
+  };
+  const a = up(batchA ? [batchA, ...shapeA] : shapeA),
+    b = up(batchB ? [batchB, ...shapeB] : shapeB);
+  const opts = { transposeA: s.transposeA, transposeB: s.transposeB, alpha: s.alpha };
+  const want = K.matmulReference({ a: a.host, b: b.host }, opts);
+  const c = await K.matmul({ a: a.dev, b: b.dev }, {
+    ...opts,
+    kernel: "registers",
+    outDtype: "f32",
+  });
+  const outs = [{ got: await arr(c), want: want.data }];
+  if (s.accumulate) {
+    await K.matmul({ a: a.dev, b: b.dev }, { ...opts, kernel: "registers", accumulate: c });
+    outs.push({ got: await arr(c), want: want.data.map((v) => 2 * v) });
+  }
+  return outs;
 });
 
 registerCase("rmsnormBackward", async (gpu, s, rng) => {

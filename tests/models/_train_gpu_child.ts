@@ -95,7 +95,10 @@ async function run(spec: Spec, gpu: Awaited<ReturnType<typeof getDevice>>) {
   if (spec.kind === "grads") {
     // same initial weights on both sides; analytic gradients of one batch
     const cpu = new TinyLM(cfg, { seed: 3, initStd: 0.3 });
-    const trainer = new GpuTrainer(new TinyLM(cfg, { seed: 3, initStd: 0.3 }), { gpu });
+    const trainer = new GpuTrainer(new TinyLM(cfg, { seed: 3, initStd: 0.3 }), {
+      gpu,
+      matmulKernel: spec.matmulKernel,
+    });
     const [batch] = batches(5, { B, S, V, count: 1 });
     const loss = cpu.lossAndGrad(batch);
     const g = await trainer.lossAndGrad(batch);
@@ -111,7 +114,10 @@ async function run(spec: Spec, gpu: Awaited<ReturnType<typeof getDevice>>) {
     // `steps` AdamW steps with clipping and weight decay: losses, grad norms, final weights
     const steps = spec.steps ?? 4;
     const cpu = new TinyLM(cfg, { seed: 3, initStd: 0.3 });
-    const trainer = new GpuTrainer(new TinyLM(cfg, { seed: 3, initStd: 0.3 }), { gpu });
+    const trainer = new GpuTrainer(new TinyLM(cfg, { seed: 3, initStd: 0.3 }), {
+      gpu,
+      matmulKernel: spec.matmulKernel,
+    });
     const opt = new AdamW(cpu);
     const clip = spec.clip === "none" ? Infinity : spec.clip ?? 1;
     const lossC: number[] = [], lossG: number[] = [], normC: number[] = [], normG: number[] = [];
@@ -160,7 +166,7 @@ async function run(spec: Spec, gpu: Awaited<ReturnType<typeof getDevice>>) {
   }
   if (spec.kind === "rejects") {
     try {
-      new GpuTrainer(new TinyLM(cfg), { gpu });
+      new GpuTrainer(new TinyLM(cfg), { gpu, matmulKernel: spec.matmulKernel });
     } catch (e) {
       const ok = /backend: "cpu"/.test(String(e));
       return { worst: ok ? 0 : Infinity, maxAbsErr: 0, elements: 0, info: { message: String(e) } };

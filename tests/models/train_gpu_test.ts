@@ -27,6 +27,18 @@ gpuTest("GPU training equals the CPU reference trainer (f32)", CHILD, [
   },
   { name: "4 AdamW steps (clipped): losses, norms, weights", kind: "steps" },
   {
+    name: "4 AdamW steps, tiled matmul kernel",
+    kind: "steps",
+    matmulKernel: "tiled",
+    config: { num_key_value_heads: 1 },
+  },
+  {
+    name: "gradients: registers matmul kernel, untied",
+    kind: "grads",
+    matmulKernel: "registers",
+    config: { tie_word_embeddings: false },
+  },
+  {
     name: "4 AdamW steps, untied, no clipping",
     kind: "steps",
     config: { tie_word_embeddings: false },

@@ -838,7 +838,8 @@ export interface TrainTinyLMOptions {
    * step (held-out evaluation runs there too); same math in f32, so losses match the CPU path
    * to f32 rounding. Without an adapter (or with `TOKENLAB_NO_GPU=1`) it prints a notice and
    * trains on the CPU; `TrainResult.backend` says which ran. Configs the GPU kernels cannot run
-   * (rope scaling, head_dim > 256) throw. On a software adapter (llvmpipe) "cpu" is faster.
+   * (rope scaling, head_dim > 256) throw. On a software adapter (llvmpipe) both take about
+   * the same time (`deno task bench:train`); "cpu" is the default as it needs no driver.
    */
   backend?: "cpu" | "gpu";
 }

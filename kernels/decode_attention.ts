@@ -22,6 +22,7 @@ import {
   sameDevice,
   sameShape,
 } from "./_common.ts";
+import { splitMergeWgsl } from "./_split_merge.ts";
 import { type AttentionInputs, flashAttentionReference } from "./flash_attention.ts";
 
 const PARAMS_WGSL = `struct Params {
@@ -203,34 +204,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
  * ```
  */
 export function decodeAttentionReduceWgsl(config: DecodeAttentionShaderConfig): string {
-  const T = config.dtype ?? "f32", D = config.headDim;
-  return `${enables(T)}${PARAMS_WGSL}
-@group(0) @binding(1) var<storage, read> po: array<f32>;
-@group(0) @binding(2) var<storage, read> pml: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<${T}>;
-const D = ${D}u;
-
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
-  let row = wg.x + wg.y * 65535u;
-  let rows = params.nq * params.Hq;
-  if (row >= rows) { return; }
-  var M = -1.0e30;
-  for (var s = 0u; s < params.splits; s++) { M = max(M, pml[(s * rows + row) * 2u]); }
-  var L = 0.0;
-  for (var s = 0u; s < params.splits; s++) {
-    L += exp2(pml[(s * rows + row) * 2u] - M) * pml[(s * rows + row) * 2u + 1u];
-  }
-  let inv = select(0.0, 1.0 / L, L > 0.0);
-  for (var d = tid; d < D; d += 64u) {
-    var o = 0.0;
-    for (var s = 0u; s < params.splits; s++) {
-      o += exp2(pml[(s * rows + row) * 2u] - M) * po[(s * rows + row) * D + d];
-    }
-    out[row * D + d] = ${T}(o * inv);
-  }
-}
-`;
+  return splitMergeWgsl(PARAMS_WGSL, config);
 }
 
 /** Options of {@linkcode decodeAttention} and {@linkcode decodeAttentionReference}. */

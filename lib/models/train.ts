@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { mapLayerTensors } from "./_layer_tensors.ts";
 import { check, TokenlabError } from "../util/errors.ts";
 import { Rng } from "../util/rng.ts";
 import { progress } from "../util/progress.ts";
@@ -188,20 +189,7 @@ export class TinyLM {
       return buf.subarray(s.offset, s.offset + s.size);
     };
     const layers: LayerViews<FloatArray>[] = [];
-    for (let l = 0; l < this.config.numLayers; l++) {
-      const p = `model.layers.${l}.`;
-      layers.push({
-        inputNorm: get(p + "input_layernorm.weight"),
-        q: get(p + "self_attn.q_proj.weight"),
-        k: get(p + "self_attn.k_proj.weight"),
-        v: get(p + "self_attn.v_proj.weight"),
-        o: get(p + "self_attn.o_proj.weight"),
-        postNorm: get(p + "post_attention_layernorm.weight"),
-        gate: get(p + "mlp.gate_proj.weight"),
-        up: get(p + "mlp.up_proj.weight"),
-        down: get(p + "mlp.down_proj.weight"),
-      });
-    }
+    for (let l = 0; l < this.config.numLayers; l++) layers.push(mapLayerTensors(l, get));
     const embed = get("model.embed_tokens.weight");
     return {
       embed,

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { mapLayerTensors } from "./_layer_tensors.ts";
 import { check, TokenlabError } from "../util/errors.ts";
 import { type GpuContext, Tensor } from "../gpu/mod.ts";
 import {
@@ -179,20 +180,7 @@ export class GpuTrainer {
     this.#embed = idx("model.embed_tokens.weight");
     this.#norm = idx("model.norm.weight");
     this.#head = lm.config.tieWordEmbeddings ? this.#embed : idx("lm_head.weight");
-    this.#layers = Array.from({ length: lm.config.numLayers }, (_, l) => {
-      const pre = `model.layers.${l}.`;
-      return {
-        inputNorm: idx(pre + "input_layernorm.weight"),
-        q: idx(pre + "self_attn.q_proj.weight"),
-        k: idx(pre + "self_attn.k_proj.weight"),
-        v: idx(pre + "self_attn.v_proj.weight"),
-        o: idx(pre + "self_attn.o_proj.weight"),
-        postNorm: idx(pre + "post_attention_layernorm.weight"),
-        gate: idx(pre + "mlp.gate_proj.weight"),
-        up: idx(pre + "mlp.up_proj.weight"),
-        down: idx(pre + "mlp.down_proj.weight"),
-      };
-    });
+    this.#layers = Array.from({ length: lm.config.numLayers }, (_, l) => mapLayerTensors(l, idx));
   }
 
   /** AdamW steps taken. */

@@ -90,3 +90,36 @@ export function sameShape(a: readonly number[], b: readonly number[], what: stri
     `${what} must have the same shape, got [${a.join(", ")}] and [${b.join(", ")}]`,
   );
 }
+
+/** Workgroup arrays that {@linkcode rowMaxSumWgsl} reduces into (workgroup size 256). */
+export const ROW_STATS_WGSL: string = `var<workgroup> wm: array<f32, 256>;
+var<workgroup> ws: array<f32, 256>;`;
+
+/**
+ * WGSL statements for a 256-thread workgroup that owns one row: each thread folds
+ * `value` (a WGSL expression of `i`) for i = tid, tid + 256, … < `count` into an online
+ * (max, Σ exp(x − max)), then a tree reduction leaves the row's max in `wm[0]` and the sum
+ * in `ws[0]`. Used by softmax and the cross-entropy kernels.
+ */
+export function rowMaxSumWgsl(count: string, value: string): string {
+  return `  var m = -3.0e38;
+  var s = 0.0;
+  for (var i = tid; i < ${count}; i += 256u) {
+    let v = ${value};
+    let mn = max(m, v);
+    s = s * exp(m - mn) + exp(v - mn);
+    m = mn;
+  }
+  wm[tid] = m;
+  ws[tid] = s;
+  workgroupBarrier();
+  for (var k = 128u; k > 0u; k >>= 1u) {
+    if (tid < k) {
+      let m2 = wm[tid + k];
+      let mn = max(wm[tid], m2);
+      ws[tid] = ws[tid] * exp(wm[tid] - mn) + ws[tid + k] * exp(m2 - mn);
+      wm[tid] = mn;
+    }
+    workgroupBarrier();
+  }`;
+}

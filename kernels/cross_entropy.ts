@@ -18,6 +18,8 @@ import {
   hostOf,
   type HostTensor,
   type KernelOptions,
+  ROW_STATS_WGSL,
+  rowMaxSumWgsl,
 } from "./_common.ts";
 
 const PARAMS_WGSL = `struct Params { rows: u32, V: u32, gradScale: f32, gridX: u32 }
@@ -43,34 +45,14 @@ export function crossEntropyWgsl(config: { dtype?: "f32" | "f16"; grad?: boolean
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 ${config.grad ? "@group(0) @binding(4) var<storage, read_write> dlogits: array<f32>;" : ""}
-var<workgroup> wm: array<f32, 256>;
-var<workgroup> ws: array<f32, 256>;
+${ROW_STATS_WGSL}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
   let row = wg.x + wg.y * params.gridX;
   if (row >= params.rows) { return; }
   let base = row * params.V;
-  var m = -3.0e38;
-  var s = 0.0;
-  for (var i = tid; i < params.V; i += 256u) {
-    let v = f32(logits[base + i]);
-    let mn = max(m, v);
-    s = s * exp(m - mn) + exp(v - mn);
-    m = mn;
-  }
-  wm[tid] = m;
-  ws[tid] = s;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (tid < k) {
-      let m2 = wm[tid + k];
-      let mn = max(wm[tid], m2);
-      ws[tid] = ws[tid] * exp(wm[tid] - mn) + ws[tid + k] * exp(m2 - mn);
-      wm[tid] = mn;
-    }
-    workgroupBarrier();
-  }
+${rowMaxSumWgsl("params.V", "f32(logits[base + i])")}
   let lse = wm[0] + log(ws[0]);
   let tgt = targets[row];
   if (tid == 0u) {

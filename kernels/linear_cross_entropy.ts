@@ -19,6 +19,8 @@ import {
   grid,
   type HostTensor,
   type KernelOptions,
+  ROW_STATS_WGSL,
+  rowMaxSumWgsl,
   sameDevice,
 } from "./_common.ts";
 import { matmul, matmulReference } from "./matmul.ts";
@@ -51,34 +53,14 @@ export function linearCrossEntropyStatsWgsl(): string {
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
 @group(0) @binding(3) var<storage, read_write> state: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
-var<workgroup> wm: array<f32, 256>;
-var<workgroup> ws: array<f32, 256>;
+${ROW_STATS_WGSL}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
   let row = wg.x + wg.y * params.gridX;
   if (row >= params.rows) { return; }
   let base = row * params.C;
-  var m = -3.0e38;
-  var s = 0.0;
-  for (var i = tid; i < params.C; i += 256u) {
-    let v = logits[base + i];
-    let mn = max(m, v);
-    s = s * exp(m - mn) + exp(v - mn);
-    m = mn;
-  }
-  wm[tid] = m;
-  ws[tid] = s;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (tid < k) {
-      let m2 = wm[tid + k];
-      let mn = max(wm[tid], m2);
-      ws[tid] = ws[tid] * exp(wm[tid] - mn) + ws[tid + k] * exp(m2 - mn);
-      wm[tid] = mn;
-    }
-    workgroupBarrier();
-  }
+${rowMaxSumWgsl("params.C", "logits[base + i]")}
   if (tid != 0u) { return; }
   // state per row: (max, sum, target logit, lse)
   var m0 = -3.0e38;

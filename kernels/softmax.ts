@@ -14,6 +14,8 @@ import {
   hostOf,
   type HostTensor,
   type KernelOptions,
+  ROW_STATS_WGSL,
+  rowMaxSumWgsl,
 } from "./_common.ts";
 
 const PARAMS_WGSL = `struct Params { rows: u32, cols: u32, scale: f32, gridX: u32 }
@@ -35,34 +37,14 @@ export function softmaxWgsl(config: { dtype?: "f32" | "f16" } = {}): string {
   return `${enables(T)}${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> x: array<${T}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${T}>;
-var<workgroup> wm: array<f32, 256>;
-var<workgroup> ws: array<f32, 256>;
+${ROW_STATS_WGSL}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
   let row = wg.x + wg.y * params.gridX;
   if (row >= params.rows) { return; }
   let base = row * params.cols;
-  var m = -3.0e38;
-  var s = 0.0;
-  for (var i = tid; i < params.cols; i += 256u) {
-    let v = f32(x[base + i]) * params.scale;
-    let mn = max(m, v);
-    s = s * exp(m - mn) + exp(v - mn);
-    m = mn;
-  }
-  wm[tid] = m;
-  ws[tid] = s;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (tid < k) {
-      let m2 = wm[tid + k];
-      let mn = max(wm[tid], m2);
-      ws[tid] = ws[tid] * exp(wm[tid] - mn) + ws[tid + k] * exp(m2 - mn);
-      wm[tid] = mn;
-    }
-    workgroupBarrier();
-  }
+${rowMaxSumWgsl("params.cols", "f32(x[base + i]) * params.scale")}
   let mx = wm[0];
   let inv = 1.0 / ws[0];
   for (var i = tid; i < params.cols; i += 256u) {

@@ -13,5 +13,5 @@ Deno.test("kernels run on CPU tensors when there is no GPU (TOKENLAB_NO_GPU=1)",
   const err = new TextDecoder().decode(out.stderr);
   equal(out.code, 0, `child failed:\n${text}\n${err.slice(-3000)}`);
   ok(text.trim().endsWith("done"), text);
-  equal(text.split("\n").filter((l) => l.startsWith("ok ")).length, 5, text);
+  equal(text.split("\n").filter((l) => l.startsWith("ok ")).length, 10, text);
 });

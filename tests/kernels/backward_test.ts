@@ -26,6 +26,7 @@ import {
 import { Rng } from "../../lib/util/rng.ts";
 import { Tensor } from "../../lib/gpu/mod.ts";
 import { gpuTest } from "../gpu/_child.ts";
+import { assertClose } from "../_compare.ts";
 
 function rand(rng: Rng, shape: number[], scale = 1): HostTensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -338,70 +339,122 @@ gpuTest(
   ],
 );
 
-Deno.test("backward and optimizer wrappers run their CPU references on CPU tensors", async () => {
-  const rng = new Rng(9);
-  const cpu = (h: HostTensor) => Tensor.fromArray(h.data, { shape: h.shape, gpu: null });
-  const t2 = (...v: number[]) => ({ data: Float32Array.from(v), shape: [1, v.length] });
-  const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
-    ok(a.length === b.length, `${what}: length`);
-    for (let i = 0; i < b.length; i++) ok(Math.abs(a[i] - b[i]) < 1e-6, `${what}[${i}]`);
-  };
-  const x = rand(rng, [3, 4]), w = rand(rng, [4]), dy = rand(rng, [3, 4]), acc = rand(rng, [3, 4]);
-  const into = cpu(acc);
-  const r = await rmsnormBackward({ dy: cpu(dy), x: cpu(x), weight: cpu(w), dx: into });
-  const want = rmsnormBackwardReference({ dy, x, weight: w, dx: acc });
-  ok(r.dx === into);
-  same(await r.dx.toArray(), want.dx.data, "rmsnorm dx");
-  same(await r.dweight.toArray(), want.dweight.data, "rmsnorm dweight");
-  const q = rand(rng, [2, 3, 2, 4]), k = rand(rng, [2, 3, 1, 4]), v = rand(rng, [2, 3, 1, 4]);
-  const f = await causalAttention({ q: cpu(q), k: cpu(k), v: cpu(v) });
-  const fw = causalAttentionReference({ q, k, v });
-  same(await f.out.toArray(), fw.out.data, "attention out");
-  const g = await causalAttentionBackward({
-    q: cpu(q),
-    k: cpu(k),
-    v: cpu(v),
-    out: f.out,
-    lse: f.lse,
-    dout: cpu(q),
-  });
-  same(
-    await g.dk.toArray(),
-    causalAttentionBackwardReference({ q, k, v, ...fw, dout: q }).dk.data,
-    "dk",
-  );
-  const table = cpu(rand(rng, [5, 2]));
-  const head = cpu(rand(rng, [5, 2]));
-  const before = Float32Array.from(head.host);
-  await embeddingBackward({ dy: await embedding({ table, ids: [4, 4] }), ids: [4, 4] }, {
-    vocab: 5,
-    accumulate: head,
-  });
-  const t = table.host as Float32Array, hh = head.host as Float32Array;
-  same(hh.slice(8), [before[8] + 2 * t[8], before[9] + 2 * t[9]], "embedding scatter-add");
-  const c = cpu({ data: new Float32Array([1, 1]), shape: [1, 2] });
-  const mm = await matmul({
-    a: cpu(t2(1, 2)),
-    b: cpu({ data: new Float32Array([1, 0, 0, 1]), shape: [2, 2] }),
-  }, {
+// The wrappers on CPU tensors call the CPU references tested above, so comparing them with those
+// references proves nothing: here they are checked against hand-worked values and against
+// finite differences of an attention written in the test.
+Deno.test("backward and optimizer wrappers on CPU tensors: hand-derived values", async () => {
+  const cpu = (data: number[], shape: number[]) => Tensor.fromArray(data, { shape, gpu: null });
+  // rmsnorm, x = (3, 4), w = (1, 1), eps 0: r = √((9 + 16)/2) = √12.5, y = x/r. With dy = (1, 0):
+  // dx_i = w_i·dy_i/r − x_i·Σ_j dy_j·w_j·x_j/(D·r³) = (1/r − 9/(25r), −12/(25r)) = (16, −12)/(25r);
+  // dweight_i = dy_i·x_i/r = (3/r, 0). dx given: the result is added into it, in place.
+  const r = Math.sqrt(12.5);
+  const into = cpu([1, 1], [1, 2]);
+  const g = await rmsnormBackward({
+    dy: cpu([1, 0], [1, 2]),
+    x: cpu([3, 4], [1, 2]),
+    weight: cpu([1, 1], [2]),
+    dx: into,
+  }, { eps: 0 });
+  ok(g.dx === into);
+  assertClose(await g.dx.toArray(), [1 + 16 / (25 * r), 1 - 12 / (25 * r)], { what: "dx" });
+  assertClose(await g.dweight.toArray(), [3 / r, 0], { what: "dweight" });
+
+  // causal attention, B = S·… = [1, 2, 1, 1], scale 1/√1: q = (1, 1), k = (0, ln 3), v = (4, 8).
+  // out = (4, (4 + 3·8)/4 = 7); lse = (0, ln 4). With dout = (0, 1) only query 1 matters, with
+  // p = (1/4, 3/4): dv_j = p_j → (1/4, 3/4); dk_j = q·p_j·(v_j − out) → (−3/4, 3/4);
+  // dq = Σ_j p_j·(v_j − out)·k_j = 3/4·ln 3 (query 0 has one key: no gradient).
+  const q = cpu([1, 1], [1, 2, 1, 1]), k = cpu([0, Math.log(3)], [1, 2, 1, 1]);
+  const v = cpu([4, 8], [1, 2, 1, 1]);
+  const f = await causalAttention({ q, k, v });
+  assertClose(await f.out.toArray(), [4, 7], { what: "out" });
+  assertClose(await f.lse.toArray(), [0, Math.log(4)], { what: "lse" });
+  const b = await causalAttentionBackward({ q, k, v, ...f, dout: cpu([0, 1], [1, 2, 1, 1]) });
+  assertClose(await b.dq.toArray(), [0, 0.75 * Math.log(3)], { what: "dq" });
+  assertClose(await b.dk.toArray(), [-0.75, 0.75], { what: "dk" });
+  assertClose(await b.dv.toArray(), [0.25, 0.75], { what: "dv" });
+
+  // embedding rows 4, 4 → backward adds 2·row 4 into the head's row 4 (in place)
+  const table = cpu([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [5, 2]);
+  const head = cpu([1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [5, 2]);
+  const rows = await embedding({ table, ids: [4, 4] });
+  assertClose(await rows.toArray(), [8, 9, 8, 9], { what: "embedding" });
+  await embeddingBackward({ dy: rows, ids: [4, 4] }, { vocab: 5, accumulate: head });
+  assertClose(head.host, [1, 1, 1, 1, 1, 1, 1, 1, 17, 19], { what: "embedding scatter-add" });
+
+  // matmul (1, 2)·I added into c = (1, 1)
+  const c = cpu([1, 1], [1, 2]);
+  const mm = await matmul({ a: cpu([1, 2], [1, 2]), b: cpu([1, 0, 0, 1], [2, 2]) }, {
     accumulate: c,
   });
   ok(mm === c);
-  same(c.host, [2, 3], "matmul accumulate");
-  const p = cpu(rand(rng, [4])), grad = cpu(rand(rng, [4]));
-  const m = Tensor.zeros([4], { gpu: null }), vv = Tensor.zeros([4], { gpu: null });
+  assertClose(c.host, [2, 3], { what: "matmul accumulate" });
+
+  // grad (3, −4): norm 5, maxNorm 0.5 → clip scale 0.1. AdamW step 1 from m = v = 0 with the
+  // clipped g = (0.3, −0.4): m = (1 − 0.9)·g, v = (1 − 0.95)·g², and the bias-corrected step
+  // is lr·g/(|g| + ε) = lr·sign(g), so p = (1, 1) − 0.1·(1, −1) = (0.9, 1.1).
+  const grad = cpu([3, -4], [2]);
   const stats = await gradNorm([grad], { maxNorm: 0.5 });
-  const p0 = Float32Array.from(p.host);
+  assertClose(await stats.toArray(), [5, 0.1], { what: "grad norm" });
+  const p = cpu([1, 1], [2]), m = Tensor.zeros([2], { gpu: null });
+  const vv = Tensor.zeros([2], { gpu: null });
   await adamw({ param: p, grad, m, v: vv, clip: stats }, { lr: 0.1, step: 1 });
-  same(
-    p.host,
-    adamwReference({
-      param: { data: p0, shape: [4] },
-      grad: { data: grad.host as Float32Array, shape: [4] },
-      m: { data: new Float32Array(4), shape: [4] },
-      v: { data: new Float32Array(4), shape: [4] },
-      clip: { data: stats.host as Float32Array, shape: [2] },
-    }, { lr: 0.1, step: 1 }).param.data,
-    "adamw",
-  );
+  assertClose(p.host, [0.9, 1.1], { what: "adamw param" });
+  assertClose(m.host, [0.03, -0.04], { what: "adamw m" });
+  assertClose(vv.host, [0.05 * 0.09, 0.05 * 0.16], { what: "adamw v" });
+});
+
+Deno.test("causal attention wrappers on CPU tensors: finite differences of a naive attention (GQA)", async () => {
+  // attention written from its formula on [B, S, H, D] in f64: query head h reads kv head
+  // ⌊h·KH/H⌋, position i sees positions 0..i
+  const B = 2, S = 3, H = 4, KH = 2, D = 3;
+  const at = (t: ArrayLike<number>, heads: number, b: number, i: number, h: number, d: number) =>
+    t[((b * S + i) * heads + h) * D + d];
+  const naive = (q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>) => {
+    const out: number[] = [];
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < S; i++) {
+        for (let h = 0; h < H; h++) {
+          const kh = Math.floor((h * KH) / H);
+          const e = Array.from({ length: i + 1 }, (_, j) => {
+            let s = 0;
+            for (let d = 0; d < D; d++) s += at(q, H, b, i, h, d) * at(k, KH, b, j, kh, d);
+            return Math.exp(s / Math.sqrt(D));
+          });
+          const z = e.reduce((x, y) => x + y, 0);
+          for (let d = 0; d < D; d++) {
+            out.push(e.reduce((acc, w, j) => acc + (w / z) * at(v, KH, b, j, kh, d), 0));
+          }
+        }
+      }
+    }
+    return out;
+  };
+  const rng = new Rng(9);
+  const qh = rand(rng, [B, S, H, D]), kh = rand(rng, [B, S, KH, D]), vh = rand(rng, [B, S, KH, D]);
+  const dout = rand(rng, [B, S, H, D]);
+  const cpu = (h: HostTensor) => Tensor.fromArray(h.data, { shape: h.shape, gpu: null });
+  const q = cpu(qh), k = cpu(kh), v = cpu(vh);
+  const f = await causalAttention({ q, k, v });
+  assertClose(await f.out.toArray(), naive(qh.data, kh.data, vh.data), { atol: 1e-6, what: "out" });
+  const g = await causalAttentionBackward({ q, k, v, ...f, dout: cpu(dout) });
+  // d/dx Σ dout·out by central differences in f64 (on copies: the tensors stay as they are)
+  const loss = (x: { q: Float64Array; k: Float64Array; v: Float64Array }) =>
+    naive(x.q, x.k, x.v).reduce((a, o, i) => a + dout.data[i] * o, 0);
+  for (const name of ["q", "k", "v"] as const) {
+    const x = {
+      q: Float64Array.from(qh.data),
+      k: Float64Array.from(kh.data),
+      v: Float64Array.from(vh.data),
+    };
+    const num = Array.from(x[name], (keep, i) => {
+      const e = 1e-5;
+      x[name][i] = keep + e;
+      const up = loss(x);
+      x[name][i] = keep - e;
+      const down = loss(x);
+      x[name][i] = keep;
+      return (up - down) / (2 * e);
+    });
+    assertClose(await g[`d${name}`].toArray(), num, { atol: 1e-5, rtol: 1e-4, what: `d${name}` });
+  }
 });

@@ -15,6 +15,8 @@ import {
   utf8Binary,
 } from "./_bytes.ts";
 import { bpeMerge, PAIR_SEP, type RankOf } from "./_bpe_engine.ts";
+import { validateTokenizerJson } from "./_tokenizer_json_validate.ts";
+import { ByteBpe } from "./_byte_bpe.ts";
 import {
   buildDecoder,
   buildNormalizer,
@@ -153,6 +155,7 @@ export class Tokenizer {
   #addedRe: RegExp | null = null;
   #addedIds = new Map<string, number>();
   #byteFallbackIds: Int32Array | null = null;
+  #byteBpe: ByteBpe | null = null;
 
   private constructor(parts: TokenizerParts) {
     this.#p = parts;
@@ -168,6 +171,14 @@ export class Tokenizer {
       this.#rankOf = (a, b) => this.#mergeRank.get(a + PAIR_SEP + b);
     } else {
       this.#rankOf = (a, b) => this.#ids.get(a + b);
+    }
+    if (parts.level === "byte") {
+      this.#byteBpe = new ByteBpe({
+        symbols: parts.symbols,
+        mode: parts.rankMode,
+        merges: parts.merges,
+        wholePieceFirst: parts.ignoreMerges || parts.rankMode === "ranks",
+      });
     }
     for (const t of parts.added) this.#addedIds.set(t.content, t.id);
     if (parts.splitAdded && parts.added.length > 0) {
@@ -381,6 +392,7 @@ export class Tokenizer {
   }
 
   static #fromJson(json: Record<string, unknown>, where: string): Tokenizer {
+    validateTokenizerJson(json, where); // refuse a bad file before building anything from it
     // deno-lint-ignore no-explicit-any
     const model = json.model as any;
     if (!model || typeof model !== "object") {
@@ -534,8 +546,8 @@ export class Tokenizer {
       let ids = cache.get(text, start, end, h);
       if (ids === undefined) {
         const piece = text.slice(start, end);
-        ids = this.#p.level === "byte"
-          ? this.#encodeBytePiece(piece)
+        ids = this.#byteBpe !== null
+          ? this.#byteBpe.encodeSpan(text, start, end) ?? this.#missingByte(piece)
           : this.#encodeCharPiece(piece);
         cache.set(piece, h, ids);
       }
@@ -621,10 +633,12 @@ export class Tokenizer {
       }
       return this.encode(text);
     }
-    const bin = bytesToBinary(bytes);
-    if (bin.length === 0) return new Uint32Array(0);
-    const merged = bpeMerge([...bin], this.#rankOf);
-    return Uint32Array.from(merged, (sym) => this.#ids.get(sym)!);
+    const ids = this.#byteBpe!.encodeBytes(bytes, bytes.length);
+    if (ids === null) {
+      const b = bytes.find((x) => this.#byteBpe!.byteId(x) < 0);
+      throw new TokenlabError(`${this.name}: byte ${b} has no token (incomplete byte vocabulary)`);
+    }
+    return Uint32Array.from(ids);
   }
 
   /**
@@ -751,25 +765,16 @@ export class Tokenizer {
   }
 
   #encodeBytePiece(piece: string): number[] {
-    const bin = utf8Binary(piece);
-    if (this.#p.ignoreMerges || this.#p.rankMode === "ranks") {
-      const whole = this.#ids.get(bin);
-      if (whole !== undefined) return [whole];
-    }
-    const parts: string[] = new Array(bin.length);
-    for (let i = 0; i < bin.length; i++) parts[i] = bin[i];
-    const merged = bpeMerge(parts, this.#rankOf);
-    const ids: number[] = new Array(merged.length);
-    for (let i = 0; i < merged.length; i++) {
-      const id = this.#ids.get(merged[i]);
-      if (id === undefined) {
-        throw new TokenlabError(
-          `${this.name}: byte ${merged[i].charCodeAt(0)} has no token (incomplete byte vocabulary)`,
-        );
-      }
-      ids[i] = id;
-    }
-    return ids;
+    return this.#byteBpe!.encodeSpan(piece, 0, piece.length) ?? this.#missingByte(piece);
+  }
+
+  /** Names the first byte of `piece` that the vocabulary has no token for. */
+  #missingByte(piece: string): never {
+    const bytes = textEncoder.encode(piece);
+    const b = bytes.find((x) => this.#byteBpe!.byteId(x) < 0);
+    throw new TokenlabError(`${this.name}: byte ${b} has no token (incomplete byte vocabulary)`, {
+      hint: "a byte-level vocabulary needs a token for each of the 256 bytes",
+    });
   }
 
   #encodeCharPiece(piece: string): number[] {

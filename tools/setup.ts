@@ -13,6 +13,11 @@ import {
   kernelSpecPath,
   repoRoot,
 } from "./_jupyter.ts";
+import {
+  type AdapterReport,
+  adapterSummaryLine,
+  probeWebGpuAdapter,
+} from "../lib/analysis/environment.ts";
 
 const JUPYTER_DEBS = [
   "jupyter-nbconvert",
@@ -20,6 +25,8 @@ const JUPYTER_DEBS = [
   "jupyter-client",
   "python3-ipykernel",
 ];
+/** Mesa's software Vulkan driver (lavapipe) and the Vulkan loader it is found through. */
+const VULKAN_DEBS = ["mesa-vulkan-drivers", "libvulkan1"];
 const PIP_COMMAND = "python3 -m pip install --user nbclient nbconvert jupyter-client ipykernel";
 
 const quiet = Deno.args.includes("--quiet");
@@ -63,29 +70,34 @@ function aptInstall(packages: string[]): boolean {
   return run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages]);
 }
 
-/** Probes WebGPU in a child process so a broken driver cannot hang or crash setup. */
-function probeAdapter(): { name: string; software: boolean } | null {
-  const code = `
-    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
-    const a = await navigator.gpu?.requestAdapter();
-    const i = a?.info;
-    console.log(JSON.stringify(i ? { name: i.description || i.device || i.vendor, fallback: !!i.isFallbackAdapter } : null));`;
+/** Whether a Debian package is installed (dpkg says "install ok installed"). */
+function debInstalled(name: string): boolean {
   try {
-    const out = new Deno.Command(Deno.execPath(), {
-      args: ["eval", code],
+    const out = new Deno.Command("dpkg-query", {
+      args: ["-W", "-f=${Status}", name],
       stdout: "piped",
       stderr: "null",
-      signal: AbortSignal.timeout(20_000),
     }).outputSync();
-    const parsed = JSON.parse(new TextDecoder().decode(out.stdout).trim() || "null");
-    if (!parsed) return null;
-    return {
-      name: parsed.name,
-      software: parsed.fallback || /llvmpipe|lavapipe|swiftshader|softpipe/i.test(parsed.name),
-    };
+    return out.success && new TextDecoder().decode(out.stdout).includes("ok installed");
   } catch {
-    return null;
+    return false;
   }
+}
+
+/** Probes WebGPU in child processes (see probeWebGpuAdapter) so a broken driver cannot hang setup. */
+function probeAdapter(): Promise<AdapterReport | null> {
+  return probeWebGpuAdapter({ adapterTimeoutMs: 20_000 });
+}
+
+/**
+ * Whether the adapter is one that Mesa's Vulkan driver would improve on: none at all, or a
+ * software one without shader-f16 (Mesa's OpenGL llvmpipe, which Deno finds when only Mesa's GL
+ * driver is installed: no f16 and far slower kernels than lavapipe through Vulkan). A masked
+ * feature counts as present: the adapter has it.
+ */
+function wantsVulkanDriver(a: AdapterReport | null): boolean {
+  if (!a) return true;
+  return a.software && !a.shaderF16 && !a.maskedFeatures.includes("shader-f16");
 }
 
 function exists(path: string): boolean {
@@ -135,11 +147,22 @@ if (!kernelSpecIsCurrent()) {
   }
 }
 
-// 4. A WebGPU adapter: Mesa's software Vulkan driver when there is no GPU.
-let adapter = probeAdapter();
-if (!adapter && isRootOnDebian()) {
-  aptInstall(["mesa-vulkan-drivers"]);
-  adapter = probeAdapter();
+// 4. A WebGPU adapter with shader-f16: Mesa's software Vulkan driver (lavapipe) on Linux when
+// there is no GPU, also when the adapter found is a software one without shader-f16.
+let adapter = await probeAdapter();
+let vulkanNote = "";
+if (Deno.build.os === "linux" && wantsVulkanDriver(adapter)) {
+  const found = adapter ? `${adapterSummaryLine(adapter)}` : "no WebGPU adapter";
+  if (VULKAN_DEBS.every(debInstalled)) {
+    vulkanNote = `${VULKAN_DEBS.join(" and ")} are installed, yet Deno finds ${found}`;
+  } else if (isRootOnDebian()) {
+    say(`setup: found ${found}; Mesa's Vulkan driver gives a faster adapter with shader-f16`);
+    if (aptInstall(VULKAN_DEBS)) adapter = await probeAdapter();
+    else vulkanNote = `apt-get could not install ${VULKAN_DEBS.join(" ")}`;
+  } else {
+    vulkanNote = `found ${found}; to get an adapter with shader-f16, run as root:\n` +
+      `    apt-get install ${VULKAN_DEBS.join(" ")}`;
+  }
 }
 
 // 5. Data packages the notebooks read: the Turkish hunspell dictionary (P26/P27).
@@ -151,15 +174,17 @@ if (!haveHunspellTr && isRootOnDebian()) {
 }
 
 // 6. Report.
-const adapterText = adapter
-  ? `${adapter.name} (${adapter.software ? "software fallback" : "hardware"})`
-  : "none — kernels run on their CPU reference path";
+if (adapter && !adapter.shaderF16 && !vulkanNote) {
+  vulkanNote = adapter.maskedFeatures.includes("shader-f16")
+    ? "shader-f16 is masked (TOKENLAB_GPU_MASK_FEATURES): f16 tests are ignored"
+    : "this adapter lacks shader-f16: f16 kernels are refused and their tests ignored";
+}
 console.log(
   [
     "environment:",
     `  deno     ${Deno.version.deno}`,
     `  jupyter  ${jupyterVersions(python)} via ${python}; kernelspec ${kernelSpecPath()}`,
-    `  webgpu   ${adapterText}`,
+    `  webgpu   ${adapterSummaryLine(adapter)}${vulkanNote ? `\n           ${vulkanNote}` : ""}`,
     `  hunspell ${
       haveHunspellTr
         ? hunspellTr

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { GPU_MASK_ENV, maskedGpuFeatures } from "../util/_gpu_env.ts";
+
 /** The WebGPU adapter found, if any. */
 export interface AdapterReport {
   /** Human-readable adapter name: description, else device, else vendor (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" or "NVIDIA H100 80GB HBM3"). */
@@ -16,6 +18,18 @@ export interface AdapterReport {
   description: string;
   /** True for a software rasteriser (lavapipe/llvmpipe, SwiftShader, WARP) or a fallback adapter. */
   software: boolean;
+  /**
+   * The native API behind the adapter: "vulkan", "gl", "metal" or "dx12", found by probing each
+   * backend on its own (`DENO_WEBGPU_BACKEND`); "unknown" when no single-backend probe matched.
+   * Mesa's llvmpipe through "gl" lacks shader-f16; lavapipe through "vulkan" has it.
+   */
+  backend: string;
+  /** Whether tokenlab's device gets `shader-f16` (f16 storage and arithmetic in WGSL). */
+  shaderF16: boolean;
+  /** The adapter's features, sorted, less those masked by `TOKENLAB_GPU_MASK_FEATURES`. */
+  features: string[];
+  /** Features the adapter offers that `TOKENLAB_GPU_MASK_FEATURES` hides from tokenlab. */
+  maskedFeatures: string[];
 }
 
 /** The environment of a run. */
@@ -40,7 +54,7 @@ export interface EnvironmentReport {
   date: string;
 }
 
-/** Options for {@linkcode describeEnvironment}. */
+/** Options for {@linkcode describeEnvironment} and {@linkcode probeWebGpuAdapter}. */
 export interface DescribeEnvironmentOptions {
   /** Give up on the adapter probe after this many ms (default 5000). */
   adapterTimeoutMs?: number;
@@ -61,7 +75,7 @@ let cachedAdapter: Promise<AdapterReport | null> | null = null;
 export async function describeEnvironment(
   options: DescribeEnvironmentOptions = {},
 ): Promise<EnvironmentReport> {
-  cachedAdapter ??= probeAdapter(options.adapterTimeoutMs ?? 5000);
+  cachedAdapter ??= probeWebGpuAdapter(options);
   return {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
@@ -89,54 +103,141 @@ export function isSoftwareAdapterName(name: string): boolean {
 }
 
 /**
- * Probes WebGPU in a child Deno process: the report only needs the adapter's name, and a
- * software Vulkan driver torn down at exit has been seen to abort the process that used it
- * (heap corruption in the driver), which must not take a test run or a notebook with it.
- * Without permission to run a subprocess, the probe runs in this process instead.
+ * Probes the WebGPU adapter afresh (no caching, unlike {@linkcode describeEnvironment}): its
+ * name, whether it is a software rasteriser, its backend (Vulkan, GL, …) and whether it has
+ * `shader-f16`. The probe runs in child Deno processes: a software Vulkan driver torn down at
+ * exit has been seen to abort the process that used it (heap corruption in the driver), which
+ * must not take a test run or a notebook with it. Without permission to run a subprocess, the
+ * probe runs in this process instead (backend then "unknown"). Null when there is no adapter.
+ *
+ * @example
+ * ```ts
+ * import { probeWebGpuAdapter } from "@tokenlab/tokenlab/analysis";
+ * const a = await probeWebGpuAdapter();
+ * console.log(a ? `${a.name} via ${a.backend}, shader-f16: ${a.shaderF16}` : "no adapter");
+ * ```
  */
-async function probeAdapter(timeoutMs: number): Promise<AdapterReport | null> {
-  const code = `
-    const a = await navigator.gpu?.requestAdapter();
-    const i = a?.info;
-    console.log(JSON.stringify(i ? { name: i.description || i.device || i.vendor || "unknown adapter",
-      vendor: i.vendor, architecture: i.architecture, description: i.description ?? "",
-      fallback: i.isFallbackAdapter === true } : null));`;
+export async function probeWebGpuAdapter(
+  options: DescribeEnvironmentOptions = {},
+): Promise<AdapterReport | null> {
+  const timeoutMs = options.adapterTimeoutMs ?? 5000;
+  const fixed = envBackend();
+  // the adapter Deno picks with every backend allowed, and alongside it one probe per backend
+  const candidates = fixed ? [] : BACKENDS[Deno.build.os] ?? ["vulkan", "gl"];
+  let all: (RawAdapter | null | "no-subprocess")[];
+  try {
+    all = await Promise.all([undefined, ...candidates].map((b) => probeChild(timeoutMs, b)));
+  } catch {
+    return null;
+  }
+  const [first, ...perBackend] = all;
+  if (first === "no-subprocess") return probeInProcess(timeoutMs);
+  if (!first) return null;
+  const key = rawKey(first);
+  const i = perBackend.findIndex((r) => r && r !== "no-subprocess" && rawKey(r) === key);
+  return report(first, fixed ?? (i >= 0 ? candidates[i] : "unknown"));
+}
+
+/** Backends wgpu can use on each OS, in the order it prefers them. */
+const BACKENDS: Record<string, string[]> = {
+  linux: ["vulkan", "gl"],
+  windows: ["dx12", "vulkan", "gl"],
+  darwin: ["metal"],
+};
+
+/** What the probe child prints. */
+interface RawAdapter {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  fallback: boolean;
+  features: string[];
+}
+
+const PROBE_CODE = `
+  const a = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
+  const i = a?.info;
+  console.log(JSON.stringify(i ? { vendor: i.vendor ?? "", architecture: i.architecture ?? "",
+    device: i.device ?? "", description: i.description ?? "", fallback: i.isFallbackAdapter === true,
+    features: [...a.features].sort() } : null));`;
+
+/** A single backend named by `DENO_WEBGPU_BACKEND`, if the user set one. */
+function envBackend(): string | null {
+  const b = Deno.env.get("DENO_WEBGPU_BACKEND")?.trim().toLowerCase();
+  return b && !b.includes(",") ? b : null;
+}
+
+function rawKey(r: RawAdapter): string {
+  return JSON.stringify([r.vendor, r.architecture, r.device, r.description, r.features]);
+}
+
+async function probeChild(
+  timeoutMs: number,
+  backend: string | undefined,
+): Promise<RawAdapter | null | "no-subprocess"> {
   const env: Record<string, string> = {};
   if (!Deno.env.get("XDG_RUNTIME_DIR")) {
     // Mesa's Vulkan loader complains on stderr when this is unset; any writable dir will do.
     const dir = systemTempDir();
     if (dir) env.XDG_RUNTIME_DIR = dir;
   }
-  let parsed: {
-    name: string;
-    vendor: string;
-    architecture: string;
-    description: string;
-    fallback: boolean;
-  } | null;
+  if (backend) env.DENO_WEBGPU_BACKEND = backend;
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", code],
+      args: ["eval", PROBE_CODE],
       env,
       stdout: "piped",
       stderr: "null",
       signal: AbortSignal.timeout(timeoutMs),
     }).output();
-    parsed = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) || "null");
+    // the last line: a driver may abort after printing, which is no reason to lose the answer
+    return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) || "null");
   } catch (e) {
     if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-      return probeInProcess(timeoutMs);
+      return "no-subprocess";
     }
     return null;
   }
-  if (!parsed) return null;
+}
+
+function report(r: RawAdapter, backend: string): AdapterReport {
+  const name = r.description || r.device || r.vendor || "unknown adapter";
+  const mask = maskedGpuFeatures();
+  const features = r.features.filter((f) => !mask.includes(f));
   return {
-    name: parsed.name,
-    vendor: parsed.vendor,
-    architecture: parsed.architecture,
-    description: parsed.description,
-    software: parsed.fallback || isSoftwareAdapterName(parsed.name),
+    name,
+    vendor: r.vendor,
+    architecture: r.architecture,
+    description: r.description,
+    software: r.fallback || isSoftwareAdapterName(name),
+    backend,
+    shaderF16: features.includes("shader-f16"),
+    features,
+    maskedFeatures: r.features.filter((f) => mask.includes(f)),
   };
+}
+
+/**
+ * One line about an adapter report for people: name, software or hardware, backend, and
+ * shader-f16 present or missing (with why, when masked).
+ *
+ * @example
+ * ```ts
+ * import { adapterSummaryLine, probeWebGpuAdapter } from "@tokenlab/tokenlab/analysis";
+ * console.log(adapterSummaryLine(await probeWebGpuAdapter()));
+ * ```
+ */
+export function adapterSummaryLine(adapter: AdapterReport | null): string {
+  if (!adapter) return "none — kernels run on their CPU reference path";
+  const f16 = adapter.shaderF16
+    ? "shader-f16"
+    : adapter.maskedFeatures.includes("shader-f16")
+    ? `shader-f16 masked by ${GPU_MASK_ENV}`
+    : "NO shader-f16 (f16 kernels refused)";
+  return `${adapter.name} (${
+    adapter.software ? "software" : "hardware"
+  }, ${adapter.backend}, ${f16})`;
 }
 
 async function probeInProcess(timeoutMs: number): Promise<AdapterReport | null> {
@@ -151,15 +252,14 @@ async function probeInProcess(timeoutMs: number): Promise<AdapterReport | null> 
     clearTimeout(timer);
     if (!adapter) return null;
     const info = adapter.info;
-    const name = info.description || info.device || info.vendor || "unknown adapter";
-    const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-    return {
-      name,
+    return report({
       vendor: info.vendor,
       architecture: info.architecture,
+      device: info.device,
       description: info.description ?? "",
-      software: fallback || isSoftwareAdapterName(name),
-    };
+      fallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+      features: [...adapter.features].sort(),
+    }, envBackend() ?? "unknown");
   } catch {
     return null;
   }

@@ -6,8 +6,10 @@
  */
 
 import { check } from "../util/errors.ts";
+import { GPU_MASK_ENV, maskedGpuFeatures } from "../util/_gpu_env.ts";
 import { BufferPool } from "./pool.ts";
 import { packUniforms, PipelineCache } from "./pipeline.ts";
+import { markShaderF16Masked } from "./_features.ts";
 import type { Profiler } from "./profiler.ts";
 
 /** What is known about the adapter behind a {@linkcode GpuContext}. */
@@ -20,6 +22,11 @@ export interface AdapterSummary {
   architecture: string;
   /** True for a software rasteriser (llvmpipe/lavapipe, SwiftShader, WARP) or fallback adapter. */
   software: boolean;
+  /**
+   * Features the adapter offers that were not requested because `TOKENLAB_GPU_MASK_FEATURES`
+   * names them (the device then behaves like an adapter without them).
+   */
+  maskedFeatures?: readonly string[];
 }
 
 /** One buffer bound to a binding slot; `size` defaults to the whole buffer. */
@@ -70,6 +77,8 @@ export class GpuContext {
   readonly hasF16: boolean;
   /** Whether `timestamp-query` is enabled (GPU-side pass timing). */
   readonly hasTimestamps: boolean;
+  /** The features enabled on the device (masked ones excluded). */
+  readonly features: ReadonlySet<string>;
   /** Pooled buffers. */
   readonly pool: BufferPool;
   /** Compiled pipelines. */
@@ -79,8 +88,9 @@ export class GpuContext {
   constructor(device: GPUDevice, adapter: AdapterSummary) {
     this.device = device;
     this.adapter = adapter;
-    this.hasF16 = device.features.has("shader-f16");
-    this.hasTimestamps = device.features.has("timestamp-query");
+    this.features = new Set(device.features);
+    this.hasF16 = this.features.has("shader-f16");
+    this.hasTimestamps = this.features.has("timestamp-query");
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);
   }
@@ -159,7 +169,9 @@ export function isSoftwareAdapter(name: string): boolean {
 
 /**
  * The process-wide WebGPU device, created on first call with the adapter's limits and the
- * `shader-f16` and `timestamp-query` features when offered. Returns null when there is no
+ * `shader-f16` and `timestamp-query` features when offered, less those named in
+ * `TOKENLAB_GPU_MASK_FEATURES` (comma-separated; e.g. `shader-f16` makes the device look like an
+ * adapter without f16, whose f16 tensors and kernels are refused). Returns null when there is no
  * adapter (or `TOKENLAB_NO_GPU=1`): tensors made afterwards without an explicit `gpu` are CPU
  * tensors, on which the kernel wrappers run their CPU references. Prints one notice
  * per process when the adapter is a software fallback or missing.
@@ -238,9 +250,13 @@ async function acquire(quiet: boolean): Promise<GpuContext | null> {
   const name = info.description || info.device || info.vendor || "unknown adapter";
   const software = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
     isSoftwareAdapter(name);
+  const mask = maskedGpuFeatures();
   const requiredFeatures: GPUFeatureName[] = [];
+  const maskedFeatures: string[] = [];
   for (const f of ["shader-f16", "timestamp-query"] as GPUFeatureName[]) {
-    if (adapter.features.has(f)) requiredFeatures.push(f);
+    if (!adapter.features.has(f)) continue;
+    if (mask.includes(f)) maskedFeatures.push(f);
+    else requiredFeatures.push(f);
   }
   const requiredLimits: Record<string, number> = {};
   for (const k of LIMITS) {
@@ -248,21 +264,31 @@ async function acquire(quiet: boolean): Promise<GpuContext | null> {
     if (typeof v === "number") requiredLimits[k] = v;
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  if (maskedFeatures.includes("shader-f16")) markShaderF16Masked(device);
   device.lost.then(() => {
     cached = null;
     settled = null;
   });
+  const f16 = device.features.has("shader-f16")
+    ? ""
+    : maskedFeatures.includes("shader-f16")
+    ? ` shader-f16 is masked by ${GPU_MASK_ENV}: f16 tensors and kernels are refused.`
+    : " It lacks shader-f16: f16 tensors and kernels are refused (use f32, or Mesa's Vulkan " +
+      "driver: apt-get install mesa-vulkan-drivers).";
   if (software) {
     notice(
       `WebGPU adapter "${name}" is a software rasteriser: kernels are correct but run on the ` +
-        "CPU, far slower than a GPU; keep shapes small.",
+        `CPU, far slower than a GPU; keep shapes small.${f16}`,
       quiet,
     );
+  } else if (maskedFeatures.length) {
+    notice(`WebGPU features masked by ${GPU_MASK_ENV}: ${maskedFeatures.join(", ")}.${f16}`, quiet);
   }
   return new GpuContext(device, {
     name,
     vendor: info.vendor,
     architecture: info.architecture,
     software,
+    maskedFeatures,
   });
 }

@@ -8,6 +8,7 @@
 import { makeShaderDataDefinitions, makeStructuredView } from "webgpu-utils";
 import type { StructuredView } from "webgpu-utils";
 import { check, TokenlabError } from "../util/errors.ts";
+import { needsShaderF16, requireShaderF16 } from "./_features.ts";
 
 /** Options for {@linkcode PipelineCache.get}. */
 export interface PipelineOptions {
@@ -22,7 +23,8 @@ export interface PipelineOptions {
 /**
  * Compute pipelines keyed by (WGSL source, entry point, override constants); a shader compiles
  * once per process. Compilation errors are thrown as {@linkcode TokenlabError} with the
- * compiler's messages and line numbers.
+ * compiler's messages and line numbers; a source with `enable f16;` on a device without
+ * `shader-f16` is refused before compiling, with the feature named.
  *
  * @example
  * ```ts
@@ -50,8 +52,11 @@ export class PipelineCache {
     return this.#pipelines.size;
   }
 
-  /** The pipeline for `source`, compiled on first use. */
+  /** The pipeline for `source`, compiled on first use; throws when it needs a missing feature. */
   get(source: string, options: PipelineOptions = {}): Promise<GPUComputePipeline> {
+    if (needsShaderF16(source)) {
+      requireShaderF16(this.device, `the shader ${options.label ?? "(unlabelled)"}`);
+    }
     const entryPoint = options.entryPoint ?? "main";
     const constants = options.constants ?? {};
     const constKey = JSON.stringify(Object.keys(constants).sort().map((k) => [k, constants[k]]));

@@ -7,6 +7,7 @@
 import { check } from "../util/errors.ts";
 import { currentDevice, type GpuContext } from "./device.ts";
 import { fromFloat16Bits, roundToFloat16, toFloat16Bits } from "./f16.ts";
+import { requireShaderF16 } from "./_features.ts";
 
 /** Element types of a {@linkcode Tensor}. */
 export type DType = "f32" | "f16" | "u32" | "i32";
@@ -153,6 +154,8 @@ export class Tensor {
           shape.join(", ")
         }]`,
       );
+      // f16 GPU storage needs shader-f16; refused here, the one way every GPU tensor is made
+      if (dtype === "f16") requireShaderF16(init.gpu.device, "an f16 tensor");
       this.#gpu = init.gpu;
       this.#buffer = init.buffer;
     }
@@ -228,11 +231,6 @@ export class Tensor {
       data.length === n,
       `data has ${data.length} elements but shape [${shape.join(", ")}] needs ${n}`,
     );
-    if (dtype === "f16" && gpu) {
-      check(gpu.hasF16, "this device has no shader-f16 feature, so f16 tensors are unavailable", {
-        hint: "use dtype f32",
-      });
-    }
     if (!gpu) {
       let host: TensorArray;
       if (dtype === "u32") host = Uint32Array.from(data);

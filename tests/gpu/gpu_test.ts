@@ -89,6 +89,7 @@ gpuTest("GPU layer on the device", "tests/gpu/_gpu_cases.ts", [
   {
     name: "device f32→f16 rounding matches float32ToFloat16Bits",
     kind: "f16device",
+    requires: ["shader-f16"],
     values: [
       1,
       0.1,

@@ -1,5 +1,11 @@
 import { equal, match, ok } from "node:assert/strict";
-import { describeEnvironment, isSoftwareAdapterName } from "../../lib/analysis/mod.ts";
+import {
+  adapterSummaryLine,
+  describeEnvironment,
+  isSoftwareAdapterName,
+  probeWebGpuAdapter,
+} from "../../lib/analysis/mod.ts";
+import { GPU } from "../gpu/_child.ts";
 
 Deno.test("describeEnvironment reports Deno, the machine, the commit and a probed adapter", async () => {
   const env = await describeEnvironment({ adapterTimeoutMs: 10_000 });
@@ -45,4 +51,51 @@ Deno.test("isSoftwareAdapterName recognises software rasterisers only", () => {
   for (const n of ["NVIDIA H100 80GB HBM3", "AMD Radeon RX 7900", "Apple M2", "Intel(R) Arc(tm)"]) {
     equal(isSoftwareAdapterName(n), false, n);
   }
+});
+
+Deno.test("the adapter report names its backend and shader-f16 as the device wrapper sees them", async () => {
+  const a = await describeEnvironment({ adapterTimeoutMs: 10_000 }).then((e) => e.adapter);
+  // independent reference: tests/gpu/_child.ts asked lib/gpu's getDevice in another process
+  equal(a === null, GPU === null);
+  if (!a || !GPU) return;
+  equal(a.name, GPU.name);
+  equal(a.shaderF16, GPU.features.includes("shader-f16"));
+  equal(a.shaderF16, a.features.includes("shader-f16"));
+  ok(["vulkan", "gl", "metal", "dx12", "unknown"].includes(a.backend), a.backend);
+  match(adapterSummaryLine(a), a.shaderF16 ? /, shader-f16\)$/ : /NO shader-f16|masked/);
+});
+
+Deno.test({
+  name: "probeWebGpuAdapter: DENO_WEBGPU_BACKEND=gl is reported as gl; a masked feature as masked",
+  ignore: GPU === null,
+  async fn() {
+    const saved = {
+      backend: Deno.env.get("DENO_WEBGPU_BACKEND"),
+      mask: Deno.env.get("TOKENLAB_GPU_MASK_FEATURES"),
+    };
+    try {
+      Deno.env.set("DENO_WEBGPU_BACKEND", "gl");
+      const gl = await probeWebGpuAdapter({ adapterTimeoutMs: 10_000 });
+      if (gl) equal(gl.backend, "gl"); // Linux with Mesa's GL driver: llvmpipe, no shader-f16
+      Deno.env.delete("DENO_WEBGPU_BACKEND");
+      Deno.env.delete("TOKENLAB_GPU_MASK_FEATURES");
+      const plain = await probeWebGpuAdapter({ adapterTimeoutMs: 10_000 });
+      Deno.env.set("TOKENLAB_GPU_MASK_FEATURES", "shader-f16");
+      const masked = await probeWebGpuAdapter({ adapterTimeoutMs: 10_000 });
+      ok(masked);
+      equal(masked.shaderF16, false);
+      ok(!masked.features.includes("shader-f16"));
+      equal(masked.maskedFeatures.includes("shader-f16"), plain!.features.includes("shader-f16"));
+    } finally {
+      for (
+        const [k, v] of [["DENO_WEBGPU_BACKEND", saved.backend], [
+          "TOKENLAB_GPU_MASK_FEATURES",
+          saved.mask,
+        ]] as const
+      ) {
+        if (v === undefined) Deno.env.delete(k);
+        else Deno.env.set(k, v);
+      }
+    }
+  },
 });

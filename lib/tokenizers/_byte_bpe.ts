@@ -5,13 +5,12 @@
 // strings and look the result up in a Map.
 //
 // Two priority rules, as in _bpe_engine.ts: "ranks" (tiktoken: a pair merges when the
-// concatenation is a token, lowest rank first) and "merges" (HF: only listed pairs merge, in
-// list order). Leftmost first on ties in both.
+// concatenation is a token, lowest rank first; parts are byte ranges of the piece, looked up
+// in place) and "merges" (HF: only listed pairs merge, in list order, through an integer pair
+// table). Leftmost first on ties in both.
 
 /** Pieces longer than this use the heap (O(n log n)); shorter ones scan an array. */
 const HEAP_THRESHOLD = 64;
-/** Unknown-pair entries cached in ranks mode before the table is reset (bounds memory). */
-const PAIR_CACHE_LIMIT = 1 << 19;
 const NONE = -1;
 
 /** FNV-1a over bytes with a final avalanche. */
@@ -67,6 +66,7 @@ export class ByteBpe {
   #pairSize = 0;
   // scratch buffers, grown on demand
   #scratch = new Uint8Array(256);
+  #heap = new Int32Array(0); // heap-path arrays, one block reused across pieces
   #parts = new Int32Array(256);
   #ranks = new Int32Array(256);
 
@@ -103,7 +103,7 @@ export class ByteBpe {
         if (left === NONE || right === NONE || merged === NONE) return;
         if (this.#findPair(left, right) === NONE) this.#insertPair(left, right, rank, merged);
       });
-    } else this.#resetPairs(1 << 16);
+    }
   }
 
   /** The id of a token given as a binary string, or -1. */
@@ -172,33 +172,20 @@ export class ByteBpe {
     }
   }
 
-  /** Rank of merging a and b (lower first), or 2^31−1 when they do not merge. */
+  /** Merges mode: rank of merging tokens a and b (lower first), or 2^31−1 when they do not. */
   #rank(a: number, b: number): number {
-    let slot = this.#findPair(a, b);
-    if (slot === NONE) {
-      if (this.#mode === "merges") return 0x7fffffff;
-      // ranks mode: a pair merges when the concatenation is a token; cache the answer either way
-      if (this.#pairSize >= PAIR_CACHE_LIMIT) this.#resetPairs(1 << 16);
-      const offsets = this.#offsets, bytes = this.#bytes;
-      const la = offsets[a + 1] - offsets[a], lb = offsets[b + 1] - offsets[b];
-      if (this.#scratch.length < la + lb) this.#scratch = new Uint8Array((la + lb) * 2);
-      const s = this.#scratch;
-      s.set(bytes.subarray(offsets[a], offsets[a] + la), 0);
-      s.set(bytes.subarray(offsets[b], offsets[b] + lb), la);
-      const id = this.#lookup(s, 0, la + lb);
-      this.#insertPair(a, b, id === NONE ? 0x7fffffff : id, id);
-      slot = this.#findPair(a, b);
-    }
-    return this.#pairRank[slot];
+    const slot = this.#findPair(a, b);
+    return slot === NONE ? 0x7fffffff : this.#pairRank[slot];
   }
 
   #merged(a: number, b: number): number {
-    let slot = this.#findPair(a, b);
-    if (slot === NONE) {
-      this.#rank(a, b); // the ranks-mode cache was reset since this pair was ranked
-      slot = this.#findPair(a, b);
-    }
-    return this.#pairMerged[slot];
+    return this.#pairMerged[this.#findPair(a, b)];
+  }
+
+  /** Ranks mode: the rank of bytes [a, b) of `buf` as one token (its id), or 2^31−1. */
+  #rangeRank(buf: Uint8Array, a: number, b: number): number {
+    const id = this.#lookup(buf, a, b);
+    return id === NONE ? 0x7fffffff : id;
   }
 
   /**
@@ -238,9 +225,9 @@ export class ByteBpe {
       const whole = this.#lookup(bytes, 0, n);
       if (whole !== NONE) return [whole];
     }
-    if (this.#parts.length < n) {
-      this.#parts = new Int32Array(n * 2);
-      this.#ranks = new Int32Array(n * 2);
+    if (this.#parts.length < n + 1) {
+      this.#parts = new Int32Array(n * 2 + 1);
+      this.#ranks = new Int32Array(n * 2 + 1);
     }
     const parts = this.#parts;
     for (let i = 0; i < n; i++) {
@@ -248,7 +235,37 @@ export class ByteBpe {
       if (id === NONE) return null;
       parts[i] = id;
     }
-    return n > HEAP_THRESHOLD ? this.#heapMerge(n) : this.#scanMerge(n);
+    if (n > HEAP_THRESHOLD) return this.#heapMerge(bytes, n);
+    return this.#mode === "ranks" ? this.#scanRanks(bytes, n) : this.#scanMerge(n);
+  }
+
+  /**
+   * Ranks mode, short pieces (tiktoken's loop): parts are byte ranges of the piece, so joining
+   * parts i and i+1 is the range from part i's start to part i+2's, looked up as it stands.
+   */
+  #scanRanks(buf: Uint8Array, n: number): number[] {
+    const pos = this.#parts, ranks = this.#ranks; // pos[i]: start of part i; pos[m] = n
+    let m = n;
+    for (let i = 0; i <= n; i++) pos[i] = i;
+    for (let i = 0; i < n - 1; i++) ranks[i] = this.#rangeRank(buf, i, i + 2);
+    while (m > 1) {
+      let best = 0x7fffffff, bi = -1;
+      for (let i = 0; i < m - 1; i++) {
+        if (ranks[i] < best) {
+          best = ranks[i];
+          bi = i;
+        }
+      }
+      if (bi < 0) break;
+      for (let i = bi + 1; i < m; i++) pos[i] = pos[i + 1];
+      for (let i = bi + 1; i < m - 2; i++) ranks[i] = ranks[i + 1];
+      m--;
+      if (bi > 0) ranks[bi - 1] = this.#rangeRank(buf, pos[bi - 1], pos[bi + 1]);
+      if (bi < m - 1) ranks[bi] = this.#rangeRank(buf, pos[bi], pos[bi + 2]);
+    }
+    const out: number[] = new Array(m);
+    for (let i = 0; i < m; i++) out[i] = this.#lookup(buf, pos[i], pos[i + 1]);
+    return out;
   }
 
   /** Short pieces: find the lowest rank by a scan, merge, shift left. */
@@ -281,17 +298,25 @@ export class ByteBpe {
    * (rank, position), with stale entries skipped by a version check — O(n log n), so a piece
    * of a million bytes costs no more per byte than a short one.
    */
-  #heapMerge(n: number): number[] {
-    const sym = this.#parts.slice(0, n);
-    const next = new Int32Array(n), prev = new Int32Array(n), version = new Int32Array(n);
+  #heapMerge(buf: Uint8Array, n: number): number[] {
+    // one reused block: symbols, next, prev, versions, then heap entries (rank, left,
+    // version of left, version of right); each merge adds at most two entries
+    const cap = 3 * n;
+    if (this.#heap.length < 4 * n + 4 * cap) this.#heap = new Int32Array(2 * (4 * n + 4 * cap));
+    const block = this.#heap;
+    const sym = block.subarray(0, n), next = block.subarray(n, 2 * n);
+    const prev = block.subarray(2 * n, 3 * n), version = block.subarray(3 * n, 4 * n);
+    const heapBase = 4 * n;
+    sym.set(this.#parts.subarray(0, n));
     for (let i = 0; i < n; i++) {
       next[i] = i + 1 < n ? i + 1 : NONE;
       prev[i] = i - 1;
+      version[i] = 0;
     }
-    // heap entries in parallel typed arrays: rank, left position, versions of left and right
-    let cap = n * 2;
-    let hRank = new Int32Array(cap), hLeft = new Int32Array(cap);
-    let hVl = new Int32Array(cap), hVr = new Int32Array(cap);
+    const hRank = block.subarray(heapBase, heapBase + cap);
+    const hLeft = block.subarray(heapBase + cap, heapBase + 2 * cap);
+    const hVl = block.subarray(heapBase + 2 * cap, heapBase + 3 * cap);
+    const hVr = block.subarray(heapBase + 3 * cap, heapBase + 4 * cap);
     let size = 0;
     const less = (i: number, j: number) =>
       hRank[i] < hRank[j] || (hRank[i] === hRank[j] && hLeft[i] < hLeft[j]);
@@ -309,23 +334,15 @@ export class ByteBpe {
       hVr[i] = hVr[j];
       hVr[j] = t;
     };
+    // ranks mode: node i is the part starting at byte i, so a pair spans [left, next[right])
+    const ranksMode = this.#mode === "ranks";
     const consider = (left: number) => {
       const right = next[left];
       if (left < 0 || right < 0) return;
-      const r = this.#rank(sym[left], sym[right]);
+      const r = ranksMode
+        ? this.#rangeRank(buf, left, next[right] < 0 ? n : next[right])
+        : this.#rank(sym[left], sym[right]);
       if (r === 0x7fffffff) return;
-      if (size === cap) {
-        cap *= 2;
-        const grow = (a: Int32Array) => {
-          const b = new Int32Array(cap);
-          b.set(a);
-          return b;
-        };
-        hRank = grow(hRank);
-        hLeft = grow(hLeft);
-        hVl = grow(hVl);
-        hVr = grow(hVr);
-      }
       let i = size++;
       hRank[i] = r;
       hLeft[i] = left;
@@ -361,7 +378,7 @@ export class ByteBpe {
       }
       const right = next[left];
       if (right < 0 || version[left] !== vl || version[left] < 0 || version[right] !== vr) continue;
-      sym[left] = this.#merged(sym[left], sym[right]);
+      if (!ranksMode) sym[left] = this.#merged(sym[left], sym[right]);
       version[left]++;
       version[right] = NONE; // dead
       next[left] = next[right];
@@ -370,7 +387,9 @@ export class ByteBpe {
       consider(left);
     }
     const out: number[] = [];
-    for (let i = 0; i >= 0 && i < n; i = next[i]) out.push(sym[i]);
+    for (let i = 0; i >= 0 && i < n; i = next[i]) {
+      out.push(ranksMode ? this.#lookup(buf, i, next[i] < 0 ? n : next[i]) : sym[i]);
+    }
     return out;
   }
 }

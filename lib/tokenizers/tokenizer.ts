@@ -17,6 +17,7 @@ import {
 import { bpeMerge, PAIR_SEP, type RankOf } from "./_bpe_engine.ts";
 import { validateTokenizerJson } from "./_tokenizer_json_validate.ts";
 import { ByteBpe } from "./_byte_bpe.ts";
+import { type Scanner, scannerFor } from "./_scanner.ts";
 import {
   buildDecoder,
   buildNormalizer,
@@ -99,6 +100,8 @@ interface TokenizerParts {
   patternSource: string | null;
   /** When the whole pre-tokenizer is one regex (tiktoken, trained): the fast path uses it. */
   splitRe?: RegExp | null;
+  /** A hand-written scanner for the named pattern, when it has one (used instead of splitRe). */
+  scanner?: Scanner | null;
   /** The tokenizer.json this came from, if any. */
   json: unknown;
   /** How to rebuild this tokenizer in a worker. */
@@ -125,7 +128,8 @@ export type WorkerSource =
     name: string;
   };
 
-const textDecoder = new TextDecoder();
+// ignoreBOM: token bytes that start with EF BB BF spell U+FEFF, not a byte-order mark to drop
+const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const textEncoder = new TextEncoder();
 const CACHE_LIMIT = 200_000;
 
@@ -256,6 +260,7 @@ export class Tokenizer {
       ? new RegExp(options.pattern, "gu")
       : options.pattern as PretokenizerSpec;
     const re = resolvePretokenizer(pattern);
+    const scanner = typeof pattern === "string" ? scannerFor(pattern) : null;
     const added = Object.entries(options.specialTokens ?? {}).map(([content, id]) => ({
       content,
       id,
@@ -272,11 +277,12 @@ export class Tokenizer {
       unkId: null,
       fuseUnk: false,
       normalize: (t) => t,
-      preTokenize: re ? (pieces) => pieces.flatMap((p) => splitKeepAll(p, re)) : (p) => p,
+      preTokenize: splitterOf(scanner, re),
       decodeSteps: (t) => t,
       added,
       splitAdded: false,
       splitRe: re,
+      scanner,
       patternSource: re ? re.source : null,
       json: null,
       source: {
@@ -317,6 +323,9 @@ export class Tokenizer {
       return [symbols[a], symbols[b]];
     });
     const re = resolvePretokenizer(options.pretokenizer);
+    const scanner = typeof options.pretokenizer === "string"
+      ? scannerFor(options.pretokenizer)
+      : null;
     const added = Object.entries(options.specialTokens ?? {}).map(([content, id]) => ({
       content,
       id,
@@ -333,11 +342,12 @@ export class Tokenizer {
       unkId: null,
       fuseUnk: false,
       normalize: (t) => t,
-      preTokenize: re ? (pieces) => pieces.flatMap((p) => splitKeepAll(p, re)) : (p) => p,
+      preTokenize: splitterOf(scanner, re),
       decodeSteps: (t) => t,
       added,
       splitAdded: true,
       splitRe: re,
+      scanner,
       patternSource: re ? re.source : null,
       json: null,
       source: {
@@ -521,6 +531,7 @@ export class Tokenizer {
     // Lone surrogates become U+FFFD first, as they do on the way into tiktoken and HF (Rust
     // strings are always well formed); same length, so offsets are unaffected.
     text = text.isWellFormed() ? text : text.toWellFormed();
+    if (this.#p.scanner && !this.#addedRe) return this.#encodeScanned(text, this.#p.scanner);
     if (this.#p.splitRe && !this.#addedRe) return this.#encodeFast(text, this.#p.splitRe);
     const out: number[] = [];
     this.#encodeInto(text, out, null);
@@ -561,6 +572,37 @@ export class Tokenizer {
       start = end;
     }
     if (start < text.length) return this.#encodeGaps(text, re, { start, buf, n });
+    return buf.slice(0, n);
+  }
+
+  /**
+   * The fast path for tiktoken's patterns: the hand-written scanner finds each piece's end,
+   * the span cache answers pieces seen before, and the integer BPE encodes the others.
+   */
+  #encodeScanned(text: string, scan: Scanner): Uint32Array {
+    const cache = this.#spanCache;
+    let buf = new Uint32Array(Math.max(16, (text.length >> 2) + 16));
+    let n = 0;
+    for (let start = 0; start < text.length;) {
+      const end = scan(text, start);
+      const h = spanHash(text, start, end);
+      let ids = cache.get(text, start, end, h);
+      if (ids === undefined) {
+        const piece = text.slice(start, end);
+        ids = this.#byteBpe !== null
+          ? this.#byteBpe.encodeSpan(text, start, end) ?? this.#missingByte(piece)
+          : this.#encodeCharPiece(piece);
+        cache.set(piece, h, ids);
+      }
+      if (n + ids.length > buf.length) {
+        const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
+        bigger.set(buf);
+        buf = bigger;
+      }
+      if (ids.length === 1) buf[n++] = ids[0];
+      else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
+      start = end;
+    }
     return buf.slice(0, n);
   }
 
@@ -625,7 +667,7 @@ export class Tokenizer {
     if (this.#p.splitRe !== null && this.#p.splitRe !== undefined) {
       let text: string;
       try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+        text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
       } catch {
         throw new TokenlabError(`${this.name} pre-tokenizes text, and these bytes are not UTF-8`, {
           hint: "train with trainBinaryBpe (no pre-tokenizer) to encode arbitrary bytes",
@@ -912,7 +954,7 @@ export class Tokenizer {
    * ```
    */
   decoderStream(): StreamDecoder {
-    const td = new TextDecoder("utf-8");
+    const td = new TextDecoder("utf-8", { ignoreBOM: true });
     return {
       push: (id: number) => td.decode(this.tokenBytes(id), { stream: true }),
       flush: () => td.decode(),
@@ -1079,6 +1121,24 @@ export interface TokenView {
   ids: number[];
   /** Jupyter display. */
   [JUPYTER_DISPLAY]: () => MimeBundle;
+}
+
+/** The pre-tokenizer step of a single-pattern tokenizer: its scanner, else its regex. */
+function splitterOf(scanner: Scanner | null, re: RegExp | null): PreTokenize {
+  if (scanner) {
+    return (pieces) => {
+      const out: string[] = [];
+      for (const p of pieces) {
+        for (let s = 0; s < p.length;) {
+          const e = scanner(p, s);
+          out.push(p.slice(s, e));
+          s = e;
+        }
+      }
+      return out;
+    };
+  }
+  return re ? (pieces) => pieces.flatMap((p) => splitKeepAll(p, re)) : (p) => p;
 }
 
 /** UTF-16 offset of byte offset `b` in a binary (UTF-8) string. */

@@ -3,10 +3,16 @@
 import { getDevice, type GpuContext, roundToFloat16, Tensor } from "../../lib/gpu/mod.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import * as K from "../../kernels/mod.ts";
+import { checkShape, type Ratio, toleranceRatio } from "../_compare.ts";
 
 // deno-lint-ignore no-explicit-any
 type Spec = { name: string; kind: string; seed?: number; atol: number; rtol: number } & any;
-type Output = { got: ArrayLike<number>; want: ArrayLike<number> };
+/** One compared output; `shapes` (got, want), when given, must be identical too. */
+type Output = {
+  got: ArrayLike<number>;
+  want: ArrayLike<number>;
+  shapes?: [readonly number[], readonly number[]];
+};
 type CaseFn = (gpu: GpuContext, spec: Spec, rng: Rng) => Promise<Output[]>;
 
 function randn(rng: Rng, n: number, scale = 1): Float32Array {
@@ -33,7 +39,7 @@ const cases: Record<string, CaseFn> = {
     const opts = { transposeA, transposeB, alpha: s.alpha, outDtype: s.outDtype };
     const c = await K.matmul({ a: a.dev, b: b.dev }, opts);
     const want = K.matmulReference({ a: a.host, b: b.host }, opts);
-    return [{ got: await c.toArray(), want: want.data }];
+    return [{ got: await c.toArray(), want: want.data, shapes: [c.shape, want.shape] }];
   },
   async rmsnorm(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
@@ -44,7 +50,11 @@ const cases: Record<string, CaseFn> = {
     const want = K.rmsnormReference({ x: x.host, weight: w.host, residual: res?.host }, {
       eps: s.eps,
     });
-    const outs: Output[] = [{ got: await r.out.toArray(), want: want.out.data }];
+    const outs: Output[] = [{
+      got: await r.out.toArray(),
+      want: want.out.data,
+      shapes: [r.out.shape, want.out.shape],
+    }];
     if (res) outs.push({ got: await r.residual!.toArray(), want: want.residual!.data });
     return outs;
   },
@@ -165,7 +175,8 @@ const cases: Record<string, CaseFn> = {
     const dt = s.dtype ?? "f32";
     const x = input(gpu, rng, [s.rows, s.cols], dt, s.spread ?? 3);
     const y = await K.softmax(x.dev, { scale: s.scale });
-    return [{ got: await y.toArray(), want: K.softmaxReference(x.host, { scale: s.scale }).data }];
+    const want = K.softmaxReference(x.host, { scale: s.scale });
+    return [{ got: await y.toArray(), want: want.data, shapes: [y.shape, want.shape] }];
   },
   async attention(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
@@ -181,9 +192,14 @@ const cases: Record<string, CaseFn> = {
     }
     const r = await K.flashAttention({ q: q.dev, k: k.dev, v: v.dev }, opts);
     const want = K.flashAttentionReference({ q: q.host, k: k.host, v: v.host }, opts);
-    const outs: Output[] = [{ got: await r.out.toArray(), want: want.out.data }];
-    outs.push({ got: await r.lse.toArray(), want: want.lse.data });
-    if (s.keyMass) outs.push({ got: await r.keyMass!.toArray(), want: want.keyMass!.data });
+    const outs: Output[] = [
+      { got: await r.out.toArray(), want: want.out.data, shapes: [r.out.shape, want.out.shape] },
+      { got: await r.lse.toArray(), want: want.lse.data, shapes: [r.lse.shape, want.lse.shape] },
+    ];
+    if (s.keyMass) {
+      const [g, w] = [r.keyMass!, want.keyMass!];
+      outs.push({ got: await g.toArray(), want: w.data, shapes: [g.shape, w.shape] });
+    }
     return outs;
   },
   async decode(gpu, s, rng) {
@@ -194,7 +210,7 @@ const cases: Record<string, CaseFn> = {
     const opts = { kvLength: s.kvLength, causal: s.causal, splitSize: s.splitSize };
     const y = await K.decodeAttention({ q: q.dev, k: k.dev, v: v.dev }, opts);
     const want = K.decodeAttentionReference({ q: q.host, k: k.host, v: v.host }, opts);
-    return [{ got: await y.toArray(), want: want.data }];
+    return [{ got: await y.toArray(), want: want.data, shapes: [y.shape, want.shape] }];
   },
   async crossEntropy(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
@@ -223,7 +239,7 @@ const cases: Record<string, CaseFn> = {
     const opts = { kvLength: s.kvLength, causal: s.causal, splitSize: s.splitSize };
     const y = await K.sparseAttention({ q: q.dev, k: k.dev, v: v.dev, positions }, opts);
     const want = K.sparseAttentionReference({ q: q.host, k: k.host, v: v.host, positions }, opts);
-    return [{ got: await y.toArray(), want: want.data }];
+    return [{ got: await y.toArray(), want: want.data, shapes: [y.shape, want.shape] }];
   },
   async topK(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
@@ -238,7 +254,11 @@ const cases: Record<string, CaseFn> = {
     const r = await K.topK(x, { k: s.k });
     const want = K.topKReference({ data, shape }, { k: s.k });
     return [
-      { got: await r.values.toArray(), want: want.values.data },
+      {
+        got: await r.values.toArray(),
+        want: want.values.data,
+        shapes: [r.values.shape, want.values.shape],
+      },
       { got: await r.indices.toArray(), want: want.indices },
     ];
   },
@@ -283,6 +303,23 @@ const cases: Record<string, CaseFn> = {
   },
 };
 
+/**
+ * The worst error over a case's outputs in units of its tolerance. Throws when an output's
+ * length (or its shape, where both shapes are given) differs from the reference's: extra or
+ * missing values are a failure, never ignored.
+ */
+export function compareOutputs(outs: Output[], tol: { atol: number; rtol: number }): Ratio {
+  let worst = 0, maxAbsErr = 0, elements = 0;
+  outs.forEach((o, n) => {
+    if (o.shapes) checkShape(o.shapes[0], o.shapes[1], `output ${n} shape`);
+    const r = toleranceRatio({ got: o.got, want: o.want, what: `output ${n}` }, tol);
+    worst = Math.max(worst, r.worst);
+    maxAbsErr = Math.max(maxAbsErr, r.maxAbsErr);
+    elements += r.elements;
+  });
+  return { worst, maxAbsErr, elements };
+}
+
 export function registerCase(kind: string, fn: CaseFn): void {
   cases[kind] = fn;
 }
@@ -300,17 +337,7 @@ export async function serve(): Promise<void> {
       const fn = cases[spec.kind];
       if (!fn) throw new Error(`unknown case kind ${spec.kind}`);
       const outs = await fn(gpu, spec, rng);
-      let worst = 0, maxAbsErr = 0, elements = 0;
-      for (const { got, want } of outs) {
-        if (got.length < want.length) throw new Error(`got ${got.length} < ${want.length} values`);
-        for (let i = 0; i < want.length; i++) {
-          const d = Math.abs(got[i] - want[i]);
-          const r = d === 0 ? 0 : d / (spec.atol + spec.rtol * Math.abs(want[i]));
-          if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
-          if (d > maxAbsErr) maxAbsErr = d;
-        }
-        elements += want.length;
-      }
+      const { worst, maxAbsErr, elements } = compareOutputs(outs, spec);
       console.log(JSON.stringify({ name: spec.name, worst, maxAbsErr, elements }));
     } catch (e) {
       console.log(

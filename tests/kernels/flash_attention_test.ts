@@ -1,11 +1,10 @@
-import { deepEqual, ok } from "node:assert/strict";
+import { deepEqual } from "node:assert/strict";
 import { attentionAllowed, flashAttentionReference, treeAncestorMask } from "../../kernels/mod.ts";
 import { gpuTest } from "../gpu/_child.ts";
+import { assertClose } from "../_compare.ts";
 
 const t = (a: number[], shape: number[]) => ({ data: new Float32Array(a), shape });
-const close = (a: ArrayLike<number>, b: number[], tol = 1e-6) => {
-  for (let i = 0; i < b.length; i++) ok(Math.abs(a[i] - b[i]) <= tol, `[${i}] ${a[i]} vs ${b[i]}`);
-};
+const close = (a: ArrayLike<number>, b: number[], atol = 1e-6) => assertClose(a, b, { atol });
 
 Deno.test("flashAttentionReference: hand-derived causal case with lse and key mass", () => {
   // D = 1, scale 1. Keys 0 and ln 3 with query 1: scores (0, ln 3) → weights (1/4, 3/4).

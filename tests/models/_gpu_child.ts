@@ -3,19 +3,16 @@
 // worst ≤ 1 passes) and a final {"done": true} line.
 import { getDevice } from "../../lib/gpu/mod.ts";
 import { generate, loadModel } from "../../lib/models/mod.ts";
+import { relErr, toleranceRatio } from "../_compare.ts";
 
 const FIX = new URL("../fixtures/models/", import.meta.url).pathname;
 
 type Spec = { name: string; kind: string; fixture: string; tol?: number };
 
-/** max|a-b| / max|b| */
+/** max|a-b| / max|b|; arrays of different lengths throw. */
 function rel(a: ArrayLike<number>, b: ArrayLike<number>) {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return { err: num / den, maxAbs: num, n: b.length };
+  const r = toleranceRatio({ got: a, want: b }, { atol: 0, rtol: 0 });
+  return { err: relErr([[a, b]]), maxAbs: r.maxAbsErr, n: r.elements };
 }
 
 async function run(spec: Spec) {

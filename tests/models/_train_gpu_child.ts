@@ -13,6 +13,7 @@ import {
   TinyLM,
   trainTinyLM,
 } from "../../lib/models/mod.ts";
+import { toleranceRatio } from "../_compare.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -40,16 +41,10 @@ function batches(seed: number, o: { B: number; S: number; V: number; count: numb
   });
 }
 
-/** worst of |a−b| / (atol + rtol·|b|) */
+/** worst of |a−b| / (atol + rtol·|b|); arrays of different lengths throw. */
 function compare(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number) {
-  let worst = 0, maxAbs = 0;
-  for (let i = 0; i < b.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    worst = Math.max(worst, d / (atol + rtol * Math.abs(b[i])));
-    maxAbs = Math.max(maxAbs, d);
-    if (Number.isNaN(d)) worst = Infinity;
-  }
-  return { worst, maxAbs, n: b.length };
+  const r = toleranceRatio({ got: a, want: b }, { atol, rtol });
+  return { worst: r.worst, maxAbs: r.maxAbsErr, n: r.elements };
 }
 
 const chars = "abcdefghij .";

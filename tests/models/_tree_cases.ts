@@ -2,6 +2,7 @@
 // (tests/models/_tree_child.ts): verifying a token tree in one pass equals feeding each
 // root-to-leaf path on its own, and accepting a path leaves the cache as if it had been fed.
 import type { Model } from "../../lib/models/mod.ts";
+import { relErr } from "../_compare.ts";
 
 /** Prefix, then a tree with two roots: 0 → {1 → {3, 4 → 6}, 2 → 5}, root 7 → 8. */
 export const PREFIX = [3, 17, 5, 9, 40];
@@ -21,18 +22,6 @@ export function leafPaths(parents: number[]): number[][] {
     out.push(path);
   });
   return out;
-}
-
-/** max |a−b| / max |b| over paired rows. */
-function relErr(pairs: [ArrayLike<number>, ArrayLike<number>][]): number {
-  let num = 0, den = 0;
-  for (const [a, b] of pairs) {
-    for (let i = 0; i < b.length; i++) {
-      num = Math.max(num, Math.abs(a[i] - b[i]));
-      den = Math.max(den, Math.abs(b[i]));
-    }
-  }
-  return num / den;
 }
 
 /** Tree logits vs each leaf path fed alone after the same prefix (relative error). */

@@ -9,6 +9,7 @@ import {
   TREE,
   treeVsPaths,
 } from "./_tree_cases.ts";
+import { relErr } from "../_compare.ts";
 
 const FIX = new URL("../fixtures/models/", import.meta.url).pathname;
 type Spec = { name: string; kind: string; fixture: string; tol: number };
@@ -25,12 +26,7 @@ async function run(spec: Spec): Promise<number> {
     await g.forward(PREFIX, gc);
     await c.forward(PREFIX, cc);
     const a = await g.forwardTree(TREE, gc), b = await c.forwardTree(TREE, cc);
-    let num = 0, den = 0;
-    for (let i = 0; i < b.length; i++) {
-      num = Math.max(num, Math.abs(a[i] - b[i]));
-      den = Math.max(den, Math.abs(b[i]));
-    }
-    return num / den;
+    return relErr([[a, b]]);
   }
   throw new Error(`unknown case kind ${spec.kind}`);
 }

@@ -11,6 +11,7 @@ import {
   serializeSafetensors,
 } from "../../lib/models/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
+import { relErr as maxRelErr } from "../_compare.ts";
 
 const FIX = new URL("../fixtures/models/", import.meta.url).pathname;
 const NAMES = [
@@ -38,15 +39,8 @@ async function ref(name: string): Promise<Ref> {
   return JSON.parse(await Deno.readTextFile(`${FIX}${name}/reference.json`));
 }
 
-/** max |a-b| / max |b| */
-function relErr(a: Float32Array, b: number[]): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
+/** max |a-b| / max |b|; arrays of different lengths throw. */
+const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => maxRelErr([[a, b]]);
 
 for (const name of NAMES) {
   Deno.test(`${name}: CPU logits match transformers within 1e-4 (max|a-b|/max|b|)`, async () => {

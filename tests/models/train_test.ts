@@ -16,6 +16,7 @@ import {
 } from "../../lib/models/mod.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
+import { assertClose, relErr } from "../_compare.ts";
 
 const FIX = new URL("../fixtures/models/", import.meta.url).pathname;
 
@@ -101,9 +102,7 @@ Deno.test("TinyLM forward equals the runtime Model's logits; checkpoint loads ba
   const a = lm.logits(ids);
   const model = lm.toModel();
   const b = await model.logits(ids);
-  let err = 0;
-  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
-  ok(err < 1e-5, `max abs diff ${err}`);
+  assertClose(a, b, { atol: 1e-5, what: "TinyLM vs Model logits" });
   const dir = await Deno.makeTempDir();
   try {
     const { writeCheckpoint } = await import("../../lib/models/mod.ts");
@@ -123,13 +122,8 @@ Deno.test("TinyLM forward reproduces a transformers fixture's logits (llama_tied
   const model = await loadModel(FIX + "llama_tied");
   const lm = new TinyLM(model.config);
   lm.loadWeights(model);
-  const z = lm.logits(ref.ids);
-  let num = 0, den = 0;
-  for (let i = 0; i < z.length; i++) {
-    num = Math.max(num, Math.abs(z[i] - ref.logits[i]));
-    den = Math.max(den, Math.abs(ref.logits[i]));
-  }
-  ok(num / den < 1e-4, `relative error ${num / den}`);
+  const err = relErr([[lm.logits(ref.ids), ref.logits]]);
+  ok(err < 1e-4, `relative error ${err}`);
 });
 
 Deno.test("blocked matmuls equal naive loops", () => {
@@ -296,17 +290,19 @@ Deno.test("training inputs are validated with clear errors", async () => {
 });
 
 const PY = new URL("../../.venv/bin/python", import.meta.url).pathname;
+// the check needs torch and transformers in the venv, not only the venv
 const hasVenv = (() => {
   try {
-    Deno.statSync(PY);
-    return true;
+    const args = ["-c", "import torch, transformers"];
+    return new Deno.Command(PY, { args, stdout: "null", stderr: "null" }).outputSync().success;
   } catch {
     return false;
   }
 })();
 
 Deno.test({
-  name: "a trained checkpoint loads in HF transformers with the same logits (needs .venv)",
+  name: "a trained checkpoint loads in HF transformers with the same logits" +
+    (hasVenv ? "" : " (ignored: .venv lacks torch or transformers)"),
   ignore: !hasVenv,
   fn: async () => {
     const dir = await Deno.makeTempDir();

@@ -2,6 +2,7 @@
 // pre-tokenizers and decoders, each built from its JSON config. Unsupported types are named.
 import { TokenlabError } from "../util/errors.ts";
 import { splitKeepAll } from "./pretokenizers.ts";
+import { hfNormalize, peerRegExp, WHITE_SPACE_CLASS, WORD_CLASS } from "./_unicode.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -14,6 +15,12 @@ export type PreTokenize = (pieces: string[]) => string[];
 /** GPT-2's pattern, which ByteLevel applies when `use_regex` is true. */
 const GPT2_RE =
   `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+`;
+
+const WHITESPACE_WORDS = new RegExp(
+  `[${WORD_CLASS}]+|[^${WORD_CLASS}${WHITE_SPACE_CLASS}]+`,
+  "gu",
+);
+const WHITE_SPACE_RUN = new RegExp(`[${WHITE_SPACE_CLASS}]+`, "u");
 
 function unsupported(kind: string, type: unknown, where: string): never {
   throw new TokenlabError(`unsupported ${kind} type ${JSON.stringify(type)} in ${where}`, {
@@ -28,7 +35,8 @@ function patternOf(p: Json, where: string): RegExp {
   }
   if (p && typeof p.Regex === "string") {
     try {
-      return new RegExp(p.Regex, "gu");
+      // Oniguruma's \s is Unicode White_Space
+      return peerRegExp(p.Regex, "gu");
     } catch (cause) {
       throw new TokenlabError(`regex ${JSON.stringify(p.Regex)} in ${where} is not valid here`, {
         cause,
@@ -50,7 +58,7 @@ export function buildNormalizer(cfg: Json, where: string): Normalize {
     case "NFD":
     case "NFKC":
     case "NFKD":
-      return (t) => t.normalize(cfg.type);
+      return (t) => hfNormalize(t, cfg.type);
     case "Lowercase":
       return (t) => t.toLowerCase();
     case "Prepend":
@@ -141,7 +149,7 @@ export function buildPreTokenizer(cfg: Json, where: string): PreTokenize {
       return (pieces) => pieces.flatMap((p) => splitBy(p, re, cfg.behavior ?? "Isolated"));
     }
     case "ByteLevel": {
-      const re = cfg.use_regex === false ? null : new RegExp(GPT2_RE, "gu");
+      const re = cfg.use_regex === false ? null : peerRegExp(GPT2_RE, "gu");
       return (pieces) =>
         pieces.flatMap((p, i) => {
           const text = cfg.add_prefix_space && i === 0 && !p.startsWith(" ") ? " " + p : p;
@@ -149,13 +157,17 @@ export function buildPreTokenizer(cfg: Json, where: string): PreTokenize {
         });
     }
     case "Digits": {
+      // char::is_numeric: Nd, Nl and No, i.e. \p{N}
       const re = cfg.individual_digits ? /\p{N}/gu : /\p{N}+/gu;
       return (pieces) => pieces.flatMap((p) => splitBy(p, re, "Isolated"));
     }
     case "Whitespace":
-      return (pieces) => pieces.flatMap((p) => p.match(/\w+|[^\w\s]+/gu) ?? []);
+      // Rust regex \w+|[^\w\s]+ with Unicode \w and White_Space
+      return (pieces) => pieces.flatMap((p) => p.match(WHITESPACE_WORDS) ?? []);
     case "WhitespaceSplit":
-      return (pieces) => pieces.flatMap((p) => p.split(/\s+/u).filter((s) => s.length > 0));
+      // char::is_whitespace is White_Space
+      return (pieces) =>
+        pieces.flatMap((p) => p.split(WHITE_SPACE_RUN).filter((s) => s.length > 0));
     case "Metaspace": {
       const rep: string = cfg.replacement ?? "\u2581";
       const scheme: string = cfg.prepend_scheme ??
@@ -228,7 +240,8 @@ export function buildDecoder(cfg: Json, where: string): DecodeStep {
   }
 }
 
-const decoder = new TextDecoder();
+// ignoreBOM: a leading U+FEFF is text here, not a byte-order mark to drop
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Turns runs of `<0xNN>` tokens into the text their bytes spell (U+FFFD for invalid UTF-8). */
 function byteFallbackDecode(tokens: string[]): string[] {

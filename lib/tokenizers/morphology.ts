@@ -160,7 +160,7 @@ export function lexicalTokenScores(
  * ```
  */
 export function tokenStrings(tokenizer: Tokenizer, texts: string[]): string[] {
-  const dec = new TextDecoder();
+  const dec = new TextDecoder("utf-8", { ignoreBOM: true });
   const cache = new Map<number, string>();
   const out: string[] = [];
   for (const text of texts) {
@@ -252,7 +252,7 @@ export function trainMorphHybrid(
     pretokenizer: "gpt2",
     onProgress: () => {},
   });
-  const dec = new TextDecoder();
+  const dec = new TextDecoder("utf-8", { ignoreBOM: true });
   const fallback = (s: string) => Array.from(bpe.encode(s), (id) => dec.decode(bpe.tokenBytes(id)));
   const word = (w: string, out: string[]): boolean => {
     const lower = w.toLocaleLowerCase(locale);

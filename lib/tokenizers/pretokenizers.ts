@@ -5,6 +5,7 @@
  * @module
  */
 import { TokenlabError } from "../util/errors.ts";
+import { peerRegExp } from "./_unicode.ts";
 
 const CONTRACTIONS = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
 
@@ -44,7 +45,10 @@ export type PretokenizerSpec =
 export const PRETOKENIZER_NAMES: readonly string[] = [...Object.keys(PATTERNS), "none"];
 
 /**
- * Turns a spec into a global, unicode RegExp (or null for `"none"`).
+ * Turns a spec into a global, unicode RegExp (or null for `"none"`). `\s` and `\S` are
+ * rewritten to mean Unicode White_Space, as in tiktoken and HF (JavaScript's `\s` adds U+FEFF
+ * and lacks U+0085), in named patterns and in RegExps given here alike, so a pattern saved to a
+ * tokenizer.json splits the same way in HF.
  *
  * @example
  * ```ts
@@ -58,7 +62,7 @@ export function resolvePretokenizer(spec: PretokenizerSpec): RegExp | null {
     const flags = new Set(spec.flags);
     flags.add("g");
     if (!flags.has("v")) flags.add("u");
-    return new RegExp(spec.source, [...flags].join(""));
+    return peerRegExp(spec.source, [...flags].join(""));
   }
   const source = PATTERNS[spec as string];
   if (source === undefined) {
@@ -66,7 +70,7 @@ export function resolvePretokenizer(spec: PretokenizerSpec): RegExp | null {
       hint: `use one of ${PRETOKENIZER_NAMES.join(", ")}, or a RegExp`,
     });
   }
-  return new RegExp(source, "gu");
+  return peerRegExp(source, "gu");
 }
 
 /**

@@ -2,7 +2,7 @@
 // pre-tokenizers and decoders, each built from its JSON config. Unsupported types are named.
 import { TokenlabError } from "../util/errors.ts";
 import { splitKeepAll } from "./pretokenizers.ts";
-import { hfNormalize, peerRegExp, WHITE_SPACE_CLASS, WORD_CLASS } from "./_unicode.ts";
+import { hfNormalize, onigRegExp, peerRegExp, WHITE_SPACE_CLASS, WORD_CLASS } from "./_unicode.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -35,8 +35,7 @@ function patternOf(p: Json, where: string): RegExp {
   }
   if (p && typeof p.Regex === "string") {
     try {
-      // Oniguruma's \s is Unicode White_Space
-      return peerRegExp(p.Regex, "gu");
+      return onigRegExp(p.Regex, "gu"); // Oniguruma's anchors and White_Space \s
     } catch (cause) {
       throw new TokenlabError(`regex ${JSON.stringify(p.Regex)} in ${where} is not valid here`, {
         cause,

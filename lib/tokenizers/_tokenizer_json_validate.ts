@@ -8,6 +8,7 @@
 import { TokenlabError } from "../util/errors.ts";
 import { BYTE_TO_UNICODE } from "./_bytes.ts";
 import { hasByteLevel } from "./_hf_pipeline.ts";
+import { onigRegExp } from "./_unicode.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -151,7 +152,7 @@ class Checker {
     const src = this.string(p, at(path, key), keys[0], { required: true }) as string;
     if (keys[0] === "Regex") {
       try {
-        new RegExp(src, "gu");
+        onigRegExp(src, "gu");
       } catch (cause) {
         throw new TokenlabError(
           `${this.file}: ${at(at(path, key), "Regex")}: ${show(src)} does not compile (${

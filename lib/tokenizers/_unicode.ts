@@ -104,6 +104,37 @@ export function peerRegExp(source: string, flags = "gu"): RegExp {
   return new RegExp(whiteSpaceSource(source, flags), flags);
 }
 
+/**
+ * Compiles a regex written for Oniguruma (the Split and Replace patterns of a tokenizer.json) as
+ * HF `tokenizers` runs it: its anchors spelled in JavaScript — `\z` and `\A` (the end and the
+ * start of the text) and `$` and `^` (Ruby syntax: the end and start of a line) — and `\s` as
+ * White_Space.
+ */
+export function onigRegExp(source: string, flags = "gu"): RegExp {
+  let out = "", inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === "\\") {
+      const e = source[i + 1] ?? "";
+      i++;
+      if (!inClass && e === "z") out += "(?![\\s\\S])";
+      else if (!inClass && e === "A") out += "(?<![\\s\\S])";
+      else out += c + e;
+    } else if (inClass) {
+      if (c === "]") inClass = false;
+      out += c;
+    } else if (c === "[") {
+      inClass = true;
+      out += c;
+      if (source[i + 1] === "^") out += source[++i]; // a negated class, not an anchor
+      if (source[i + 1] === "]") out += source[++i]; // a literal ] first in the class
+    } else if (c === "$") out += "(?![^\\n])";
+    else if (c === "^") out += "(?<![^\\n])";
+    else out += c;
+  }
+  return peerRegExp(out, flags);
+}
+
 let opaqueRe: RegExp | null = null;
 
 /**

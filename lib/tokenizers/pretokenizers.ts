@@ -14,9 +14,12 @@ export const PATTERNS: Readonly<Record<string, string>> = {
   /** GPT-2, r50k_base, p50k_base. */
   gpt2: `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+`,
   /** cl100k_base (GPT-4, GPT-3.5). */
+  // tiktoken's current statement adds `\s++$` before `\s*[\r\n]`: a whitespace run that ends
+  // the text stays whole ("\n  " at the end is one piece, not "\n" and "  "); `\s+$` is the
+  // same here (no multiline flag, and backtracking cannot make a shorter run end the text).
   cl100k:
     `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|` +
-    `\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`,
+    `\\s+$|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`,
   /** o200k_base (GPT-4o). */
   o200k:
     `[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+` +

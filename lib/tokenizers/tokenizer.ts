@@ -1155,9 +1155,25 @@ function utf16Offset(bin: string, b: number): number {
   return units;
 }
 
-/** JS regex source → the Rust/Oniguruma syntax HF expects (the named patterns need no change). */
+/** JS regex source → the Oniguruma syntax HF expects. */
 function toOnigurumaPattern(source: string): string {
-  return source;
+  // `$` outside a class ends the text in JavaScript (no multiline flag) but ends a line in
+  // Oniguruma, which spells the end of the text `\z`.
+  let out = "", inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === "\\") {
+      out += c + (source[i + 1] ?? "");
+      i++;
+    } else if (c === "[") {
+      inClass = true;
+      out += c;
+    } else if (c === "]") {
+      inClass = false;
+      out += c;
+    } else out += c === "$" && !inClass ? "\\z" : c;
+  }
+  return out;
 }
 
 function escapeHtml(s: string): string {

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { hfNormalize, peerRegExp, whiteSpaceSource } from "../../lib/tokenizers/_unicode.ts";
+import {
+  hfNormalize,
+  onigRegExp,
+  peerRegExp,
+  whiteSpaceSource,
+} from "../../lib/tokenizers/_unicode.ts";
+import { Tokenizer, trainBpe } from "../../lib/tokenizers/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 
 // Unicode White_Space (UCD PropList.txt), written out by hand.
@@ -81,4 +87,30 @@ Deno.test("hfNormalize › code points HF's tables do not know stay where they a
   assert.equal("\u{1FBF0}".normalize("NFKC"), "0");
   assert.equal(hfNormalize("\u{1FBF0}", "NFKC"), "\u{1FBF0}");
   assert.equal(hfNormalize("\uFB01", "NFKC"), "fi");
+});
+
+Deno.test("onigRegExp: Oniguruma's anchors ($ and ^ at lines, \\z and \\A at the text's ends)", () => {
+  const pieces = (re: RegExp, t: string) => [...t.matchAll(re)].map((m) => `${m.index}:${m[0]}`);
+  // Ruby syntax: $ ends a line, so " +$" matches before "\n" and at the end
+  assert.deepEqual(pieces(onigRegExp(" +$"), "a  \nb  "), ["1:  ", "5:  "]);
+  assert.deepEqual(pieces(onigRegExp("\\s+\\z"), "a  \nb  "), ["5:  "]);
+  assert.deepEqual(pieces(onigRegExp("^a"), "ab\nab"), ["0:a", "3:a"]);
+  assert.deepEqual(pieces(onigRegExp("\\Aa"), "ab\nab"), ["0:a"]);
+  // inside a class $ and ^ are characters; an escaped $ stays a character
+  assert.deepEqual(pieces(onigRegExp("[$^]|\\$"), "a$^"), ["1:$", "2:^"]);
+});
+
+Deno.test("a cl100k-pattern tokenizer saved as tokenizer.json loads back with the same ids", async () => {
+  // cl100k's `\s+$` (a final whitespace run stays whole) is written as `\s+\z` for Oniguruma
+  const tok = trainBpe(["hello world\n  ", "hello there  \n "], {
+    vocabSize: 270,
+    pretokenizer: "cl100k",
+  });
+  const dir = await Deno.makeTempDir();
+  await tok.save(`${dir}/tokenizer.json`);
+  const back = await Tokenizer.fromTokenizerJson(`${dir}/tokenizer.json`);
+  for (const t of ["x\n  ", "hello\n  there \n", " a  \n  ", "a\n  b"]) {
+    assert.deepEqual([...back.encode(t)], [...tok.encode(t)], JSON.stringify(t));
+  }
+  await Deno.remove(dir, { recursive: true });
 });

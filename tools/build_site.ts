@@ -3,7 +3,10 @@
  * counts per tier and status, build environment) and one page per executed notebook in
  * `site/notebooks/`. Self-contained: no CDN, works from the file system.
  *
- * Usage: deno task site
+ * Usage: deno task site [--from DIR …] [--out DIR]
+ *
+ * With `--from`, the executed copies and records of several output folders (the shards of
+ * `reproduce --shard k/n`) are merged into one site first.
  *
  * @module
  */
@@ -38,6 +41,9 @@ interface Notebook {
       failed_cell?: number;
       error?: { ename: string; evalue: string } | null;
       date?: string;
+      commit?: string | null;
+      uncommitted?: string[];
+      records?: string[];
     };
   };
 }
@@ -130,13 +136,28 @@ export function renderNotebook(nb: Notebook, name: string): { html: string; titl
   const title = heading ? text(heading.source).match(/^#\s+(.+)$/m)![1].trim() : name;
   const meta = nb.metadata?.tokenlab;
   const status = meta?.status ?? "not run";
+  const commit = meta?.commit
+    ? ` at commit <code>${esc(meta.commit.slice(0, 12))}</code>${
+      meta.uncommitted?.length
+        ? ` with uncommitted changes to ${esc(meta.uncommitted.join(", "))}`
+        : ""
+    }`
+    : meta?.date
+    ? " (commit unknown)"
+    : "";
+  const records = (meta?.records ?? []).map((r) => {
+    const file = r.slice(r.lastIndexOf("/") + 1);
+    return `<a href="../records/${esc(file)}">${esc(r)}</a>`;
+  });
   const parts: string[] = [
     `<p class="meta"><a href="../index.html">← all papers</a></p>`,
     `<p class="meta">${esc(name)} · run ${badge(status)}${
       meta?.seconds != null ? ` in ${meta.seconds.toFixed(1)} s` : ""
     }${
       meta?.parameters ? ` · parameters <code>${esc(JSON.stringify(meta.parameters))}</code>` : ""
-    }${meta?.date ? ` · ${esc(meta.date)}` : ""}</p>`,
+    }${meta?.date ? ` · executed ${esc(meta.date)}` : ""}${commit}${
+      records.length ? ` · record ${records.join(", ")}` : ""
+    }</p>`,
   ];
   if (meta?.error) {
     parts.push(
@@ -270,9 +291,129 @@ export async function buildSite(
   return { index, pages };
 }
 
+/** Options of {@linkcode mergeShards}. */
+export interface MergeOptions {
+  /** The site folder to fill (its notebooks/ and records/ are replaced). */
+  siteDir: string;
+  /** Where notices go (default console.log). */
+  log?: (line: string) => void;
+}
+
+/** What {@linkcode mergeShards} took from where. */
+export interface MergeReport {
+  /** Executed copies merged (file names). */
+  notebooks: string[];
+  /** Record files merged (file names). */
+  records: string[];
+  /** Notebooks found in more than one folder (the later execution was kept). */
+  duplicates: string[];
+}
+
+/**
+ * Merges the output folders of several `reproduce --shard` runs (each with `notebooks/*.ipynb`,
+ * `records/*` and `reproduce.json`; a folder of bare `.ipynb` files works too) into `siteDir`:
+ * its executed copies and records are replaced by the union, and the manifests are joined.
+ * A notebook present in two folders keeps the copy executed later, with a notice.
+ */
+export async function mergeShards(from: string[], options: MergeOptions): Promise<MergeReport> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  const notebooks = new Map<string, { text: string; date: string; from: string }>();
+  const records = new Map<string, { bytes: Uint8Array; from: string }>();
+  const manifests: unknown[] = [];
+  const duplicates: string[] = [];
+  const files = (dir: string, ext?: string) => {
+    try {
+      return [...Deno.readDirSync(dir)].filter((e) => e.isFile && (!ext || e.name.endsWith(ext)))
+        .map((e) => e.name).sort();
+    } catch {
+      return [];
+    }
+  };
+  for (const dir of from) {
+    try {
+      Deno.statSync(dir);
+    } catch {
+      throw new Error(`--from ${dir}: no such folder (pass a shard's output folder, e.g. site)`);
+    }
+    const nbDir = files(`${dir}/notebooks`, ".ipynb").length ? `${dir}/notebooks` : dir;
+    const names = files(nbDir, ".ipynb");
+    if (names.length === 0) log(`site: ${dir} holds no executed notebooks`);
+    for (const name of names) {
+      const text = await Deno.readTextFile(`${nbDir}/${name}`);
+      let date = "";
+      try {
+        date = JSON.parse(text).metadata?.tokenlab?.date ?? "";
+      } catch {
+        log(`site: skipping ${nbDir}/${name}: not valid JSON`);
+        continue;
+      }
+      const prev = notebooks.get(name);
+      if (prev) {
+        duplicates.push(name);
+        const keep = date > prev.date ? dir : prev.from;
+        log(`site: ${name} is in both ${prev.from} and ${dir}; keeping the later run (${keep})`);
+        if (date <= prev.date) continue;
+      }
+      notebooks.set(name, { text, date, from: dir });
+    }
+    for (const name of files(`${dir}/records`)) {
+      records.set(name, { bytes: await Deno.readFile(`${dir}/records/${name}`), from: dir });
+    }
+    try {
+      manifests.push(JSON.parse(await Deno.readTextFile(`${dir}/reproduce.json`)));
+    } catch { /* a folder without a manifest merges all the same */ }
+  }
+  const { siteDir } = options;
+  for (const sub of ["notebooks", "records"]) {
+    await Deno.remove(`${siteDir}/${sub}`, { recursive: true }).catch(() => {});
+    await Deno.mkdir(`${siteDir}/${sub}`, { recursive: true });
+  }
+  for (const [name, nb] of notebooks) {
+    await Deno.writeTextFile(`${siteDir}/notebooks/${name}`, nb.text);
+  }
+  for (const [name, r] of records) await Deno.writeFile(`${siteDir}/records/${name}`, r.bytes);
+  await Deno.writeTextFile(
+    `${siteDir}/reproduce.json`,
+    JSON.stringify({ merged: from, shards: manifests }, null, 1) + "\n",
+  );
+  return {
+    notebooks: [...notebooks.keys()].sort(),
+    records: [...records.keys()].sort(),
+    duplicates,
+  };
+}
+
+/** Parses `site`'s command line: `--from DIR` (repeatable) and `--out DIR`. */
+export function parseSiteArgs(args: string[]): { from: string[]; out?: string } {
+  const from: string[] = [];
+  let out: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const flag = a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+    const value = () => {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i];
+      if (v === undefined) throw new Error(`${a} needs a folder`);
+      return v;
+    };
+    if (flag === "--from") from.push(value());
+    else if (flag === "--out") out = value();
+    else throw new Error(`unknown argument ${a} (use --from DIR … and --out DIR)`);
+  }
+  return { from, out };
+}
+
 if (import.meta.main) {
   try {
-    const { index, pages } = await buildSite();
+    const args = parseSiteArgs(Deno.args);
+    const siteDir = args.out ?? `${repoRoot()}/site`;
+    if (args.from.length) {
+      const merged = await mergeShards(args.from, { siteDir });
+      console.log(
+        `site: merged ${merged.notebooks.length} executed notebook(s) and ${merged.records.length} ` +
+          `record(s) from ${args.from.length} folder(s)`,
+      );
+    }
+    const { index, pages } = await buildSite({ siteDir });
     console.log(`site: ${pages.length} notebook page(s); open ${index}`);
   } catch (e) {
     console.error(`site: ${(e as Error).message}`);

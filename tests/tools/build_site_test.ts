@@ -1,5 +1,11 @@
 import { equal, ok, throws } from "node:assert/strict";
-import { buildSite, renderNotebook, renderOutput } from "../../tools/build_site.ts";
+import {
+  buildSite,
+  mergeShards,
+  parseSiteArgs,
+  renderNotebook,
+  renderOutput,
+} from "../../tools/build_site.ts";
 import { loadCatalogue, validateCatalogue } from "../../tools/_catalogue.ts";
 
 const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -84,4 +90,87 @@ Deno.test("site: index lists every paper; notebook pages carry their figures", a
   ok(!/https?:\/\//.test(page.replace(/xmlns="[^"]*"/g, "")), "page must not load anything remote");
   equal(renderNotebook({ cells: [] }, "x.ipynb").title, "x.ipynb");
   await Deno.remove(siteDir, { recursive: true });
+});
+
+function executedNotebook(title: string, date: string, extra: Record<string, unknown> = {}) {
+  return JSON.stringify({
+    cells: [{ cell_type: "markdown", source: `# ${title}` }],
+    metadata: { tokenlab: { status: "passed", seconds: 2, date, ...extra } },
+    nbformat: 4,
+  });
+}
+
+Deno.test("site --from: the shards' executed copies and records merge into one index", async () => {
+  const tmp = await Deno.makeTempDir();
+  const shard = async (name: string, files: Record<string, string>) => {
+    for (const [path, text] of Object.entries(files)) {
+      await Deno.mkdir(`${tmp}/${name}/${path.slice(0, path.lastIndexOf("/"))}`, {
+        recursive: true,
+      });
+      await Deno.writeTextFile(`${tmp}/${name}/${path}`, text);
+    }
+    return `${tmp}/${name}`;
+  };
+  const a = await shard("shard-1", {
+    "notebooks/00-tour.ipynb": executedNotebook("Tour", "2026-12-01T08:00:00Z", {
+      commit: "0123456789abcdef0123",
+      records: ["results/00-tour.json"],
+    }),
+    "notebooks/18-crosslingual-inequities.ipynb": executedNotebook(
+      "Old run",
+      "2026-12-01T07:00:00Z",
+    ),
+    "records/00-tour.json": '{"values": {"a": 1}}',
+    "reproduce.json": JSON.stringify({ shard: { index: 1, count: 2 }, results: [] }),
+  });
+  const b = await shard("shard-2", {
+    "notebooks/01-tokenizers-tour.ipynb": executedNotebook("Tokenizers", "2026-12-01T08:01:00Z", {
+      commit: "fedcba9876543210",
+      uncommitted: ["lib/data/split.ts"],
+    }),
+    "notebooks/18-crosslingual-inequities.ipynb": executedNotebook(
+      "New run",
+      "2026-12-01T09:00:00Z",
+    ),
+    "records/P18-crosslingual-inequities.json": "{}",
+  });
+  const siteDir = `${tmp}/site`;
+  await Deno.mkdir(`${siteDir}/notebooks`, { recursive: true });
+  await Deno.writeTextFile(`${siteDir}/notebooks/99-stale.ipynb`, executedNotebook("Stale", "x"));
+  const notices: string[] = [];
+  const merged = await mergeShards([a, b], { siteDir, log: (l) => notices.push(l) });
+  equal(
+    merged.notebooks.join(),
+    "00-tour.ipynb,01-tokenizers-tour.ipynb,18-crosslingual-inequities.ipynb",
+  );
+  equal(merged.records.join(), "00-tour.json,P18-crosslingual-inequities.json");
+  equal(merged.duplicates.join(), "18-crosslingual-inequities.ipynb");
+  ok(
+    notices.some((n) => n.includes("keeping the later run") && n.includes("shard-2")),
+    notices.join(),
+  );
+  const { index, pages } = await buildSite({ root, siteDir });
+  equal(pages.length, 3, "the stale page of an earlier build is gone");
+  const html = await Deno.readTextFile(index);
+  ok(
+    html.includes('href="notebooks/00-tour.html"') &&
+      html.includes('href="notebooks/01-tokenizers-tour.html"'),
+  );
+  const p18 = await Deno.readTextFile(`${siteDir}/notebooks/18-crosslingual-inequities.html`);
+  ok(p18.includes("New run") && !p18.includes("Old run"));
+  const tour = await Deno.readTextFile(`${siteDir}/notebooks/00-tour.html`);
+  ok(tour.includes("executed 2026-12-01T08:00:00Z at commit <code>0123456789ab</code>"), tour);
+  ok(tour.includes('href="../records/00-tour.json"'), tour);
+  const tok = await Deno.readTextFile(`${siteDir}/notebooks/01-tokenizers-tour.html`);
+  ok(tok.includes("with uncommitted changes to lib/data/split.ts"), tok);
+  const manifest = JSON.parse(await Deno.readTextFile(`${siteDir}/reproduce.json`));
+  equal(manifest.shards.length, 1, "one shard had a manifest");
+  await Deno.remove(tmp, { recursive: true });
+});
+
+Deno.test("site: --from is repeatable, --out names the site folder", () => {
+  const parsed = parseSiteArgs(["--from", "a", "--from=b", "--out", "c"]);
+  equal(JSON.stringify(parsed), JSON.stringify({ from: ["a", "b"], out: "c" }));
+  throws(() => parseSiteArgs(["a"]), /unknown argument/);
+  throws(() => parseSiteArgs(["--from"]), /needs a folder/);
 });

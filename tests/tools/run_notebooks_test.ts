@@ -1,6 +1,12 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { findJupyterPython } from "../../tools/_jupyter.ts";
-import { parseArgs, resolveNotebooks, validateNotebook } from "../../tools/run_notebooks.ts";
+import {
+  parseArgs,
+  parseShard,
+  resolveNotebooks,
+  selectShard,
+  validateNotebook,
+} from "../../tools/run_notebooks.ts";
 
 const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const fixtures = "tests/fixtures/notebooks";
@@ -57,6 +63,7 @@ Deno.test("runner: a throwing notebook fails naming notebook and cell; others st
     `${fixtures}/passes.ipynb`,
     "--out",
     outDir,
+    "--no-cache",
   ]);
   equal(code, 1, out);
   ok(out.includes("fails.ipynb: failed in code cell 2 of 3"), out);
@@ -84,6 +91,7 @@ Deno.test("runner: a cell past the timeout is reported as a timeout in that cell
     "4",
     "--out",
     outDir,
+    "--no-cache",
   ]);
   equal(code, 1, out);
   ok(out.includes("sleeps.ipynb: timeout in code cell 2 of 2"), out);
@@ -97,4 +105,139 @@ Deno.test("runner: malformed notebooks and bad arguments give clear errors", () 
   throws(() => parseArgs(["--bogus"]), /unknown option/);
   throws(() => resolveNotebooks(["99-nope"], root), /no notebook matches "99-nope"/);
   deepEqual(resolveNotebooks(["00"], root), ["notebooks/00-tour.ipynb"]);
+  throws(() => parseArgs(["--jobs", "0"]), /--jobs must be a whole number/);
+  throws(() => parseArgs(["--shard", "3/2"]), /--shard must be k\/n/);
+  throws(() => parseShard("0/4"), /1 ≤ k ≤ n/);
+  throws(() => parseShard("a/b"), /--shard/);
+  const parsed = parseArgs(["--jobs=3", "--force", "--shard", "2/5", "--no-cache", "00"]);
+  deepEqual(
+    [parsed.jobs, parsed.force, parsed.shard, parsed.cache, parsed.notebooks],
+    [3, true, { index: 2, count: 5 }, false, ["00"]],
+  );
+  equal(parseArgs([]).jobs, navigator.hardwareConcurrency);
+});
+
+Deno.test("--shard k/n: deterministic, disjoint, complete and balanced", () => {
+  const all = resolveNotebooks([], root);
+  ok(all.length >= 2);
+  const synthetic = Array.from(
+    { length: 23 },
+    (_, i) => `notebooks/${String(i).padStart(2, "0")}-x.ipynb`,
+  );
+  for (const list of [all, synthetic]) {
+    for (let n = 1; n <= 7; n++) {
+      const shards = Array.from(
+        { length: n },
+        (_, k) => selectShard(list, { index: k + 1, count: n }),
+      );
+      const union = shards.flat();
+      deepEqual(
+        [...union].sort(),
+        [...list].sort(),
+        `n=${n}: shards must cover every notebook once`,
+      );
+      equal(new Set(union).size, list.length, `n=${n}: a notebook in two shards`);
+      const sizes = shards.map((s) => s.length);
+      ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `n=${n}: sizes ${sizes}`);
+      // the order the notebooks were listed in does not matter
+      const shuffled = [...list].reverse();
+      for (let k = 1; k <= n; k++) {
+        deepEqual(selectShard(shuffled, { index: k, count: n }), shards[k - 1]);
+      }
+    }
+  }
+  // a known split, written out: every third of the sorted list
+  deepEqual(selectShard(["c", "a", "e", "b", "d"], { index: 2, count: 3 }), ["b", "e"]);
+});
+
+/** A temp folder with a notebook that imports a tiny library and one that imports nothing. */
+function cacheFixture(): { dir: string; uses: string; plain: string } {
+  const dir = Deno.makeTempDirSync();
+  Deno.mkdirSync(`${dir}/tiny_lib`);
+  Deno.writeTextFileSync(`${dir}/tiny_lib/mod.ts`, 'export { double } from "./double.ts";\n');
+  Deno.writeTextFileSync(
+    `${dir}/tiny_lib/double.ts`,
+    "export function double(x: number): number {\n  return 2 * x;\n}\n",
+  );
+  const nb = (code: string) =>
+    JSON.stringify({
+      cells: [
+        { cell_type: "markdown", id: "m", metadata: {}, source: "# cache fixture" },
+        {
+          cell_type: "code",
+          id: "p",
+          metadata: { tags: ["parameters"] },
+          source: 'const profile = "quick";',
+          outputs: [],
+          execution_count: null,
+        },
+        {
+          cell_type: "code",
+          id: "c",
+          metadata: {},
+          source: code,
+          outputs: [],
+          execution_count: null,
+        },
+      ],
+      metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    });
+  Deno.writeTextFileSync(
+    `${dir}/uses_lib.ipynb`,
+    nb('import { double } from "./tiny_lib/mod.ts";\nconsole.log(`double=${double(21)}`);'),
+  );
+  Deno.writeTextFileSync(`${dir}/plain.ipynb`, nb("console.log(`plain ${profile}`);"));
+  return { dir, uses: `${dir}/uses_lib.ipynb`, plain: `${dir}/plain.ipynb` };
+}
+
+Deno.test("runner cache: second run executes nothing; a touched module reruns its importer only; a corrupt entry reruns with a notice", async () => {
+  requireJupyter();
+  const { dir, uses, plain } = cacheFixture();
+  const cache = `${dir}/cache`, out = `${dir}/out`;
+  const run = (...extra: string[]) =>
+    runner([uses, plain, "--cache", cache, "--out", out, "--jobs", "2", ...extra]);
+  const executed = (log: string) =>
+    ["uses_lib", "plain"].filter((n) => new RegExp(`${n}\\.ipynb \\(profile quick`).test(log));
+
+  const first = await run();
+  equal(first.code, 0, first.out);
+  deepEqual(executed(first.out), ["uses_lib", "plain"], first.out);
+  ok(first.out.includes("2 executed, 0 from the cache"), first.out);
+  const copy = JSON.parse(await Deno.readTextFile(`${out}/uses_lib.ipynb`));
+  ok(JSON.stringify(copy.cells).includes("double=42"), "the executed copy has the output");
+  ok(copy.metadata.tokenlab.cache_key?.length === 64, "the executed copy names its cache key");
+
+  await Deno.remove(out, { recursive: true });
+  const second = await run();
+  equal(second.code, 0, second.out);
+  deepEqual(executed(second.out), [], second.out);
+  ok(second.out.includes("0 executed, 2 from the cache"), second.out);
+  ok(
+    JSON.stringify(JSON.parse(await Deno.readTextFile(`${out}/uses_lib.ipynb`)).cells)
+      .includes("double=42"),
+    "a cache hit restores the executed copy",
+  );
+
+  Deno.writeTextFileSync(`${dir}/tiny_lib/double.ts`, "// touched\n", { append: true });
+  const third = await run();
+  equal(third.code, 0, third.out);
+  deepEqual(executed(third.out), ["uses_lib"], third.out);
+  ok(third.out.includes(`changed: ${dir}/tiny_lib/double.ts`), third.out);
+
+  const plainDir = `${cache}/plain`;
+  const [entry] = [...Deno.readDirSync(plainDir)].map((e) => e.name);
+  Deno.writeTextFileSync(`${plainDir}/${entry}/entry.json`, "{ not json");
+  const fourth = await run();
+  equal(fourth.code, 0, fourth.out);
+  deepEqual(executed(fourth.out), ["plain"], fourth.out);
+  ok(
+    fourth.out.includes(`cache: ignoring entry plain/${entry}: entry.json is unreadable`),
+    fourth.out,
+  );
+
+  const forced = await run("--force");
+  deepEqual(executed(forced.out), ["uses_lib", "plain"], forced.out);
+  await Deno.remove(dir, { recursive: true });
 });

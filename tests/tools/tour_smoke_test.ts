@@ -7,7 +7,17 @@ Deno.test("smoke: the tour notebook executes headlessly and writes its record", 
   ok(findJupyterPython(), "Jupyter's executor is missing: run `deno task setup` first");
   const outDir = await Deno.makeTempDir();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tools/run_notebooks.ts", "00-tour", "--out", outDir, "--timeout", "300"],
+    args: [
+      "run",
+      "-A",
+      "tools/run_notebooks.ts",
+      "00-tour",
+      "--out",
+      outDir,
+      "--timeout",
+      "300",
+      "--no-cache",
+    ],
     cwd: root,
     stdout: "piped",
     stderr: "piped",

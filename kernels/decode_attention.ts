@@ -22,6 +22,7 @@ import {
   sameDevice,
   sameShape,
 } from "./_common.ts";
+import { onlineSoftmaxStateWgsl, onlineSoftmaxTileWgsl } from "./_online_softmax.ts";
 import { splitMergeWgsl } from "./_split_merge.ts";
 import { type AttentionInputs, flashAttentionReference } from "./flash_attention.ts";
 
@@ -86,9 +87,7 @@ const NEG = -1.0e30;
 var<workgroup> qs: array<f32, ${R * D}>;
 var<workgroup> kv: array<f32, ${TL * (D + 1)}>;
 var<workgroup> sc: array<f32, ${R * TL}>;
-var<workgroup> ms: array<f32, ${R}>;
-var<workgroup> ls: array<f32, ${R}>;
-var<workgroup> alpha: array<f32, ${R}>;
+${onlineSoftmaxStateWgsl(R)}
 
 // global (query, head) of local row r, or none
 fn rowQuery(z: u32, r: u32) -> u32 { return (z * R + r) / params.group; }
@@ -137,22 +136,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
       sc[e] = x;
     }
     workgroupBarrier();
-    for (var r = tid; r < R; r += NT) {
-      var tmax = NEG;
-      for (var t = 0u; t < TILE; t++) { tmax = max(tmax, sc[r * TILE + t]); }
-      let mn = max(ms[r], tmax);
-      var sum = 0.0;
-      for (var t = 0u; t < TILE; t++) {
-        let x = sc[r * TILE + t];
-        let p = select(0.0, exp2(x - mn), x > 0.5 * NEG);
-        sc[r * TILE + t] = p;
-        sum += p;
-      }
-      let a = exp2(ms[r] - mn);
-      alpha[r] = a;
-      ls[r] = ls[r] * a + sum;
-      ms[r] = mn;
-    }
+${onlineSoftmaxTileWgsl({ scores: "sc", rows: "R", tile: "TILE" })}
     // V replaces K in the staging buffer (scores no longer read it)
     for (var e = tid; e < TILE * D; e += NT) {
       let t = e / D;

@@ -22,6 +22,7 @@ import {
   sameDevice,
   sameShape,
 } from "./_common.ts";
+import { onlineSoftmaxStateWgsl, onlineSoftmaxTileWgsl } from "./_online_softmax.ts";
 
 /** Compile-time configuration of the attention shaders. */
 export interface FlashAttentionShaderConfig {
@@ -140,9 +141,7 @@ var<workgroup> Qs: array<vec4<f32>, ${BQ * D4}>;
 var<workgroup> Ks: array<vec4<f32>, ${BK * D4}>;
 var<workgroup> Vs: array<vec4<f32>, ${BK * D4}>;
 var<workgroup> S: array<f32, ${BQ * BK}>;
-var<workgroup> ms: array<f32, ${BQ}>;
-var<workgroup> ls: array<f32, ${BQ}>;
-var<workgroup> corr: array<f32, ${BQ}>;
+${onlineSoftmaxStateWgsl(BQ)}
 ${load4("q", D)}
 ${load4("k", D)}
 ${load4("v", D)}
@@ -213,22 +212,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
       }
     }
     workgroupBarrier();
-    for (var r = tid; r < BQ; r += NT) {
-      var tmax = NEG;
-      for (var t = 0u; t < BK; t++) { tmax = max(tmax, S[r * BK + t]); }
-      let mn = max(ms[r], tmax);
-      var sum = 0.0;
-      for (var t = 0u; t < BK; t++) {
-        let x = S[r * BK + t];
-        let p = select(0.0, exp2(x - mn), x > 0.5 * NEG);
-        S[r * BK + t] = p;
-        sum += p;
-      }
-      let a = exp2(ms[r] - mn);
-      corr[r] = a;
-      ls[r] = ls[r] * a + sum;
-      ms[r] = mn;
-    }
+${onlineSoftmaxTileWgsl({ scores: "S", rows: "BQ", tile: "BK" })}
     workgroupBarrier();
     let nt = min(BK, kEnd - k0);
     for (var n = 0u; n < ${ACC}u; n++) {
@@ -236,7 +220,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
       if (e < BQ * D4) {
         let r = e / D4;
         let c = e % D4;
-        var a = acc[n] * corr[r];
+        var a = acc[n] * alpha[r];
         for (var t = 0u; t < nt; t++) { a = fma(vec4<f32>(S[r * BK + t]), Vs[t * D4 + c], a); }
         acc[n] = a;
       }

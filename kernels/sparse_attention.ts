@@ -26,6 +26,7 @@ import {
   sameDevice,
   sameShape,
 } from "./_common.ts";
+import { onlineSoftmaxStateWgsl, onlineSoftmaxTileWgsl } from "./_online_softmax.ts";
 import { splitMergeWgsl } from "./_split_merge.ts";
 import type { AttentionInputs } from "./flash_attention.ts";
 
@@ -80,9 +81,7 @@ const NEG = -1.0e30;
 var<workgroup> qs: array<f32, ${R * D}>;
 var<workgroup> sc: array<f32, ${R * TILE}>;
 var<workgroup> pos: array<u32, ${TILE}>;
-var<workgroup> ms: array<f32, ${R}>;
-var<workgroup> ls: array<f32, ${R}>;
-var<workgroup> alpha: array<f32, ${R}>;
+${onlineSoftmaxStateWgsl(R)}
 
 // (query, query head) of local row r of list l
 fn rowQuery(z: u32, r: u32) -> u32 { return (z * R + r) / params.perList; }
@@ -130,22 +129,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
       sc[e] = x;
     }
     workgroupBarrier();
-    for (var r = tid; r < R; r += NT) {
-      var tmax = NEG;
-      for (var t = 0u; t < TILE; t++) { tmax = max(tmax, sc[r * TILE + t]); }
-      let mn = max(ms[r], tmax);
-      var sum = 0.0;
-      for (var t = 0u; t < TILE; t++) {
-        let x = sc[r * TILE + t];
-        let p = select(0.0, exp2(x - mn), x > 0.5 * NEG);
-        sc[r * TILE + t] = p;
-        sum += p;
-      }
-      let a = exp2(ms[r] - mn);
-      alpha[r] = a;
-      ls[r] = ls[r] * a + sum;
-      ms[r] = mn;
-    }
+${onlineSoftmaxTileWgsl({ scores: "sc", rows: "R", tile: "TILE" })}
     workgroupBarrier();
     for (var n = 0u; n < ${ACC}u; n++) {
       let e = tid + n * NT;

@@ -78,6 +78,17 @@ export function grid(n: number): [number, number] {
   return [Math.max(x, 1), Math.max(1, ceilDiv(n, 65535))];
 }
 
+/** Checks that every given tensor is f32 (the training kernels' only dtype). */
+export function f32Only(ts: (Tensor | undefined)[], what: string): void {
+  for (const t of ts) {
+    if (t) {
+      check(t.dtype === "f32", `${what} needs f32 tensors, got ${t.dtype}`, {
+        hint: "training keeps weights, activations and gradients in f32",
+      });
+    }
+  }
+}
+
 /** Bindings for `run`: tensors bound with their data size. */
 export function bind(t: Tensor): { buffer: GPUBuffer; size: number } {
   return { buffer: t.buffer, size: t.bindingSize };

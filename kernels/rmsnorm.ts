@@ -1,6 +1,16 @@
 /**
  * RMSNorm over the last dimension, optionally fused with the residual add that precedes it in
- * a pre-norm transformer block.
+ * a pre-norm transformer block, and its backward (`dx` and `dweight`) for training.
+ *
+ * @example
+ * ```ts
+ * import { rmsnormBackwardReference, rmsnormReference } from "@tokenlab/tokenlab/kernels";
+ * const x = { data: new Float32Array([3, 4]), shape: [1, 2] };
+ * const weight = { data: new Float32Array([1, 1]), shape: [2] };
+ * const { out } = rmsnormReference({ x, weight }, { eps: 0 }); // x / √12.5
+ * const g = rmsnormBackwardReference({ dy: out, x, weight }, { eps: 0 });
+ * console.log(out.data, g.dx.data, g.dweight.data);
+ * ```
  *
  * @module
  */
@@ -11,6 +21,7 @@ import {
   bind,
   cpuTensor,
   enables,
+  f32Only,
   floatType,
   grid,
   hostOf,
@@ -200,4 +211,249 @@ export function rmsnormReference(
   }
   const o = { data: out, shape: [...x.shape] };
   return residual ? { out: o, residual: { data: h, shape: [...x.shape] } } : { out: o };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+const BACKWARD_PARAMS_WGSL =
+  `struct Params { rows: u32, D: u32, eps: f32, gridX: u32, accumulate: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+`;
+
+/**
+ * WGSL sources of the RMSNorm backward (f32): `dx` — one 256-thread workgroup per row computes
+ * `r = 1/rms(x)` and `Σ dy·w·x`, writes (or adds) `dx = r·dy·w − r³/D·(Σ dy·w·x)·x` and keeps
+ * `r` per row; `dweight` — one workgroup per feature sums `dy·x·r` over the rows.
+ *
+ * @example
+ * ```ts
+ * import { rmsnormBackwardWgsl } from "@tokenlab/tokenlab/kernels";
+ * console.log(rmsnormBackwardWgsl().dweight.includes("rinv"));
+ * ```
+ */
+export function rmsnormBackwardWgsl(): { dx: string; dweight: string } {
+  const dx = `${BACKWARD_PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rinv: array<f32>;
+var<workgroup> pss: array<f32, 256>;
+var<workgroup> pdot: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let row = wg.x + wg.y * params.gridX;
+  if (row >= params.rows) { return; }
+  let base = row * params.D;
+  var ss = 0.0;
+  var dot = 0.0;
+  for (var i = tid; i < params.D; i += 256u) {
+    let xv = x[base + i];
+    ss += xv * xv;
+    dot += dy[base + i] * w[i] * xv;
+  }
+  pss[tid] = ss;
+  pdot[tid] = dot;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) {
+    if (tid < s) {
+      pss[tid] += pss[tid + s];
+      pdot[tid] += pdot[tid + s];
+    }
+    workgroupBarrier();
+  }
+  let inv = 1.0 / sqrt(pss[0] / f32(params.D) + params.eps);
+  let k = inv * inv * inv * pdot[0] / f32(params.D);
+  for (var i = tid; i < params.D; i += 256u) {
+    var v = inv * dy[base + i] * w[i] - k * x[base + i];
+    if (params.accumulate == 1u) { v += dx[base + i]; }
+    dx[base + i] = v;
+  }
+  if (tid == 0u) { rinv[row] = inv; }
+}
+`;
+  const dweight = `${BACKWARD_PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> rinv: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dw: array<f32>;
+var<workgroup> part: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let col = wg.x + wg.y * params.gridX;
+  if (col >= params.D) { return; }
+  var acc = 0.0;
+  for (var r = tid; r < params.rows; r += 256u) {
+    let i = r * params.D + col;
+    acc += dy[i] * x[i] * rinv[r];
+  }
+  part[tid] = acc;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) {
+    if (tid < s) { part[tid] += part[tid + s]; }
+    workgroupBarrier();
+  }
+  if (tid == 0u) { dw[col] = part[0]; }
+}
+`;
+  return { dx, dweight };
+}
+
+/** Inputs of {@linkcode rmsnormBackward}: the forward's input and weight and the output gradient. */
+export interface RmsnormBackwardInputs<T> {
+  /** Gradient of the loss with respect to the norm's output, [..., D]. */
+  dy: T;
+  /** The forward's input (after any residual add), [..., D]. */
+  x: T;
+  /** The forward's per-feature scale, [D]. */
+  weight: T;
+  /** Add the input gradient into this tensor (shaped like x) instead of a new one. */
+  dx?: T;
+}
+
+/** Options of {@linkcode rmsnormBackward} and {@linkcode rmsnormBackwardReference}. */
+export interface RmsnormBackwardOptions extends KernelOptions {
+  /** The forward's epsilon (default 1e-6, as {@linkcode rmsnorm}). */
+  eps?: number;
+}
+
+/** Outputs of {@linkcode rmsnormBackward}. */
+export interface RmsnormBackwardResult<T> {
+  /** Gradient with respect to x (the `dx` input when given, now holding the sum). */
+  dx: T;
+  /** Gradient with respect to the weight, [D]. */
+  dweight: T;
+}
+
+function rmsShapes(i: RmsnormBackwardInputs<{ shape: readonly number[] }>): [number, number] {
+  sameShape(i.dy.shape, i.x.shape, "rmsnormBackward dy and x");
+  const D = i.x.shape.at(-1) ?? 1;
+  check(
+    i.weight.shape.length === 1 && i.weight.shape[0] === D,
+    `rmsnormBackward weight must have shape [${D}], got [${i.weight.shape.join(", ")}]`,
+  );
+  if (i.dx) sameShape(i.dx.shape, i.x.shape, "rmsnormBackward dx and x");
+  const rows = i.x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return [rows, D];
+}
+
+/**
+ * Gradients of RMSNorm `y = x / rms(x) · w` on the GPU (f32): `dx` (optionally added into an
+ * existing gradient, e.g. the residual stream's) and `dweight`.
+ *
+ * @example
+ * ```ts
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * import { rmsnormBackward } from "@tokenlab/tokenlab/kernels";
+ * const gpu = await getDevice();
+ * if (gpu) {
+ *   const x = Tensor.fromArray([3, 4], { shape: [1, 2], gpu });
+ *   const weight = Tensor.fromArray([1, 1], { shape: [2], gpu });
+ *   const dy = Tensor.fromArray([1, 0], { shape: [1, 2], gpu });
+ *   const { dx, dweight } = await rmsnormBackward({ dy, x, weight }, { eps: 0 });
+ *   console.log(await dx.toArray(), await dweight.toArray());
+ * }
+ * ```
+ */
+export async function rmsnormBackward(
+  inputs: RmsnormBackwardInputs<Tensor>,
+  options: RmsnormBackwardOptions = {},
+): Promise<RmsnormBackwardResult<Tensor>> {
+  const { dy, x, weight } = inputs;
+  const [rows, D] = rmsShapes(inputs);
+  f32Only([dy, x, weight, inputs.dx], "rmsnormBackward");
+  sameDevice(dy, x, "rmsnormBackward dy and x");
+  sameDevice(x, weight, "rmsnormBackward x and weight");
+  if (x.isCpu) {
+    const r = rmsnormBackwardReference({
+      dy: hostOf(dy),
+      x: hostOf(x),
+      weight: hostOf(weight),
+      dx: inputs.dx && hostOf(inputs.dx),
+    }, options);
+    const dw = cpuTensor(r.dweight, "f32");
+    if (!inputs.dx) return { dx: cpuTensor(r.dx, "f32"), dweight: dw };
+    (inputs.dx.host as Float32Array).set(r.dx.data);
+    return { dx: inputs.dx, dweight: dw };
+  }
+  const gpu = x.gpu;
+  const src = rmsnormBackwardWgsl();
+  const [pdx, pdw] = await Promise.all([
+    gpu.pipelines.get(src.dx, { label: "rmsnorm_backward_dx" }),
+    gpu.pipelines.get(src.dweight, { label: "rmsnorm_backward_dw" }),
+  ]);
+  const dx = inputs.dx ?? Tensor.empty(x.shape, { gpu });
+  const dweight = Tensor.empty([D], { gpu });
+  const rinv = Tensor.empty([rows], { gpu });
+  const [gx, gy] = grid(rows), [cx, cy] = grid(D);
+  const eps = options.eps ?? 1e-6;
+  const p1 = gpu.uniformBuffer(BACKWARD_PARAMS_WGSL, {
+    rows,
+    D,
+    eps,
+    gridX: gx,
+    accumulate: inputs.dx ? 1 : 0,
+  });
+  const p2 = gpu.uniformBuffer(BACKWARD_PARAMS_WGSL, { rows, D, eps, gridX: cx, accumulate: 0 });
+  gpu.run([
+    {
+      pipeline: pdx,
+      label: "rmsnorm_backward_dx",
+      bindings: [{ buffer: p1 }, bind(dy), bind(x), bind(weight), bind(dx), bind(rinv)],
+      workgroups: [rows ? gx : 0, gy],
+    },
+    {
+      pipeline: pdw,
+      label: "rmsnorm_backward_dw",
+      bindings: [{ buffer: p2 }, bind(dy), bind(x), bind(rinv), bind(dweight)],
+      workgroups: [D ? cx : 0, cy],
+    },
+  ], { profiler: options.profiler, release: [p1, p2, rinv.buffer] });
+  return { dx, dweight };
+}
+
+/**
+ * CPU reference of {@linkcode rmsnormBackward} (f64 sums).
+ *
+ * @example
+ * ```ts
+ * import { rmsnormBackwardReference } from "@tokenlab/tokenlab/kernels";
+ * const r = rmsnormBackwardReference({
+ *   dy: { data: new Float32Array([1, 0]), shape: [1, 2] },
+ *   x: { data: new Float32Array([3, 4]), shape: [1, 2] },
+ *   weight: { data: new Float32Array([1, 1]), shape: [2] },
+ * }, { eps: 0 });
+ * console.log(r.dx.data, r.dweight.data);
+ * ```
+ */
+export function rmsnormBackwardReference(
+  inputs: RmsnormBackwardInputs<HostTensor>,
+  options: RmsnormBackwardOptions = {},
+): RmsnormBackwardResult<HostTensor> {
+  const { dy, x, weight } = inputs;
+  const [rows, D] = rmsShapes(inputs);
+  const eps = options.eps ?? 1e-6;
+  const dx = inputs.dx ? Float32Array.from(inputs.dx.data) : new Float32Array(rows * D);
+  const dw = new Float64Array(D);
+  for (let r = 0; r < rows; r++) {
+    const b = r * D;
+    let ss = 0, dot = 0;
+    for (let i = 0; i < D; i++) {
+      ss += x.data[b + i] ** 2;
+      dot += dy.data[b + i] * weight.data[i] * x.data[b + i];
+    }
+    const inv = 1 / Math.sqrt(ss / D + eps);
+    const k = (inv ** 3 * dot) / D;
+    for (let i = 0; i < D; i++) {
+      dx[b + i] += inv * dy.data[b + i] * weight.data[i] - k * x.data[b + i];
+      dw[i] += dy.data[b + i] * x.data[b + i] * inv;
+    }
+  }
+  return {
+    dx: { data: dx, shape: [...x.shape] },
+    dweight: { data: Float32Array.from(dw), shape: [D] },
+  };
 }

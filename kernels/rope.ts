@@ -1,7 +1,16 @@
 /**
  * Rotary position embedding (RoPE) with arbitrary position ids, in the half-split (GPT-NeoX,
  * Llama in HF) or interleaved (original GPT-J / Meta Llama) pair layout, optionally rotating
- * only the first `rotaryDim` features.
+ * only the first `rotaryDim` features; q and k together in one kernel ({@linkcode ropeQk}); and
+ * the backward, the inverse rotation ({@linkcode ropeBackward}).
+ *
+ * @example
+ * ```ts
+ * import { ropeBackwardReference, ropeReference } from "@tokenlab/tokenlab/kernels";
+ * const x = { data: new Float32Array([1, 0]), shape: [1, 1, 2] };
+ * const y = ropeReference({ x, positions: [1] }); // [cos 1, sin 1]
+ * console.log(ropeBackwardReference({ dy: y, positions: [1] }).data); // [1, 0]
+ * ```
  *
  * @module
  */
@@ -379,4 +388,59 @@ export function ropeQkReference(
     q: ropeReference({ x: inputs.q, positions: inputs.positions }, options),
     k: ropeReference({ x: inputs.k, positions: inputs.positions }, options),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+/** Inputs of {@linkcode ropeBackward}: the output gradient and the forward's positions. */
+export interface RopeBackwardInputs<T> {
+  /** Gradient with respect to the rotated tensor, [tokens, heads, headDim]. */
+  dy: T;
+  /** Position id of each token, as in the forward. */
+  positions: ArrayLike<number>;
+}
+
+/**
+ * Gradient of {@linkcode rope}: each pair was rotated by an orthogonal 2×2 matrix R(θ), so the
+ * gradient is rotated back by R(θ)ᵀ = R(−θ) — the RoPE kernel run at the negated positions
+ * (same options: base, layout, rotaryDim).
+ *
+ * @example
+ * ```ts
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * import { ropeBackward } from "@tokenlab/tokenlab/kernels";
+ * const gpu = await getDevice();
+ * if (gpu) {
+ *   const dy = Tensor.fromArray([1, 0], { shape: [1, 1, 2], gpu });
+ *   console.log(await (await ropeBackward({ dy, positions: [1] })).toArray()); // [cos 1, -sin 1]
+ * }
+ * ```
+ */
+export function ropeBackward(
+  inputs: RopeBackwardInputs<Tensor>,
+  options: RopeOptions = {},
+): Promise<Tensor> {
+  return rope({ x: inputs.dy, positions: negate(inputs.positions) }, options);
+}
+
+/**
+ * CPU reference of {@linkcode ropeBackward}.
+ *
+ * @example
+ * ```ts
+ * import { ropeBackwardReference } from "@tokenlab/tokenlab/kernels";
+ * const dy = { data: new Float32Array([1, 0]), shape: [1, 1, 2] };
+ * console.log(ropeBackwardReference({ dy, positions: [1] }).data); // [cos 1, -sin 1]
+ * ```
+ */
+export function ropeBackwardReference(
+  inputs: RopeBackwardInputs<HostTensor>,
+  options: RopeOptions = {},
+): HostTensor {
+  return ropeReference({ x: inputs.dy, positions: negate(inputs.positions) }, options);
+}
+
+function negate(positions: ArrayLike<number>): number[] {
+  return Array.from(positions, (p) => -p);
 }

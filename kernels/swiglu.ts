@@ -1,5 +1,15 @@
 /**
- * SwiGLU activation `silu(gate) · up`, element-wise.
+ * SwiGLU activation `silu(gate) · up`, element-wise, and its backward (gradients of gate and
+ * up) for training.
+ *
+ * @example
+ * ```ts
+ * import { swigluBackwardReference, swigluReference } from "@tokenlab/tokenlab/kernels";
+ * const t = (v: number) => ({ data: new Float32Array([v]), shape: [1] });
+ * console.log(swigluReference({ gate: t(0), up: t(2) }).data); // [0]
+ * const g = swigluBackwardReference({ gate: t(0), up: t(2), dout: t(1) });
+ * console.log(g.dgate.data, g.dup.data); // [1], [0]
+ * ```
  *
  * @module
  */
@@ -10,6 +20,7 @@ import {
   ceilDiv,
   cpuTensor,
   enables,
+  f32Only,
   floatType,
   grid,
   hostOf,
@@ -121,4 +132,129 @@ export function swigluReference(inputs: SwigluInputs<HostTensor>): HostTensor {
     out[i] = (g / (1 + Math.exp(-g))) * up.data[i];
   }
   return { data: out, shape: [...gate.shape] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+/**
+ * WGSL source of the SwiGLU backward (f32), one thread per element:
+ * `dgate = dout·up·σ(g)·(1 + g·(1 − σ(g)))`, `dup = dout·g·σ(g)`.
+ *
+ * @example
+ * ```ts
+ * import { SWIGLU_BACKWARD_WGSL } from "@tokenlab/tokenlab/kernels";
+ * console.log(SWIGLU_BACKWARD_WGSL.includes("dgate"));
+ * ```
+ */
+export const SWIGLU_BACKWARD_WGSL: string = `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> gate: array<f32>;
+@group(0) @binding(2) var<storage, read> up: array<f32>;
+@group(0) @binding(3) var<storage, read> dout: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dgate: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dup: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let i = (wg.x + wg.y * params.gridX) * 256u + tid;
+  if (i >= params.n) { return; }
+  let g = gate[i];
+  let s = 1.0 / (1.0 + exp(-g));
+  let d = dout[i];
+  dup[i] = d * g * s;
+  dgate[i] = d * up[i] * s * (1.0 + g * (1.0 - s));
+}
+`;
+
+/** Inputs of {@linkcode swigluBackward}: the forward's inputs and the output gradient. */
+export interface SwigluBackwardInputs<T> {
+  /** Gate projection of the forward. */
+  gate: T;
+  /** Up projection of the forward. */
+  up: T;
+  /** Gradient with respect to `silu(gate) · up`. */
+  dout: T;
+}
+
+/** Outputs of {@linkcode swigluBackward}. */
+export interface SwigluBackwardResult<T> {
+  /** Gradient with respect to gate. */
+  dgate: T;
+  /** Gradient with respect to up. */
+  dup: T;
+}
+
+function swigluShapes(i: SwigluBackwardInputs<{ shape: readonly number[] }>): void {
+  sameShape(i.gate.shape, i.up.shape, "swigluBackward gate and up");
+  sameShape(i.gate.shape, i.dout.shape, "swigluBackward gate and dout");
+}
+
+/**
+ * Gradients of `silu(gate) · up` on the GPU (f32).
+ *
+ * @example
+ * ```ts
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * import { swigluBackward } from "@tokenlab/tokenlab/kernels";
+ * const gpu = await getDevice();
+ * if (gpu) {
+ *   const gate = Tensor.fromArray([0], { shape: [1], gpu });
+ *   const up = Tensor.fromArray([2], { shape: [1], gpu });
+ *   const dout = Tensor.fromArray([1], { shape: [1], gpu });
+ *   const r = await swigluBackward({ gate, up, dout });
+ *   console.log(await r.dgate.toArray(), await r.dup.toArray()); // [1], [0]
+ * }
+ * ```
+ */
+export async function swigluBackward(
+  inputs: SwigluBackwardInputs<Tensor>,
+  options: KernelOptions = {},
+): Promise<SwigluBackwardResult<Tensor>> {
+  const { gate, up, dout } = inputs;
+  swigluShapes(inputs);
+  f32Only([gate, up, dout], "swigluBackward");
+  sameDevice(gate, up, "swigluBackward gate and up");
+  sameDevice(gate, dout, "swigluBackward gate and dout");
+  if (gate.isCpu) {
+    const r = swigluBackwardReference({ gate: hostOf(gate), up: hostOf(up), dout: hostOf(dout) });
+    return { dgate: cpuTensor(r.dgate, "f32"), dup: cpuTensor(r.dup, "f32") };
+  }
+  const gpu = gate.gpu;
+  const pipeline = await gpu.pipelines.get(SWIGLU_BACKWARD_WGSL, { label: "swiglu_backward" });
+  const [gx, gy] = grid(ceilDiv(gate.size, 256));
+  const params = gpu.uniformBuffer(PARAMS_WGSL, { n: gate.size, gridX: gx });
+  const dgate = Tensor.empty(gate.shape, { gpu }), dup = Tensor.empty(gate.shape, { gpu });
+  gpu.run([{
+    pipeline,
+    label: "swiglu_backward",
+    bindings: [{ buffer: params }, bind(gate), bind(up), bind(dout), bind(dgate), bind(dup)],
+    workgroups: [gate.size ? gx : 0, gy],
+  }], { profiler: options.profiler, release: [params] });
+  return { dgate, dup };
+}
+
+/**
+ * CPU reference of {@linkcode swigluBackward}.
+ *
+ * @example
+ * ```ts
+ * import { swigluBackwardReference } from "@tokenlab/tokenlab/kernels";
+ * const t = (v: number) => ({ data: new Float32Array([v]), shape: [1] });
+ * const r = swigluBackwardReference({ gate: t(0), up: t(2), dout: t(1) });
+ * console.log(r.dgate.data, r.dup.data); // [1], [0]
+ * ```
+ */
+export function swigluBackwardReference(
+  inputs: SwigluBackwardInputs<HostTensor>,
+): SwigluBackwardResult<HostTensor> {
+  swigluShapes(inputs);
+  const { gate, up, dout } = inputs;
+  const n = gate.data.length;
+  const dg = new Float32Array(n), du = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const g = gate.data[i], s = 1 / (1 + Math.exp(-g)), d = dout.data[i];
+    du[i] = d * g * s;
+    dg[i] = d * up.data[i] * s * (1 + g * (1 - s));
+  }
+  return { dgate: { data: dg, shape: [...gate.shape] }, dup: { data: du, shape: [...gate.shape] } };
 }

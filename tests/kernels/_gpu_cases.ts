@@ -41,6 +41,42 @@ const cases: Record<string, CaseFn> = {
     const want = K.matmulReference({ a: a.host, b: b.host }, opts);
     return [{ got: await c.toArray(), want: want.data, shapes: [c.shape, want.shape] }];
   },
+  async matmulAccumulate(gpu, s, rng) {
+    const { m, n, k } = s;
+    const a = input(gpu, rng, s.transposeA ? [k, m] : [m, k], "f32");
+    const b = input(gpu, rng, [k, n], "f32");
+    const c = input(gpu, rng, [m, n], "f32");
+    const opts = { transposeA: s.transposeA, alpha: s.alpha };
+    const r = await K.matmul({ a: a.dev, b: b.dev }, { ...opts, accumulate: c.dev });
+    if (r !== c.dev) throw new Error("accumulate did not return the given tensor");
+    const p = K.matmulReference({ a: a.host, b: b.host }, opts).data;
+    return [{ got: await c.dev.toArray(), want: p.map((v, i) => v + c.host.data[i]) }];
+  },
+  async matmulRegisters(gpu, s, rng) {
+    const { m, n, k, batchA = 0, batchB = 0 } = s;
+    const dt = s.dtype ?? "f32";
+    const shapeA = s.transposeA ? [k, m] : [m, k], shapeB = s.transposeB ? [n, k] : [k, n];
+    const up = (shape: number[]) => {
+      const data = randn(rng, shape.reduce((x, y) => x * y, 1));
+      const t = Tensor.fromArray(data, { shape, dtype: dt, gpu });
+      return { dev: t, host: { data: dt === "f16" ? roundToFloat16(data) : data, shape } };
+    };
+    const a = up(batchA ? [batchA, ...shapeA] : shapeA),
+      b = up(batchB ? [batchB, ...shapeB] : shapeB);
+    const opts = { transposeA: s.transposeA, transposeB: s.transposeB, alpha: s.alpha };
+    const want = K.matmulReference({ a: a.host, b: b.host }, opts);
+    const c = await K.matmul({ a: a.dev, b: b.dev }, {
+      ...opts,
+      kernel: "registers",
+      outDtype: "f32",
+    });
+    const outs = [{ got: await c.toArray(), want: want.data }];
+    if (s.accumulate) {
+      await K.matmul({ a: a.dev, b: b.dev }, { ...opts, kernel: "registers", accumulate: c });
+      outs.push({ got: await c.toArray(), want: want.data.map((v) => 2 * v) });
+    }
+    return outs;
+  },
   async rmsnorm(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
     const x = input(gpu, rng, [s.rows, s.d], dt);
@@ -58,6 +94,21 @@ const cases: Record<string, CaseFn> = {
     if (res) outs.push({ got: await r.residual!.toArray(), want: want.residual!.data });
     return outs;
   },
+  async rmsnormBackward(gpu, s, rng) {
+    const x = input(gpu, rng, [s.rows, s.d], "f32"), dy = input(gpu, rng, [s.rows, s.d], "f32");
+    const w = input(gpu, rng, [s.d], "f32");
+    const acc = s.accumulate ? input(gpu, rng, [s.rows, s.d], "f32") : undefined;
+    const inputs = { dy: dy.dev, x: x.dev, weight: w.dev, dx: acc?.dev };
+    const r = await K.rmsnormBackward(inputs, { eps: s.eps });
+    const want = K.rmsnormBackwardReference(
+      { dy: dy.host, x: x.host, weight: w.host, dx: acc?.host },
+      { eps: s.eps },
+    );
+    return [
+      { got: await r.dx.toArray(), want: want.dx.data },
+      { got: await r.dweight.toArray(), want: want.dweight.data },
+    ];
+  },
   async rope(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
     const x = input(gpu, rng, [s.tokens, s.heads, s.d], dt);
@@ -66,11 +117,31 @@ const cases: Record<string, CaseFn> = {
     const y = await K.rope({ x: x.dev, positions }, opts);
     return [{ got: await y.toArray(), want: K.ropeReference({ x: x.host, positions }, opts).data }];
   },
+  async ropeBackward(gpu, s, rng) {
+    const dy = input(gpu, rng, [s.tokens, s.heads, s.d], "f32");
+    const positions = Array.from({ length: s.tokens }, () => rng.int(s.maxPos ?? 64));
+    const opts = { base: s.base, layout: s.layout };
+    const r = await K.ropeBackward({ dy: dy.dev, positions }, opts);
+    return [{
+      got: await r.toArray(),
+      want: K.ropeBackwardReference({ dy: dy.host, positions }, opts).data,
+    }];
+  },
   async swiglu(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
     const g = input(gpu, rng, s.shape, dt, 3), u = input(gpu, rng, s.shape, dt);
     const y = await K.swiglu({ gate: g.dev, up: u.dev });
     return [{ got: await y.toArray(), want: K.swigluReference({ gate: g.host, up: u.host }).data }];
+  },
+  async swigluBackward(gpu, s, rng) {
+    const g = input(gpu, rng, s.shape, "f32", 3), u = input(gpu, rng, s.shape, "f32");
+    const d = input(gpu, rng, s.shape, "f32");
+    const r = await K.swigluBackward({ gate: g.dev, up: u.dev, dout: d.dev });
+    const want = K.swigluBackwardReference({ gate: g.host, up: u.host, dout: d.host });
+    return [
+      { got: await r.dgate.toArray(), want: want.dgate.data },
+      { got: await r.dup.toArray(), want: want.dup.data },
+    ];
   },
   async unary(gpu, s, rng) {
     const dt = s.dtype ?? "f32";
@@ -299,6 +370,82 @@ const cases: Record<string, CaseFn> = {
     }
     // the tolerance (atol) is the number of tokens allowed to differ from the reference
     const outs: Output[] = [{ got: [differ], want: [0] }];
+    return outs;
+  },
+  async embedding(gpu, s, rng) {
+    const table = input(gpu, rng, [s.vocab, s.d], "f32");
+    const ids = Array.from({ length: s.n }, () => rng.int(s.vocab));
+    const dy = input(gpu, rng, [s.n, s.d], "f32");
+    const acc = s.accumulate ? input(gpu, rng, [s.vocab, s.d], "f32") : undefined;
+    const out = await K.embedding({ table: table.dev, ids });
+    const g = await K.embeddingBackward({ dy: dy.dev, ids }, {
+      vocab: s.vocab,
+      accumulate: acc?.dev,
+    });
+    return [
+      { got: await out.toArray(), want: K.embeddingReference({ table: table.host, ids }).data },
+      {
+        got: await g.toArray(),
+        want: K.embeddingBackwardReference({ dy: dy.host, ids }, {
+          vocab: s.vocab,
+          accumulate: acc?.host,
+        }).data,
+      },
+    ];
+  },
+  async causalAttention(gpu, s, rng) {
+    const { b, seq, h, kh, d } = s;
+    const q = input(gpu, rng, [b, seq, h, d], "f32"), k = input(gpu, rng, [b, seq, kh, d], "f32");
+    const v = input(gpu, rng, [b, seq, kh, d], "f32"),
+      dout = input(gpu, rng, [b, seq, h, d], "f32");
+    const f = await K.causalAttention({ q: q.dev, k: k.dev, v: v.dev });
+    const fw = K.causalAttentionReference({ q: q.host, k: k.host, v: v.host });
+    const g = await K.causalAttentionBackward({
+      q: q.dev,
+      k: k.dev,
+      v: v.dev,
+      out: f.out,
+      lse: f.lse,
+      dout: dout.dev,
+    });
+    const gw = K.causalAttentionBackwardReference({
+      q: q.host,
+      k: k.host,
+      v: v.host,
+      ...fw,
+      dout: dout.host,
+    });
+    return [
+      { got: await f.out.toArray(), want: fw.out.data },
+      { got: await f.lse.toArray(), want: fw.lse.data },
+      { got: await g.dq.toArray(), want: gw.dq.data },
+      { got: await g.dk.toArray(), want: gw.dk.data },
+      { got: await g.dv.toArray(), want: gw.dv.data },
+    ];
+  },
+  async gradNormAdamw(gpu, s, rng) {
+    const sizes: number[] = s.sizes;
+    const grads = sizes.map((n) => input(gpu, rng, [n], "f32", s.scale ?? 1));
+    const stats = await K.gradNorm(grads.map((g) => g.dev), { maxNorm: s.maxNorm });
+    const want = K.gradNormReference(grads.map((g) => g.host), { maxNorm: s.maxNorm });
+    const outs = [{ got: await stats.toArray(), want: want.data }];
+    // two AdamW steps on the first tensor with the clip scale, weight decay on
+    const n = sizes[0];
+    const p = input(gpu, rng, [n], "f32");
+    const m = Tensor.zeros([n], { gpu }), v = Tensor.zeros([n], { gpu });
+    let ref: K.AdamwResult<K.HostTensor> = {
+      param: p.host,
+      m: { data: new Float32Array(n), shape: [n] },
+      v: { data: new Float32Array(n), shape: [n] },
+    };
+    for (let step = 1; step <= 2; step++) {
+      const opts = { lr: 0.01, step, weightDecay: 0.1 };
+      await K.adamw({ param: p.dev, grad: grads[0].dev, m, v, clip: stats }, opts);
+      ref = K.adamwReference({ ...ref, grad: grads[0].host, clip: want }, opts);
+    }
+    outs.push({ got: await p.dev.toArray(), want: ref.param.data });
+    outs.push({ got: await m.toArray(), want: ref.m.data });
+    outs.push({ got: await v.toArray(), want: ref.v.data });
     return outs;
   },
 };

@@ -1,6 +1,8 @@
-import { deepEqual } from "node:assert/strict";
-import { matmulReference } from "../../kernels/mod.ts";
+import { deepEqual, ok } from "node:assert/strict";
+import { matmul, matmulReference } from "../../kernels/mod.ts";
+import { Tensor } from "../../lib/gpu/mod.ts";
 import { gpuTest } from "../gpu/_child.ts";
+import { assertClose } from "../_compare.ts";
 
 Deno.test("matmulReference: hand-worked 2×3 · 3×2, transposes and batch broadcast", () => {
   const a = { data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] };
@@ -74,3 +76,82 @@ gpuTest("matmul GPU vs CPU reference", "tests/kernels/_gpu_cases.ts", [
     ...F32,
   },
 ]);
+
+// The wrappers on CPU tensors call the CPU references, so comparing them with those references
+// proves nothing: they are checked against hand-worked values.
+Deno.test("matmul accumulate on CPU tensors: hand-derived values, in place", async () => {
+  const cpu = (data: number[], shape: number[]) => Tensor.fromArray(data, { shape, gpu: null });
+  // matmul (1, 2)·I added into c = (1, 1)
+  const c = cpu([1, 1], [1, 2]);
+  const mm = await matmul({ a: cpu([1, 2], [1, 2]), b: cpu([1, 0, 0, 1], [2, 2]) }, {
+    accumulate: c,
+  });
+  ok(mm === c);
+  assertClose(c.host, [2, 3], { what: "matmul accumulate" });
+});
+
+// accumulate and the register-tiled kernel, f32 on both sides; sums over ≤ a few hundred terms
+const ACC = { atol: 1e-4, rtol: 1e-4 };
+gpuTest(
+  "matmul accumulate and register-tiled kernel GPU vs CPU reference",
+  "tests/kernels/_gpu_cases.ts",
+  [
+    { name: "matmul accumulate 37x29x41", kind: "matmulAccumulate", m: 37, n: 29, k: 41, ...ACC },
+    {
+      name: "matmul accumulate transposeA, alpha",
+      kind: "matmulAccumulate",
+      m: 70,
+      n: 5,
+      k: 3,
+      transposeA: true,
+      alpha: 0.5,
+      ...ACC,
+    },
+    { name: "matmul registers 37x29x41", kind: "matmulRegisters", m: 37, n: 29, k: 41, ...ACC },
+    {
+      name: "matmul registers transposeA, accumulate, alpha",
+      kind: "matmulRegisters",
+      m: 70,
+      n: 5,
+      k: 3,
+      transposeA: true,
+      alpha: 0.5,
+      accumulate: true,
+      ...ACC,
+    },
+    {
+      name: "matmul registers transposeB, batch 3 (B broadcast)",
+      kind: "matmulRegisters",
+      batchA: 3,
+      m: 9,
+      n: 130,
+      k: 66,
+      transposeB: true,
+      atol: 2e-3,
+      rtol: 1e-4,
+    },
+    {
+      name: "matmul registers both transposed, batched both, 1x1",
+      kind: "matmulRegisters",
+      batchA: 2,
+      batchB: 2,
+      m: 1,
+      n: 1,
+      k: 300,
+      transposeA: true,
+      transposeB: true,
+      atol: 2e-3,
+      rtol: 1e-4,
+    },
+    {
+      name: "matmul registers f16 in",
+      kind: "matmulRegisters",
+      dtype: "f16",
+      m: 33,
+      n: 17,
+      k: 65,
+      atol: 2e-3,
+      rtol: 1e-4,
+    },
+  ],
+);

@@ -10,7 +10,7 @@ import { GPU_MASK_ENV, maskedGpuFeatures } from "../util/_gpu_env.ts";
 import { BufferPool } from "./pool.ts";
 import { packUniforms, PipelineCache } from "./pipeline.ts";
 import { markShaderF16Masked } from "./_features.ts";
-import type { Profiler } from "./profiler.ts";
+import type { PassTimer } from "./pass_timer.ts";
 
 /** What is known about the adapter behind a {@linkcode GpuContext}. */
 export interface AdapterSummary {
@@ -51,8 +51,8 @@ export interface KernelPass {
 
 /** Options for {@linkcode GpuContext.run}. */
 export interface RunOptions {
-  /** Profiler recording the duration of each pass. */
-  profiler?: Profiler;
+  /** Pass timer (a `Profiler`) recording the duration of each pass. */
+  profiler?: PassTimer;
   /** Pooled buffers to give back once the passes are submitted. */
   release?: GPUBuffer[];
 }

@@ -18,4 +18,5 @@ export * from "./f16.ts";
 export * from "./pool.ts";
 export * from "./pipeline.ts";
 export * from "./profiler.ts";
+export * from "./pass_timer.ts";
 export * from "./roofline.ts";

@@ -6,6 +6,7 @@
  */
 
 import type { GpuContext } from "./device.ts";
+import type { PassTimer } from "./pass_timer.ts";
 
 /** Accumulated time of one label. */
 export interface ProfileEntry {
@@ -42,7 +43,7 @@ export interface ProfilerOptions {
  * }
  * ```
  */
-export class Profiler {
+export class Profiler implements PassTimer {
   /** The context whose queue is timed. */
   readonly gpu: GpuContext;
   /** "timestamp" when passes are timed on the GPU, else "wall-clock". */

@@ -2,8 +2,10 @@
  * The WebGPU forward of the Llama-style decoder, built from the kernels in `kernels/`:
  * rmsnorm (with the fused residual add), matmul, rope, flash attention, swiglu, plus a small
  * row-bias kernel for qkv/o biases. The KV cache stays the CPU {@linkcode KvCache} (so the
- * research API — keep/evict, positions — is the same on both backends): each call appends the
- * new keys/values read back from the GPU and uploads the layer's kept entries for attention.
+ * research API — keep/evict, positions — is the same on both backends); next to each cache the
+ * forward keeps a device copy of every layer's rows that grows geometrically like the cache:
+ * new keys/values are copied into it on the GPU (and read back once per call for the CPU
+ * cache), and after a keep/evict only the rows that moved are uploaded again.
  *
  * @module
  */
@@ -11,7 +13,8 @@ import { check, TokenlabError } from "../util/errors.ts";
 import { type GpuContext, Tensor } from "../gpu/mod.ts";
 import { flashAttention, matmul, rmsnorm, rope, swiglu } from "../../kernels/mod.ts";
 import type { ModelConfig } from "./config.ts";
-import type { KvCache, ModelWeights } from "./model.ts";
+import type { KvCache } from "./kv_cache.ts";
+import type { ModelWeights } from "./weights.ts";
 import { type TokenTree, tokenTreeDepths } from "./tree.ts";
 import type { PackedBatch } from "../data/packing.ts";
 
@@ -43,6 +46,26 @@ interface GpuLayer {
   up: Tensor;
   down: Tensor;
 }
+
+/** The device copy of one layer of a {@linkcode KvCache}: rows [capacity, kvHeads, headDim]. */
+interface LayerMirror {
+  k: GPUBuffer | null;
+  v: GPUBuffer | null;
+  /** Rows the buffers hold room for. */
+  capacity: number;
+  /** Leading rows that were current at `revision`. */
+  length: number;
+  /** `cache.revision(layer)` when the rows were last brought up to date. */
+  revision: number;
+}
+
+/** Destroys a collected cache's device copies. */
+const MIRRORS = new FinalizationRegistry<LayerMirror[]>((mirrors) => {
+  for (const m of mirrors) {
+    m.k?.destroy();
+    m.v?.destroy();
+  }
+});
 
 /**
  * Why a config cannot run on the GPU backend, or null when it can.
@@ -80,6 +103,7 @@ export class GpuForward {
   readonly #layers: GpuLayer[];
   readonly #norm: Tensor;
   readonly #lmHead: Tensor;
+  readonly #mirrors = new WeakMap<KvCache, LayerMirror[]>();
 
   /** Uploads the weights (f32) to `gpu`. */
   constructor(config: ModelConfig, init: { weights: ModelWeights; gpu: GpuContext }) {
@@ -138,6 +162,60 @@ export class GpuForward {
     const y = await matmul({ a: x, b: w }, { transposeB: true });
     await this.#addBias(y, bias);
     return y;
+  }
+
+  /**
+   * The device copy of `cache`'s layer `layer`, current for its `length` rows and with room for
+   * `extra` more: grown geometrically (old rows copied on the GPU), and the rows a keep/evict
+   * moved since the last call uploaded from the CPU cache.
+   */
+  #mirror(cache: KvCache, layer: number, extra: number): LayerMirror {
+    let all = this.#mirrors.get(cache);
+    if (!all) {
+      all = Array.from({ length: cache.numLayers }, (_, l) => ({
+        k: null,
+        v: null,
+        capacity: 0,
+        length: 0,
+        revision: cache.revision(l),
+      }));
+      this.#mirrors.set(cache, all);
+      MIRRORS.register(cache, all);
+    }
+    const m = all[layer], device = this.#gpu.device;
+    const rowBytes = cache.kvHeads * cache.headDim * 4;
+    const len = cache.length(layer), need = len + extra;
+    const valid = Math.min(m.length, cache.unchangedSince(layer, m.revision), len);
+    if (need > m.capacity) {
+      const maxRows = Math.floor(device.limits.maxBufferSize / rowBytes);
+      check(
+        need <= maxRows,
+        `the KV cache of layer ${layer} needs ${need} entries, more than a GPU buffer holds (${maxRows})`,
+        { hint: "evict entries (cache.evict) or use a shorter context" },
+      );
+      const capacity = Math.min(maxRows, Math.max(need, 2 * m.capacity, 64));
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+      const k = device.createBuffer({ size: capacity * rowBytes, usage, label: "models.kv.k" });
+      const v = device.createBuffer({ size: capacity * rowBytes, usage, label: "models.kv.v" });
+      if (valid > 0 && m.k && m.v) {
+        const enc = device.createCommandEncoder();
+        enc.copyBufferToBuffer(m.k, 0, k, 0, valid * rowBytes);
+        enc.copyBufferToBuffer(m.v, 0, v, 0, valid * rowBytes);
+        device.queue.submit([enc.finish()]);
+      }
+      m.k?.destroy();
+      m.v?.destroy();
+      Object.assign(m, { k, v, capacity });
+    }
+    if (valid < len) {
+      const row = rowBytes / 4;
+      const keys = cache.keyRows(layer), values = cache.valueRows(layer);
+      device.queue.writeBuffer(m.k!, valid * rowBytes, keys, valid * row, (len - valid) * row);
+      device.queue.writeBuffer(m.v!, valid * rowBytes, values, valid * row, (len - valid) * row);
+    }
+    m.length = len;
+    m.revision = cache.revision(layer);
+    return m;
   }
 
   /** Same contract as `Model.forward`: logits of every fed position, [ids.length × vocab]. */
@@ -211,6 +289,7 @@ export class GpuForward {
       carry = null;
       return r.out;
     };
+    const newRows: { layer: number; k: Tensor; v: Tensor }[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       const L = this.#layers[l];
       const x1 = await norm(L.inputNorm);
@@ -245,37 +324,23 @@ export class GpuForward {
         ap.release();
         continue;
       }
-      // append to the CPU cache as [KH, S, D]
-      const kh = (await k.toArray()) as Float32Array, vh = (await v.toArray()) as Float32Array;
-      k.release();
-      v.release();
-      const kT = new Float32Array(KH * S * D), vT = new Float32Array(KH * S * D);
-      for (let s = 0; s < S; s++) {
-        for (let g = 0; g < KH; g++) {
-          kT.set(kh.subarray((s * KH + g) * D, (s * KH + g + 1) * D), (g * S + s) * D);
-          vT.set(vh.subarray((s * KH + g) * D, (s * KH + g + 1) * D), (g * S + s) * D);
-        }
-      }
-      cache.append(l, { k: kT, v: vT, positions });
-      // upload the kept entries as [T, KH, D]
-      const T = cache.length(l), K = cache.keys[l], V = cache.values[l];
-      const kAll = new Float32Array(T * KH * D), vAll = new Float32Array(T * KH * D);
-      for (let g = 0; g < KH; g++) {
-        for (let t = 0; t < T; t++) {
-          kAll.set(K.subarray((g * T + t) * D, (g * T + t + 1) * D), (t * KH + g) * D);
-          vAll.set(V.subarray((g * T + t) * D, (g * T + t + 1) * D), (t * KH + g) * D);
-        }
-      }
-      const kt = Tensor.fromArray(kAll, { shape: [T, KH, D], gpu });
-      const vt = Tensor.fromArray(vAll, { shape: [T, KH, D], gpu });
+      // the new rows [S, KH, D] go after the device copy's current rows, on the GPU; the CPU
+      // cache gets them once this call's passes are done (one read-back for all layers)
+      const m = this.#mirror(cache, l, S), T = cache.length(l) + S, rowBytes = KH * D * 4;
+      const enc = gpu.device.createCommandEncoder();
+      enc.copyBufferToBuffer(k.buffer, 0, m.k!, (T - S) * rowBytes, S * rowBytes);
+      enc.copyBufferToBuffer(v.buffer, 0, m.v!, (T - S) * rowBytes, S * rowBytes);
+      gpu.device.queue.submit([enc.finish()]);
+      m.length = T;
+      newRows.push({ layer: l, k, v });
+      const kt = new Tensor({ gpu, buffer: m.k!, shape: [T, KH, D], dtype: "f32" });
+      const vt = new Tensor({ gpu, buffer: m.v!, shape: [T, KH, D], dtype: "f32" });
       // the new entries are the last S of the cache: causal, or the tree's ancestor mask
       const att = await flashAttention(
         { q, k: kt, v: vt },
         tree ? { parents: tree.parents } : { causal: true },
       );
       q.release();
-      kt.release();
-      vt.release();
       att.lse.release();
       const o = await this.#linear(att.out.reshape([S, H * D]), L.o, L.oBias);
       att.out.release();
@@ -290,7 +355,17 @@ export class GpuForward {
       carry = await this.#linear(a, L.down);
       a.release();
     }
-    if (cache && !tree) cache.nextPosition += S;
+    if (cache) {
+      const rows = await Promise.all(
+        newRows.map(async (r) => [await r.k.toArray(), await r.v.toArray()] as Float32Array[]),
+      );
+      newRows.forEach((r, i) => {
+        r.k.release();
+        r.v.release();
+        cache.appendRows(r.layer, { k: rows[i][0], v: rows[i][1], positions });
+      });
+      if (!tree) cache.nextPosition += S;
+    }
     if (packed) {
       // the final norm and LM head only for each prompt's last token
       const c0 = carry as Tensor | null;

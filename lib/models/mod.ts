@@ -11,12 +11,15 @@
  */
 export * from "./safetensors.ts";
 export * from "./config.ts";
+export * from "./weights.ts";
+export * from "./kv_cache.ts";
 export * from "./model.ts";
 export * from "./tree.ts";
 export * from "./generate.ts";
 export * from "./save.ts";
 export * from "./cpu/ops.ts";
 export * from "./cpu/matmul.ts";
+export * from "./train_types.ts";
 export * from "./train.ts";
 export * from "./gpu.ts";
 export * from "./train_gpu.ts";

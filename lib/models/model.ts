@@ -1,184 +1,21 @@
 /**
- * Llama-style decoder runtime (llama, mistral, qwen2) with a CPU reference backend and a
- * research-friendly KV cache.
+ * Llama-style decoder runtime (llama, mistral, qwen2) with a CPU reference backend, the GPU
+ * backend of `gpu.ts`, and the research-friendly KV cache of `kv_cache.ts`.
  *
  * @module
  */
 import { TokenlabError } from "../util/errors.ts";
 import { Tokenizer } from "../tokenizers/mod.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
-import { readCheckpoint, type Tensor } from "./safetensors.ts";
+import { readCheckpoint } from "./safetensors.ts";
 import { getDevice } from "../gpu/mod.ts";
 import { GpuForward, gpuUnsupported } from "./gpu.ts";
 import { applyRope, linear, rmsNorm, ropeInvFreq, silu } from "./cpu/ops.ts";
 import { treeAncestorMask } from "../../kernels/mod.ts";
 import { type TokenTree, tokenTreeDepths } from "./tree.ts";
 import type { PackedBatch } from "../data/packing.ts";
-
-/** Weights of one decoder layer (f32, HF layouts). */
-export interface LayerWeights {
-  /** input_layernorm.weight [hidden]. */
-  inputNorm: Float32Array;
-  /** post_attention_layernorm.weight [hidden]. */
-  postNorm: Float32Array;
-  /** q_proj.weight [heads*headDim, hidden]. */
-  q: Float32Array;
-  /** k_proj.weight [kvHeads*headDim, hidden]. */
-  k: Float32Array;
-  /** v_proj.weight [kvHeads*headDim, hidden]. */
-  v: Float32Array;
-  /** o_proj.weight [hidden, heads*headDim]. */
-  o: Float32Array;
-  /** Optional q/k/v/o biases. */
-  qBias?: Float32Array;
-  /** k_proj.bias. */
-  kBias?: Float32Array;
-  /** v_proj.bias. */
-  vBias?: Float32Array;
-  /** o_proj.bias. */
-  oBias?: Float32Array;
-  /** gate_proj.weight [inter, hidden]. */
-  gate: Float32Array;
-  /** up_proj.weight [inter, hidden]. */
-  up: Float32Array;
-  /** down_proj.weight [hidden, inter]. */
-  down: Float32Array;
-}
-
-/** All weights of a model (f32). */
-export interface ModelWeights {
-  /** embed_tokens.weight [vocab, hidden]. */
-  embed: Float32Array;
-  /** Decoder layers. */
-  layers: LayerWeights[];
-  /** model.norm.weight [hidden]. */
-  norm: Float32Array;
-  /** lm_head.weight [vocab, hidden] (the embedding when tied). */
-  lmHead: Float32Array;
-}
-
-/**
- * Per-layer KV cache. Keys (after RoPE) and values are Float32Array [kvHeads, len, headDim];
- * `positions[layer]` are the absolute positions of the kept entries. Eviction keeps new tokens'
- * positions counting from `nextPosition`, so RoPE phases stay those of the original sequence.
- */
-export class KvCache {
-  /** Keys per layer, [kvHeads, length(layer), headDim]. */
-  keys: Float32Array[];
-  /** Values per layer, [kvHeads, length(layer), headDim]. */
-  values: Float32Array[];
-  /** Absolute positions of kept entries per layer. */
-  positions: number[][];
-  /** Position the next fed token gets. */
-  nextPosition = 0;
-  /** Set true to record attention probabilities of the next forward call. */
-  captureAttention = false;
-  /** When capturing: per layer, probabilities [heads, newTokens, length] of the last forward. */
-  attention: Float32Array[] = [];
-  readonly #kvHeads: number;
-  readonly #headDim: number;
-
-  /** Makes an empty cache. */
-  constructor(options: { numLayers: number; kvHeads: number; headDim: number }) {
-    this.keys = Array.from({ length: options.numLayers }, () => new Float32Array(0));
-    this.values = Array.from({ length: options.numLayers }, () => new Float32Array(0));
-    this.positions = Array.from({ length: options.numLayers }, () => []);
-    this.#kvHeads = options.kvHeads;
-    this.#headDim = options.headDim;
-  }
-
-  /** Number of cached entries in a layer. */
-  length(layer = 0): number {
-    return this.positions[layer].length;
-  }
-
-  /** Keeps only the entries at the given indices (into the layer's current entries, any order kept sorted). */
-  keep(layer: number, indices: number[]): void {
-    const len = this.length(layer);
-    const idx = [...new Set(indices)].sort((a, b) => a - b);
-    for (const i of idx) {
-      if (!Number.isInteger(i) || i < 0 || i >= len) {
-        throw new TokenlabError(
-          `cache.keep: index ${i} is out of range for layer ${layer} (length ${len})`,
-          {
-            hint: "indices count entries of the layer's cache, 0..length-1",
-          },
-        );
-      }
-    }
-    const H = this.#kvHeads, D = this.#headDim, n = idx.length;
-    const k = new Float32Array(H * n * D), v = new Float32Array(H * n * D);
-    for (let h = 0; h < H; h++) {
-      for (let j = 0; j < n; j++) {
-        const src = (h * len + idx[j]) * D, dst = (h * n + j) * D;
-        k.set(this.keys[layer].subarray(src, src + D), dst);
-        v.set(this.values[layer].subarray(src, src + D), dst);
-      }
-    }
-    this.keys[layer] = k;
-    this.values[layer] = v;
-    this.positions[layer] = idx.map((i) => this.positions[layer][i]);
-  }
-
-  /** Drops the entries at the given indices. */
-  evict(layer: number, indices: number[]): void {
-    const drop = new Set(indices);
-    this.keep(layer, [...Array(this.length(layer)).keys()].filter((i) => !drop.has(i)));
-  }
-
-  /** Appends new [kvHeads, n, headDim] entries at the given positions (used by forward). */
-  append(layer: number, entry: { k: Float32Array; v: Float32Array; positions: number[] }): void {
-    const H = this.#kvHeads,
-      D = this.#headDim,
-      old = this.length(layer),
-      n = entry.positions.length;
-    const total = old + n;
-    const k = new Float32Array(H * total * D), v = new Float32Array(H * total * D);
-    for (let h = 0; h < H; h++) {
-      k.set(this.keys[layer].subarray(h * old * D, (h + 1) * old * D), h * total * D);
-      v.set(this.values[layer].subarray(h * old * D, (h + 1) * old * D), h * total * D);
-      k.set(entry.k.subarray(h * n * D, (h + 1) * n * D), (h * total + old) * D);
-      v.set(entry.v.subarray(h * n * D, (h + 1) * n * D), (h * total + old) * D);
-    }
-    this.keys[layer] = k;
-    this.values[layer] = v;
-    this.positions[layer] = this.positions[layer].concat(entry.positions);
-  }
-
-  /**
-   * After `Model.forwardTree`, keeps the cached prefix and the nodes of one root-to-node path
-   * of that tree (`path`: node indices, root first, each the parent of the next; may be
-   * empty), drops the other tree nodes in every layer, and advances `nextPosition` by the
-   * path length, so the cache is as if the path had been fed with `Model.forward`.
-   */
-  acceptTreePath(parents: number[], path: number[]): void {
-    const n = parents.length;
-    tokenTreeDepths({ ids: parents.map(() => 0), parents });
-    path.forEach((node, k) => {
-      const want = k === 0 ? -1 : path[k - 1];
-      if (!Number.isInteger(node) || node < 0 || node >= n || parents[node] !== want) {
-        throw new TokenlabError(
-          `acceptTreePath: path[${k}] = ${node} is not ${
-            k === 0 ? "a root" : `a child of node ${want}`
-          } of the tree`,
-          { hint: "pass node indices from a root down, each the parent of the next" },
-        );
-      }
-    });
-    for (let l = 0; l < this.keys.length; l++) {
-      const len = this.length(l);
-      if (len < n) {
-        throw new TokenlabError(
-          `acceptTreePath: layer ${l} holds ${len} entries, fewer than the tree's ${n}`,
-          { hint: "call it right after model.forwardTree(tree, cache) with the same tree" },
-        );
-      }
-      const prefix = len - n;
-      this.keep(l, [...Array(prefix).keys(), ...path.map((i) => prefix + i)]);
-    }
-    this.nextPosition += path.length;
-  }
-}
+import { KvCache } from "./kv_cache.ts";
+import { type ModelWeights, weightsFromTensors } from "./weights.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions {
@@ -362,16 +199,10 @@ export class Model {
       const v = linear(x, L.v, { seq: S, inDim: Dm, outDim: KH * D, bias: L.vBias });
       applyRope(q, { positions, heads: H, headDim: D, invFreq });
       applyRope(k, { positions, heads: KH, headDim: D, invFreq });
-      // [S, KH, D] -> [KH, S, D]
-      const kT = new Float32Array(KH * S * D), vT = new Float32Array(KH * S * D);
-      for (let s = 0; s < S; s++) {
-        for (let g = 0; g < KH; g++) {
-          kT.set(k.subarray((s * KH + g) * D, (s * KH + g + 1) * D), (g * S + s) * D);
-          vT.set(v.subarray((s * KH + g) * D, (s * KH + g + 1) * D), (g * S + s) * D);
-        }
-      }
-      cache.append(l, { k: kT, v: vT, positions });
-      const T = cache.length(l), K = cache.keys[l], V = cache.values[l], kpos = cache.positions[l];
+      // k and v are [S, KH, D], the cache's row layout
+      cache.appendRows(l, { k, v, positions });
+      const T = cache.length(l), K = cache.keyRows(l), V = cache.valueRows(l);
+      const kpos = cache.positions[l];
       const attnOut = new Float32Array(S * H * D);
       const probsAll = cache.captureAttention ? new Float32Array(H * S * T) : null;
       const scores = new Float32Array(T);
@@ -395,7 +226,7 @@ export class Model {
               scores[t] = -Infinity;
               continue;
             }
-            const ko = (g * T + t) * D;
+            const ko = (t * KH + g) * D;
             let dot = 0;
             for (let d = 0; d < D; d++) dot += q[qo + d] * K[ko + d];
             scores[t] = Math.fround(dot * scale);
@@ -412,7 +243,7 @@ export class Model {
           for (let t = t0; t < T; t++) {
             const pr = scores[t];
             if (pr === 0) continue;
-            const vo = (g * T + t) * D;
+            const vo = (t * KH + g) * D;
             for (let d = 0; d < D; d++) attnOut[oo + d] += pr * V[vo + d];
           }
         }
@@ -438,72 +269,6 @@ export class Model {
     h = rmsNorm(h, w.norm, { eps: c.rmsNormEps });
     return linear(h, w.lmHead, { seq: S, inDim: Dm, outDim: c.vocabSize });
   }
-}
-
-function getTensor(
-  tensors: Map<string, Tensor>,
-  name: string,
-  opts: { shape: number[]; dir: string; optional?: boolean },
-): Float32Array | undefined {
-  const t = tensors.get(name);
-  if (!t) {
-    if (opts.optional) return undefined;
-    throw new TokenlabError(`${opts.dir}: checkpoint lacks tensor "${name}"`, {
-      hint: "the checkpoint does not match config.json",
-    });
-  }
-  if (t.shape.join(",") !== opts.shape.join(",") || !(t.data instanceof Float32Array)) {
-    throw new TokenlabError(
-      `${opts.dir}: tensor "${name}" has shape [${t.shape}] ${t.dtype}, expected [${opts.shape}] float`,
-      { hint: "the checkpoint does not match config.json" },
-    );
-  }
-  return t.data;
-}
-
-/**
- * Builds the weight set from checkpoint tensors, checking names and shapes against the config.
- *
- * @example
- * ```ts
- * import { readCheckpoint, readConfig, weightsFromTensors } from "@tokenlab/tokenlab/models";
- * const dir = "tests/fixtures/models/llama_gqa";
- * const w = weightsFromTensors(await readConfig(dir), await readCheckpoint(dir)).layers?.length;
- * console.log(w);
- * ```
- */
-export function weightsFromTensors(
-  config: ModelConfig,
-  tensors: Map<string, Tensor>,
-  dir = "checkpoint",
-): ModelWeights {
-  const c = config, Dm = c.hiddenSize, QD = c.numHeads * c.headDim, KD = c.numKvHeads * c.headDim;
-  const get = (n: string, shape: number[], optional = false) =>
-    getTensor(tensors, n, { shape, dir, optional });
-  const layers: LayerWeights[] = [];
-  for (let l = 0; l < c.numLayers; l++) {
-    const p = `model.layers.${l}.`;
-    layers.push({
-      inputNorm: get(p + "input_layernorm.weight", [Dm])!,
-      postNorm: get(p + "post_attention_layernorm.weight", [Dm])!,
-      q: get(p + "self_attn.q_proj.weight", [QD, Dm])!,
-      k: get(p + "self_attn.k_proj.weight", [KD, Dm])!,
-      v: get(p + "self_attn.v_proj.weight", [KD, Dm])!,
-      o: get(p + "self_attn.o_proj.weight", [Dm, QD])!,
-      qBias: get(p + "self_attn.q_proj.bias", [QD], !c.qkvBias),
-      kBias: get(p + "self_attn.k_proj.bias", [KD], !c.qkvBias),
-      vBias: get(p + "self_attn.v_proj.bias", [KD], !c.qkvBias),
-      oBias: get(p + "self_attn.o_proj.bias", [Dm], !c.oBias),
-      gate: get(p + "mlp.gate_proj.weight", [c.intermediateSize, Dm])!,
-      up: get(p + "mlp.up_proj.weight", [c.intermediateSize, Dm])!,
-      down: get(p + "mlp.down_proj.weight", [Dm, c.intermediateSize])!,
-    });
-  }
-  const embed = get("model.embed_tokens.weight", [c.vocabSize, Dm])!;
-  const lmHead = c.tieWordEmbeddings
-    ? (get("lm_head.weight", [c.vocabSize, Dm], true) ?? embed)
-    : get("lm_head.weight", [c.vocabSize, Dm])!;
-  return { embed, layers, norm: get("model.norm.weight", [Dm])!, lmHead };
 }
 
 /**

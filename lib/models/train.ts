@@ -11,38 +11,14 @@ import { check, TokenlabError } from "../util/errors.ts";
 import { Rng } from "../util/rng.ts";
 import { progress } from "../util/progress.ts";
 import { type ModelConfig, parseConfig } from "./config.ts";
-import { Model, type ModelTokenizer, type ModelWeights } from "./model.ts";
+import { Model, type ModelTokenizer } from "./model.ts";
+import type { ModelWeights } from "./weights.ts";
 import { saveModel } from "./save.ts";
 import { type FloatArray, matmulNN, matmulNT, matmulTN } from "./cpu/matmul.ts";
 import { ropeInvFreq } from "./cpu/ops.ts";
+import type { AdamWOptions, ParamSlot, TrainBatch } from "./train_types.ts";
 import { getDevice } from "../gpu/mod.ts";
 import { GpuTrainer } from "./train_gpu.ts";
-
-/** One named parameter tensor inside the flat parameter buffer. */
-export interface ParamSlot {
-  /** HF tensor name, e.g. `model.layers.0.self_attn.q_proj.weight`. */
-  name: string;
-  /** Shape in HF layout. */
-  shape: number[];
-  /** Offset into the flat buffer. */
-  offset: number;
-  /** Number of values. */
-  size: number;
-  /** Whether weight decay applies (matrices yes, norm gains no). */
-  decay: boolean;
-}
-
-/** A training batch: `batchSize` sequences of `seqLen` tokens, row-major. */
-export interface TrainBatch {
-  /** Input ids, [batchSize × seqLen]. */
-  inputs: Int32Array;
-  /** Target ids, [batchSize × seqLen]; -1 ignores a position. */
-  targets: Int32Array;
-  /** Sequences in the batch. */
-  batchSize: number;
-  /** Tokens per sequence. */
-  seqLen: number;
-}
 
 /** Options for {@linkcode TinyLM}. */
 export interface TinyLMOptions {
@@ -640,20 +616,6 @@ export function lrAt(step: number, options: LrScheduleOptions): number {
   const frac = Math.min(1, Math.max(0, (step - warm) / span));
   if (schedule === "linear") return lr + (minLr - lr) * frac;
   return minLr + 0.5 * (lr - minLr) * (1 + Math.cos(Math.PI * frac));
-}
-
-/** AdamW hyper-parameters. */
-export interface AdamWOptions {
-  /** Learning rate of this step. */
-  lr: number;
-  /** β1 (default 0.9). */
-  beta1?: number;
-  /** β2 (default 0.95). */
-  beta2?: number;
-  /** ε (default 1e-8). */
-  eps?: number;
-  /** Decoupled weight decay (default 0.1), applied to slots with `decay`. */
-  weightDecay?: number;
 }
 
 /**

@@ -29,7 +29,7 @@ import {
 } from "../../kernels/mod.ts";
 import type { ModelConfig } from "./config.ts";
 import { gpuUnsupported } from "./gpu.ts";
-import type { AdamWOptions, TinyLM, TrainBatch } from "./train.ts";
+import type { AdamWOptions, TrainableModel, TrainBatch } from "./train_types.ts";
 
 /** Options of {@linkcode GpuTrainer.step}. */
 export interface GpuStepOptions extends AdamWOptions {
@@ -130,9 +130,9 @@ export function gpuTrainUnsupported(config: ModelConfig): string | null {
  * }
  * ```
  */
-export class GpuTrainer {
+export class GpuTrainer<M extends TrainableModel = TrainableModel> {
   /** The model whose parameters are trained (updated by {@linkcode GpuTrainer.download}). */
-  readonly lm: TinyLM;
+  readonly lm: M;
   /** The device. */
   readonly gpu: GpuContext;
   readonly #params: Tensor[];
@@ -147,7 +147,7 @@ export class GpuTrainer {
   #released = false;
 
   /** Uploads the TinyLM's parameters (f32) and zero AdamW moments to `options.gpu`. */
-  constructor(lm: TinyLM, options: GpuTrainerOptions) {
+  constructor(lm: M, options: GpuTrainerOptions) {
     const why = gpuTrainUnsupported(lm.config);
     if (why) throw new TokenlabError(why, { hint: 'train with { backend: "cpu" }' });
     check(

@@ -50,6 +50,50 @@ async function run(spec: Spec) {
     const err = Math.max(r1.err, r2.err);
     return { worst: err / tol, maxAbsErr: Math.max(r1.maxAbs, r2.maxAbs), elements: r1.n + r2.n };
   }
+  if (spec.kind === "cache-growth") {
+    // 150 one-token forwards (the device copy of the cache grows 64 → 128 → 256 rows), then an
+    // eviction in the middle (rows move: partial re-upload), then a tree verified and one path
+    // accepted: every step's GPU logits equal the CPU ones, and so do the caches.
+    const g = await loadModel(FIX + spec.fixture, { backend: "gpu" });
+    const c = await loadModel(FIX + spec.fixture);
+    const V = g.config.vocabSize, L = g.config.numLayers;
+    const gc = g.newCache(), cc = c.newCache();
+    let err = 0, maxAbs = 0, n = 0;
+    const cmp = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      const r = rel(a, b);
+      err = Math.max(err, r.err);
+      maxAbs = Math.max(maxAbs, r.maxAbs);
+      n += r.n;
+    };
+    cmp(await g.forward([1, 2, 3], gc), await c.forward([1, 2, 3], cc));
+    for (let i = 0; i < 150; i++) {
+      const id = (i * 37 + 11) % V;
+      cmp(await g.forward([id], gc), await c.forward([id], cc));
+    }
+    const drop = Array.from({ length: 40 }, (_, i) => 60 + i);
+    for (let l = 0; l < L; l++) {
+      gc.evict(l, drop);
+      cc.evict(l, drop);
+    }
+    cmp(await g.forward([42], gc), await c.forward([42], cc));
+    const tree = { ids: [7, 8, 9, 10], parents: [-1, 0, 0, 1] };
+    cmp(await g.forwardTree(tree, gc), await c.forwardTree(tree, cc));
+    gc.acceptTreePath(tree.parents, [0, 1, 3]);
+    cc.acceptTreePath(tree.parents, [0, 1, 3]);
+    cmp(await g.forward([99], gc), await c.forward([99], cc));
+    for (let l = 0; l < L; l++) {
+      cmp(gc.keys[l], cc.keys[l]);
+      cmp(gc.values[l], cc.values[l]);
+    }
+    const same = JSON.stringify(gc.positions) === JSON.stringify(cc.positions) &&
+      gc.nextPosition === cc.nextPosition;
+    return {
+      worst: same ? err / tol : Infinity,
+      maxAbsErr: maxAbs,
+      elements: n,
+      info: { relErr: err, length: gc.length(0), positionsSame: same },
+    };
+  }
   if (spec.kind === "rejects") {
     try {
       const m = await loadModel(FIX + spec.fixture, { backend: "gpu" });

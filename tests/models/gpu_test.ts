@@ -28,6 +28,11 @@ gpuTest(
       kind: "cache",
       fixture: "llama_gqa",
     },
+    {
+      name: "llama_gqa cache: 150 decode steps (device copy grows), evict, tree accept equal CPU",
+      kind: "cache-growth",
+      fixture: "llama_gqa",
+    },
     { name: "llama3 rope scaling is refused with a hint", kind: "rejects", fixture: "llama3_rope" },
     {
       name: "mistral_window beyond its window is refused with a hint",

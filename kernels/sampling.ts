@@ -1,14 +1,38 @@
 /**
- * Top-k selection and seeded sampling from rows of logits.
+ * Top-k selection and seeded sampling from rows of logits — the one sampler of tokenlab:
+ * {@linkcode sample} on a GPU tensor, its CPU reference {@linkcode sampleReference}, and
+ * `generate` in `@tokenlab/tokenlab/models` all draw through the contract below.
  *
  * Both kernels find the k-th largest logit of a row exactly by bisection over the
  * order-preserving 32-bit key of each f32 value (one counting pass per bit), so no sort of the
  * vocabulary is needed. Rows are ordered by value, larger first, ties by lower index first; the
  * first k elements of that order are the top-k set. NaN logits have no defined place in it.
  *
- * Sampling draws one token per row with a counter-based hash (PCG, see
- * {@linkcode samplingUniform}) keyed by `seed`, row and `counter`, so results are reproducible
- * and the CPU reference {@linkcode sampleReference} draws the same tokens.
+ * **The sampling contract** (options temperature, topK, topP, seed, counter):
+ * 1. `temperature` defaults to 0, which is greedy: the first element of the order (the largest
+ *    logit, lowest index on ties); no random number is used.
+ * 2. Otherwise each logit gets the weight `exp((x − max) / temperature)`; the kept set is the
+ *    first `topK` elements of the order (all when 0), cut to its shortest prefix whose weights
+ *    reach `topP ×` their sum (ties at the cut are kept by lower index).
+ * 3. One uniform per draw: `u = samplingUniform({ seed, row, counter })`, a counter-based hash
+ *    (PCG) of the seed, the row of the logits and the draw counter — no generator state, so any
+ *    draw can be recomputed alone. `generate` draws its i-th new token (i = 0, 1, …) from row 0
+ *    with `counter: i`.
+ * 4. The token is the first kept index, in index order, whose running weight exceeds
+ *    `u ×` the kept total.
+ *
+ * The GPU and the CPU reference draw identical tokens whenever the arithmetic is exact (ties,
+ * equal logits, any greedy draw); otherwise they differ only where `u ×` total or `topP ×` mass
+ * falls within float32 rounding of a boundary (of order 1e-7 per draw).
+ *
+ * @example
+ * ```ts
+ * import { sampleReference, samplingUniform } from "@tokenlab/tokenlab/kernels";
+ * const logits = { data: new Float32Array([0, 1, 1, -2]), shape: [1, 4] };
+ * const greedy = sampleReference(logits); // temperature 0: Int32Array [1]
+ * const drawn = sampleReference(logits, { temperature: 0.8, topP: 0.9, seed: 7, counter: 3 });
+ * console.log(greedy, drawn, samplingUniform({ seed: 7, row: 0, counter: 3 }));
+ * ```
  *
  * @module
  */
@@ -395,7 +419,10 @@ export interface TopKResult<T> {
 
 /** Options of {@linkcode sample} and {@linkcode sampleReference}. */
 export interface SampleOptions extends KernelOptions {
-  /** Divides the logits (default 1); 0 means greedy: the largest logit, lowest index on ties. */
+  /**
+   * Divides the logits (default 0, greedy: the largest logit, lowest index on ties — the one
+   * default of the library's sampler, also `generate`'s).
+   */
   temperature?: number;
   /** Keep only the k largest logits (0 or absent: all). */
   topK?: number;
@@ -403,7 +430,10 @@ export interface SampleOptions extends KernelOptions {
   topP?: number;
   /** Seed of the hash (an unsigned 32-bit integer, default 0). */
   seed?: number;
-  /** Draw number mixed into the hash, e.g. the decoding step (default 0). */
+  /**
+   * Draw number mixed into the hash (default 0): the decoding step, as `generate` uses it
+   * (its i-th new token is drawn with counter i).
+   */
   counter?: number;
 }
 
@@ -432,7 +462,7 @@ interface SampleParams {
 }
 
 function sampleParams(cols: number, o: SampleOptions): SampleParams {
-  const temperature = o.temperature ?? 1;
+  const temperature = o.temperature ?? 0;
   check(
     Number.isFinite(temperature) && temperature >= 0,
     `temperature must be a finite number ≥ 0, got ${temperature}`,
@@ -516,8 +546,10 @@ export async function topK(x: Tensor, options: TopKOptions): Promise<TopKResult<
 }
 
 /**
- * Draws one token per row of logits on the GPU: greedy at temperature 0, else from the softmax
- * of `logits / temperature` restricted to the top-k / top-p set. Returns i32 token ids, one per
+ * Draws one token per row of logits on the GPU: greedy at temperature 0 (the default), else
+ * from the softmax of `logits / temperature` restricted to the top-k / top-p set, with the
+ * uniform of row r from `samplingUniform({ seed, row: r, counter })` (the contract in the
+ * module doc). A CPU tensor is sampled by {@linkcode sampleReference}. Returns i32 token ids, one per
  * row (shape: the logits' shape without the last dimension, or [1] for a single row).
  *
  * @example
@@ -641,15 +673,16 @@ export function topKReference(
  * CPU reference of {@linkcode sample}, in float64: sort each row best first, keep the first
  * `topK`, cut to the shortest prefix whose weights reach `topP` of theirs, then return the
  * first kept index (in index order) whose running weight exceeds `u ×` the kept total, with
- * `u` from {@linkcode samplingUniform}. Matches the GPU except when `u` or `topP` falls within
- * float32 rounding of a boundary.
+ * `u` from {@linkcode samplingUniform} (row r of the logits uses `row: r`). Matches the GPU
+ * except when `u` or `topP` falls within float32 rounding of a boundary. `generate` draws
+ * every token through this function.
  *
  * @example
  * ```ts
  * import { sampleReference } from "@tokenlab/tokenlab/kernels";
  * const logits = { data: new Float32Array([0, 3, 1]), shape: [1, 3] };
  * console.log(sampleReference(logits, { temperature: 0 })); // Int32Array [1]
- * console.log(sampleReference(logits, { topK: 2, seed: 3 }));
+ * console.log(sampleReference(logits, { temperature: 1, topK: 2, seed: 3 }));
  * ```
  */
 export function sampleReference(logits: HostTensor, options: SampleOptions = {}): Int32Array {
@@ -658,13 +691,18 @@ export function sampleReference(logits: HostTensor, options: SampleOptions = {})
   const out = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     const row = logits.data.subarray(r * cols, (r + 1) * cols);
-    const order = orderOf(row);
+    const first = firstOf(row);
     if (p.greedy) {
-      out[r] = order[0];
+      out[r] = first;
       continue;
     }
-    const m = row[order[0]];
+    const m = row[first];
     const w = Array.from(row, (v) => Math.exp((v - m) * p.invT));
+    if (p.k === cols && p.topP === 1) {
+      out[r] = drawIndex(w, null, samplingUniform({ seed: p.seed, row: r, counter: p.counter }));
+      continue;
+    }
+    const order = orderOf(row);
     let keep = p.k;
     if (p.topP < 1) {
       let zk = 0;
@@ -680,17 +718,32 @@ export function sampleReference(logits: HostTensor, options: SampleOptions = {})
     }
     const kept = new Uint8Array(cols);
     for (let j = 0; j < keep; j++) kept[order[j]] = 1;
-    let total = 0;
-    for (let i = 0; i < cols; i++) if (kept[i]) total += w[i];
-    const target = samplingUniform({ seed: p.seed, row: r, counter: p.counter }) * total;
-    let cum = 0, pick = -1, last = -1;
-    for (let i = 0; i < cols && pick < 0; i++) {
-      if (!kept[i]) continue;
-      cum += w[i];
-      last = i;
-      if (cum > target) pick = i;
-    }
-    out[r] = pick >= 0 ? pick : last;
+    out[r] = drawIndex(w, kept, samplingUniform({ seed: p.seed, row: r, counter: p.counter }));
   }
   return out;
+}
+
+/** The first index of a row in the kernels' order (largest key, then lowest index). */
+function firstOf(row: Float32Array): number {
+  let best = 0, bestKey = keyOf(row[0]);
+  for (let i = 1; i < row.length; i++) {
+    const k = keyOf(row[i]);
+    if (k > bestKey) [best, bestKey] = [i, k];
+  }
+  return best;
+}
+
+/** The first kept index (in index order) whose running weight exceeds `u ×` the kept total. */
+function drawIndex(w: number[], kept: Uint8Array | null, u: number): number {
+  let total = 0;
+  for (let i = 0; i < w.length; i++) if (!kept || kept[i]) total += w[i];
+  const target = u * total;
+  let cum = 0, last = -1;
+  for (let i = 0; i < w.length; i++) {
+    if (kept && !kept[i]) continue;
+    cum += w[i];
+    last = i;
+    if (cum > target) return i;
+  }
+  return last;
 }

@@ -1,59 +1,40 @@
 /**
- * Autoregressive generation: greedy (temperature 0) or seeded sampling with top-k / top-p.
+ * Autoregressive generation: greedy (temperature 0, the default) or seeded sampling with
+ * top-k / top-p, every token drawn by the kernels' one sampler (`sampleReference` in
+ * `@tokenlab/tokenlab/kernels`, the CPU twin of the GPU `sample`): new token i (i = 0, 1, …)
+ * is drawn from the last row of logits with `samplingUniform({ seed, row: 0, counter: i })`,
+ * so a seed draws the same tokens on every backend and in any caller that samples the same
+ * logits with the same options.
+ *
+ * @example
+ * ```ts
+ * import { generate, loadModel } from "@tokenlab/tokenlab/models";
+ * const model = await loadModel("tests/fixtures/models/llama_gqa");
+ * const greedy = await generate(model, [1, 2, 3], { maxNewTokens: 4 });
+ * const sampled = await generate(model, [1, 2, 3], { maxNewTokens: 4, temperature: 0.8, seed: 1 });
+ * console.log(greedy, sampled);
+ * ```
  *
  * @module
  */
-import { Rng } from "../util/rng.ts";
+import { sampleReference } from "../../kernels/sampling.ts";
 import { TokenlabError } from "../util/errors.ts";
 import type { Model } from "./model.ts";
 
-/** Options for {@linkcode generate}. */
+/** Options for {@linkcode generate}; the sampling options are those of the kernels' `sample`. */
 export interface GenerateOptions {
   /** Maximum new tokens (default 16). */
   maxNewTokens?: number;
-  /** Sampling temperature; 0 (default) is greedy argmax. */
+  /** Sampling temperature; 0 (default) is greedy argmax, the lowest id on ties. */
   temperature?: number;
   /** Keep only the k most likely tokens (0 = off). */
   topK?: number;
-  /** Nucleus sampling mass (1 = off). */
+  /** Nucleus sampling mass in (0, 1] (1 = off). */
   topP?: number;
-  /** Seed for the sampling Rng (default 0). */
+  /** Seed of the sampler's counter-based hash, an unsigned 32-bit integer (default 0). */
   seed?: number;
   /** Stop after emitting any of these ids (the stop id is included). */
   stop?: number[];
-}
-
-function pick(row: Float32Array, options: GenerateOptions, rng: Rng): number {
-  const temperature = options.temperature ?? 0;
-  if (temperature === 0) {
-    let best = 0;
-    for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-    return best;
-  }
-  const order = [...row.keys()].sort((a, b) => row[b] - row[a]);
-  const k = options.topK && options.topK > 0 ? Math.min(options.topK, row.length) : row.length;
-  const cand = order.slice(0, k);
-  const max = row[cand[0]];
-  let probs = cand.map((i) => Math.exp((row[i] - max) / temperature));
-  let sum = probs.reduce((a, b) => a + b, 0);
-  probs = probs.map((p) => p / sum);
-  const topP = options.topP ?? 1;
-  let n = probs.length;
-  if (topP < 1) {
-    let acc = 0;
-    for (n = 0; n < probs.length;) {
-      acc += probs[n++];
-      if (acc >= topP) break;
-    }
-  }
-  sum = 0;
-  for (let i = 0; i < n; i++) sum += probs[i];
-  let r = rng.next() * sum;
-  for (let i = 0; i < n; i++) {
-    r -= probs[i];
-    if (r <= 0) return cand[i];
-  }
-  return cand[n - 1];
 }
 
 /**
@@ -72,23 +53,22 @@ export async function* generateStream(
   options: GenerateOptions = {},
 ): AsyncGenerator<number> {
   const max = options.maxNewTokens ?? 16;
-  const temperature = options.temperature ?? 0;
-  if (!(temperature >= 0)) {
-    throw new TokenlabError(`temperature must be >= 0, got ${temperature}`, {
-      hint: "use 0 for greedy",
-    });
-  }
   if (promptIds.length === 0) {
     throw new TokenlabError("generate needs a non-empty prompt", { hint: "start with a BOS id" });
   }
-  const rng = new Rng(options.seed ?? 0);
   const stop = new Set(options.stop ?? []);
   const cache = model.newCache();
   const V = model.config.vocabSize;
   let logits = await model.forward(promptIds, cache);
   let row = logits.subarray(logits.length - V);
   for (let i = 0; i < max; i++) {
-    const id = pick(row, options, rng);
+    const id = sampleReference({ data: row, shape: [1, V] }, {
+      temperature: options.temperature,
+      topK: options.topK,
+      topP: options.topP,
+      seed: options.seed,
+      counter: i,
+    })[0];
     yield id;
     if (stop.has(id) || i === max - 1) return;
     logits = await model.forward([id], cache);

@@ -329,9 +329,13 @@ test("sampling: greedy argmax, top-k 1, top-p cutoffs, frequencies of seeded dra
   // so it is always drawn. top-p 0.6: two tokens are needed (0.75 ≥ 0.6); of the tied 1/4s the
   // lower index stays, so p becomes (2/3, 1/3, 0).
   const row = [Math.LN2, 0, 0];
-  deepEqual(await draws(row, 300, { topP: 0.5, seed: 3 }), [300, 0, 0]);
-  binomialOk(await draws(row, 3000, { topP: 0.6, seed: 4 }), [2 / 3, 1 / 3, 0], "top-p 0.6");
-  binomialOk(await draws(row, 3000, { seed: 5 }), [0.5, 0.25, 0.25], "no filter");
+  deepEqual(await draws(row, 300, { temperature: 1, topP: 0.5, seed: 3 }), [300, 0, 0]);
+  binomialOk(
+    await draws(row, 3000, { temperature: 1, topP: 0.6, seed: 4 }),
+    [2 / 3, 1 / 3, 0],
+    "top-p 0.6",
+  );
+  binomialOk(await draws(row, 3000, { temperature: 1, seed: 5 }), [0.5, 0.25, 0.25], "no filter");
   // temperature 0.7 and top-k 4 on (0, 1, 2, −1, 0.5): −1 is dropped, the others get
   // p ∝ exp(logit / 0.7), computed here directly
   const logits = [0, 1, 2, -1, 0.5];

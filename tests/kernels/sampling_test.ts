@@ -48,7 +48,7 @@ Deno.test("sampleReference: greedy picks the largest, lowest index on ties", () 
   deepEqual([...sampleReference(x, { temperature: 0 })], [1, 1]);
   // topK 1 leaves a single candidate whatever the draw
   for (let seed = 0; seed < 20; seed++) {
-    deepEqual([...sampleReference(x, { topK: 1, seed })], [1, 1]);
+    deepEqual([...sampleReference(x, { temperature: 1, topK: 1, seed })], [1, 1]);
   }
   throws(() => sampleReference(x, { temperature: -1 }), TokenlabError);
   throws(() => sampleReference(x, { topP: 0 }), TokenlabError);
@@ -91,7 +91,11 @@ Deno.test("sampleReference: token frequencies match the expected probabilities (
   for (const d of DIST) {
     const row = d.row ?? ROW;
     const data = Float32Array.from({ length: n * 5 }, (_, i) => row[i % 5]);
-    const tokens = sampleReference({ data, shape: [n, 5] }, { ...d.opts, seed: 11 });
+    const tokens = sampleReference({ data, shape: [n, 5] }, {
+      temperature: 1,
+      ...d.opts,
+      seed: 11,
+    });
     const counts = [0, 0, 0, 0, 0];
     for (const t of tokens) counts[t]++;
     let chi2 = 0;
@@ -103,8 +107,8 @@ Deno.test("sampleReference: token frequencies match the expected probabilities (
   }
 });
 
-// GPU: tokens must equal the CPU reference (atol is the number allowed to differ: 3 of 3000 for
-// float32 rounding at a boundary, else 0), and the draws must pass the chi-square bound.
+// GPU: tokens must equal the CPU reference (atol is the number of rows allowed to differ: 0),
+// and the draws must pass the chi-square bound.
 const S = "tests/kernels/_gpu_cases.ts";
 gpuTest("sampling GPU vs CPU reference", S, [
   ...DIST.map((d) => ({
@@ -112,11 +116,37 @@ gpuTest("sampling GPU vs CPU reference", S, [
     kind: "sample",
     rows: 3000,
     row: d.row ?? ROW,
+    temperature: 1,
     ...d.opts,
     seed: 5,
     expect: d.expect,
     chi2Bound: chi2Bound(d.expect),
-    atol: 3,
+    atol: 0,
+    rtol: 0,
+  })),
+  // Exact boundaries: tied maxima weigh exactly 1 and the others underflow to 0 (also in f64), so the
+  // top-p cut lands exactly on a tie (4 tied of mass 4, topP 0.5 → goal 2: the two lowest
+  // indices stay) and u × total is compared exactly with running sums 1, 2, 3, …
+  ...[
+    { topP: 0.5, expect: [0, 0.5, 0, 0.5, 0, 0, 0, 0] },
+    { topP: 0.75, expect: [0, 1 / 3, 0, 1 / 3, 0, 1 / 3, 0, 0] },
+    { topP: 0.5000001, expect: [0, 1 / 3, 0, 1 / 3, 0, 1 / 3, 0, 0] },
+    { topP: 1, topK: 2, expect: [0, 0.5, 0, 0.5, 0, 0, 0, 0] },
+  ].map((c) => ({
+    name: `exact top-p / top-k boundary on tied maxima, topP ${c.topP}${
+      c.topK ? `, topK ${c.topK}` : ""
+    }`,
+    kind: "sample",
+    rows: 1000,
+    row: [-400, 3, -400, 3, -450, 3, -500, 3],
+    temperature: 0.5,
+    topK: c.topK,
+    topP: c.topP,
+    seed: 21,
+    counter: 9,
+    expect: c.expect,
+    chi2Bound: chi2Bound(c.expect),
+    atol: 0,
     rtol: 0,
   })),
   {
@@ -144,10 +174,11 @@ gpuTest("sampling GPU vs CPU reference", S, [
     rtol: 0,
   },
   {
-    name: "random rows, topP 0.5 alone, greedy equals argmax",
+    name: "random rows, topP 0.5 alone, T 1",
     kind: "sample",
     rows: 40,
     cols: 300,
+    temperature: 1,
     topP: 0.5,
     seed: 1,
     atol: 0,
@@ -168,6 +199,7 @@ gpuTest("sampling GPU vs CPU reference", S, [
     dtype: "f16",
     rows: 16,
     cols: 100,
+    temperature: 1,
     topK: 10,
     seed: 2,
     atol: 0,

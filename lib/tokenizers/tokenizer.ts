@@ -2,136 +2,38 @@
  * The `Tokenizer`: normalizer → pre-tokenizer → BPE model → decoder, loaded from tiktoken
  * ranks, HF tokenizer.json files or a trainer's merges.
  *
+ * The class wires the pipeline's stages together; each lives in its own file: the formats
+ * (`_tiktoken_format.ts`, `_merges_format.ts`, `_tokenizer_json_format.ts`) read a source into
+ * parts (`_tokenizer_parts.ts`); the normalizer, pre-tokenizer and decoder steps come from
+ * `_hf_pipeline.ts` or `_single_pattern.ts`; `_bpe_model.ts` is the model; `_encode_loop.ts`
+ * runs text through them; `_decode.ts` turns ids back into bytes and text; `_serialize.ts`
+ * writes tokenizer.json and `_display.ts` shows tokens.
+ *
+ * @example
+ * ```ts
+ * import { Tokenizer } from "@tokenlab/tokenlab/tokenizers";
+ * const vocab = Array.from({ length: 256 }, (_, b) => new Uint8Array([b]));
+ * vocab.push(new TextEncoder().encode("ab"));
+ * const tok = Tokenizer.fromBpe({ vocab, merges: [[97, 98]], pretokenizer: "gpt2" });
+ * console.log(tok.decode(tok.encode("abc"))); // "abc"
+ * ```
+ *
  * @module
  */
-import { PieceCache, spanHash } from "./_piece_cache.ts";
 import { TokenlabError } from "../util/errors.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../util/jupyter.ts";
-import {
-  binaryToByteLevel,
-  binaryToBytes,
-  byteLevelToBinary,
-  bytesToBinary,
-  utf8Binary,
-} from "./_bytes.ts";
-import { bpeMerge, PAIR_SEP, type RankOf } from "./_bpe_engine.ts";
-import { validateTokenizerJson } from "./_tokenizer_json_validate.ts";
-import { ByteBpe } from "./_byte_bpe.ts";
-import { type Scanner, scannerFor } from "./_scanner.ts";
-import {
-  buildDecoder,
-  buildNormalizer,
-  buildPreTokenizer,
-  type DecodeStep,
-  hasByteLevel,
-  type Normalize,
-  type PreTokenize,
-} from "./_hf_pipeline.ts";
-import {
-  PATTERNS,
-  type PretokenizerSpec,
-  resolvePretokenizer,
-  splitKeepAll,
-} from "./pretokenizers.ts";
+import type { TokenizerParts, WorkerSource } from "./_tokenizer_parts.ts";
+import { type FromTiktokenOptions, tiktokenParts } from "./_tiktoken_format.ts";
+import { type FromBpeOptions, mergesParts } from "./_merges_format.ts";
+import { readTokenizerJson, tokenizerJsonParts } from "./_tokenizer_json_format.ts";
+import { BpeModel } from "./_bpe_model.ts";
+import { EncodeLoop, type TokenOffset } from "./_encode_loop.ts";
+import { Decoder, type StreamDecoder } from "./_decode.ts";
+import { saveTokenizerJson, tokenizerJsonOf } from "./_serialize.ts";
+import { summaryBundle, type TokenView, tokenView } from "./_display.ts";
 
-/** A token and where it came from in the text. */
-export interface TokenOffset {
-  /** Token id. */
-  id: number;
-  /** Start byte offset (UTF-8) in the (normalized) text. */
-  byteStart: number;
-  /** End byte offset (exclusive). */
-  byteEnd: number;
-  /** Start UTF-16 offset (a token inside a multi-byte character gets that character's start). */
-  start: number;
-  /** End UTF-16 offset (exclusive). */
-  end: number;
-}
-
-/** Options of {@linkcode Tokenizer.fromTiktoken}. */
-export interface FromTiktokenOptions {
-  /** Pre-tokenizer: a named pattern, a RegExp, or a pattern source string. */
-  pattern: PretokenizerSpec | string;
-  /** Special tokens (content → id). */
-  specialTokens?: Record<string, number>;
-  /** A name to show. */
-  name?: string;
-}
-
-/** Options of {@linkcode Tokenizer.fromBpe}. */
-export interface FromBpeOptions {
-  /** id → token bytes. */
-  vocab: Uint8Array[];
-  /** Ordered merges: merge i joins the tokens with ids `a` and `b`. */
-  merges: Array<[number, number]>;
-  /** Pre-tokenizer. */
-  pretokenizer: PretokenizerSpec;
-  /** Special tokens (content → id), ids beyond the vocab. */
-  specialTokens?: Record<string, number>;
-  /** A name to show. */
-  name?: string;
-}
-
-/** An added (special or user) token of a tokenizer.json. */
-interface AddedToken {
-  id: number;
-  content: string;
-  special: boolean;
-}
-
-interface TokenizerParts {
-  name: string;
-  /** byte: symbols are binary-string bytes; char: Unicode characters with byte fallback. */
-  level: "byte" | "char";
-  /** id → symbol string (binary string for byte-level, piece for char-level); "" for holes. */
-  symbols: string[];
-  rankMode: "ranks" | "merges";
-  merges: [string, string][];
-  ignoreMerges: boolean;
-  byteFallback: boolean;
-  unkId: number | null;
-  fuseUnk: boolean;
-  normalize: Normalize;
-  preTokenize: PreTokenize;
-  decodeSteps: DecodeStep;
-  added: AddedToken[];
-  splitAdded: boolean;
-  /** The pattern source for tiktoken / trained tokenizers (for saving). */
-  patternSource: string | null;
-  /** When the whole pre-tokenizer is one regex (tiktoken, trained): the fast path uses it. */
-  splitRe?: RegExp | null;
-  /** A hand-written scanner for the named pattern, when it has one (used instead of splitRe). */
-  scanner?: Scanner | null;
-  /** The tokenizer.json this came from, if any. */
-  json: unknown;
-  /** How to rebuild this tokenizer in a worker. */
-  source?: WorkerSource;
-}
-
-/** What a worker needs to rebuild a tokenizer. */
-export type WorkerSource =
-  | { kind: "pretrained"; name: string }
-  | { kind: "json"; json: unknown }
-  | {
-    kind: "tiktoken";
-    ranks: Uint8Array[];
-    pattern: string | null;
-    specialTokens: Record<string, number>;
-    name: string;
-  }
-  | {
-    kind: "bpe";
-    vocab: Uint8Array[];
-    merges: Array<[number, number]>;
-    pattern: string | null;
-    specialTokens: Record<string, number>;
-    name: string;
-  };
-
-// ignoreBOM: token bytes that start with EF BB BF spell U+FEFF, not a byte-order mark to drop
-const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
-const textEncoder = new TextEncoder();
-const CACHE_LIMIT = 200_000;
+export type { FromBpeOptions, FromTiktokenOptions, StreamDecoder, TokenOffset, TokenView };
+export type { WorkerSource };
 
 /**
  * A BPE tokenizer. `encode` adds no special tokens (like tiktoken's `encode_ordinary` and HF's
@@ -150,54 +52,16 @@ export class Tokenizer {
   /** A short name. */
   readonly name: string;
   #p: TokenizerParts;
-  #ids = new Map<string, number>();
-  #rankOf: RankOf;
-  #mergeRank = new Map<string, number>();
-  #cache = new Map<string, number[]>();
-  #spanCache = new PieceCache(CACHE_LIMIT);
-  #sticky: RegExp | null = null;
-  #addedRe: RegExp | null = null;
-  #addedIds = new Map<string, number>();
-  #byteFallbackIds: Int32Array | null = null;
-  #byteBpe: ByteBpe | null = null;
+  #model: BpeModel;
+  #loop: EncodeLoop;
+  #decoder: Decoder;
 
   private constructor(parts: TokenizerParts) {
     this.#p = parts;
     this.name = parts.name;
-    parts.symbols.forEach((s, id) => {
-      if (s !== "" && !this.#ids.has(s)) this.#ids.set(s, id);
-    });
-    if (parts.rankMode === "merges") {
-      parts.merges.forEach(([a, b], i) => {
-        const key = a + PAIR_SEP + b;
-        if (!this.#mergeRank.has(key)) this.#mergeRank.set(key, i);
-      });
-      this.#rankOf = (a, b) => this.#mergeRank.get(a + PAIR_SEP + b);
-    } else {
-      this.#rankOf = (a, b) => this.#ids.get(a + b);
-    }
-    if (parts.level === "byte") {
-      this.#byteBpe = new ByteBpe({
-        symbols: parts.symbols,
-        mode: parts.rankMode,
-        merges: parts.merges,
-        wholePieceFirst: parts.ignoreMerges || parts.rankMode === "ranks",
-      });
-    }
-    for (const t of parts.added) this.#addedIds.set(t.content, t.id);
-    if (parts.splitAdded && parts.added.length > 0) {
-      const contents = parts.added.map((t) => t.content).filter((c) => c.length > 0)
-        .sort((a, b) => b.length - a.length)
-        .map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-      this.#addedRe = new RegExp(contents.join("|"), "gu");
-    }
-    if (parts.byteFallback) {
-      this.#byteFallbackIds = new Int32Array(256).fill(-1);
-      for (let b = 0; b < 256; b++) {
-        const id = this.#ids.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
-        if (id !== undefined) this.#byteFallbackIds[b] = id;
-      }
-    }
+    this.#model = new BpeModel(parts);
+    this.#loop = new EncodeLoop(parts, this.#model);
+    this.#decoder = new Decoder(parts, this.#model);
   }
 
   // ---------- loaders ----------
@@ -218,81 +82,7 @@ export class Tokenizer {
     ranks: string | Uint8Array[] | Map<string, number>,
     options: FromTiktokenOptions,
   ): Tokenizer {
-    if (!options || options.pattern === undefined) {
-      throw new TokenlabError("fromTiktoken needs options.pattern", {
-        hint: 'pass a named pattern ("o200k", "cl100k", "gpt2"), a RegExp or a pattern string',
-      });
-    }
-    const symbols: string[] = [];
-    const setRank = (b64: string, rank: number, where: string) => {
-      if (!Number.isInteger(rank) || rank < 0) {
-        throw new TokenlabError(`tiktoken ranks: bad rank ${rank} at ${where}`);
-      }
-      let bin: string;
-      try {
-        bin = atob(b64);
-      } catch {
-        throw new TokenlabError(`tiktoken ranks: ${JSON.stringify(b64)} at ${where} is not base64`);
-      }
-      symbols[rank] = bin;
-    };
-    if (typeof ranks === "string") {
-      ranks.split("\n").forEach((line, i) => {
-        if (!line.trim()) return;
-        const [b64, r] = line.trim().split(/\s+/);
-        setRank(b64, Number(r), `line ${i + 1}`);
-      });
-    } else if (ranks instanceof Map) {
-      for (const [b64, r] of ranks) setRank(b64, r, b64);
-    } else if (Array.isArray(ranks)) {
-      ranks.forEach((bytes, r) => {
-        if (!(bytes instanceof Uint8Array)) {
-          throw new TokenlabError(`tiktoken ranks: entry ${r} is not a Uint8Array`);
-        }
-        symbols[r] = bytesToBinary(bytes);
-      });
-    } else {
-      throw new TokenlabError("fromTiktoken needs ranks as file text, Uint8Array[] or Map");
-    }
-    if (symbols.length === 0) throw new TokenlabError("tiktoken ranks are empty");
-    for (let i = 0; i < symbols.length; i++) symbols[i] ??= "";
-    const pattern = typeof options.pattern === "string" && !(options.pattern in PATTERNS)
-      ? new RegExp(options.pattern, "gu")
-      : options.pattern as PretokenizerSpec;
-    const re = resolvePretokenizer(pattern);
-    const scanner = typeof pattern === "string" ? scannerFor(pattern) : null;
-    const added = Object.entries(options.specialTokens ?? {}).map(([content, id]) => ({
-      content,
-      id,
-      special: true,
-    }));
-    return new Tokenizer({
-      name: options.name ?? "tiktoken",
-      level: "byte",
-      symbols,
-      rankMode: "ranks",
-      merges: [],
-      ignoreMerges: true,
-      byteFallback: false,
-      unkId: null,
-      fuseUnk: false,
-      normalize: (t) => t,
-      preTokenize: splitterOf(scanner, re),
-      decodeSteps: (t) => t,
-      added,
-      splitAdded: false,
-      splitRe: re,
-      scanner,
-      patternSource: re ? re.source : null,
-      json: null,
-      source: {
-        kind: "tiktoken",
-        ranks: symbols.map(binaryToBytes),
-        pattern: re ? re.source : null,
-        specialTokens: options.specialTokens ?? {},
-        name: options.name ?? "tiktoken",
-      },
-    });
+    return new Tokenizer(tiktokenParts(ranks, options));
   }
 
   /**
@@ -309,56 +99,7 @@ export class Tokenizer {
    * ```
    */
   static fromBpe(options: FromBpeOptions): Tokenizer {
-    if (!options || !Array.isArray(options.vocab) || !Array.isArray(options.merges)) {
-      throw new TokenlabError("fromBpe needs { vocab: Uint8Array[], merges: [a, b][] }");
-    }
-    const symbols = options.vocab.map((b, i) => {
-      if (!(b instanceof Uint8Array)) throw new TokenlabError(`fromBpe: vocab[${i}] is not bytes`);
-      return bytesToBinary(b);
-    });
-    const merges = options.merges.map(([a, b], i): [string, string] => {
-      if (symbols[a] === undefined || symbols[b] === undefined) {
-        throw new TokenlabError(`fromBpe: merge ${i} refers to unknown ids ${a}, ${b}`);
-      }
-      return [symbols[a], symbols[b]];
-    });
-    const re = resolvePretokenizer(options.pretokenizer);
-    const scanner = typeof options.pretokenizer === "string"
-      ? scannerFor(options.pretokenizer)
-      : null;
-    const added = Object.entries(options.specialTokens ?? {}).map(([content, id]) => ({
-      content,
-      id,
-      special: true,
-    }));
-    return new Tokenizer({
-      name: options.name ?? "bpe",
-      level: "byte",
-      symbols,
-      rankMode: "merges",
-      merges,
-      ignoreMerges: false,
-      byteFallback: false,
-      unkId: null,
-      fuseUnk: false,
-      normalize: (t) => t,
-      preTokenize: splitterOf(scanner, re),
-      decodeSteps: (t) => t,
-      added,
-      splitAdded: true,
-      splitRe: re,
-      scanner,
-      patternSource: re ? re.source : null,
-      json: null,
-      source: {
-        kind: "bpe",
-        vocab: options.vocab,
-        merges: options.merges,
-        pattern: re ? re.source : null,
-        specialTokens: options.specialTokens ?? {},
-        name: options.name ?? "bpe",
-      },
-    });
+    return new Tokenizer(mergesParts(options));
   }
 
   /**
@@ -375,115 +116,8 @@ export class Tokenizer {
   static async fromTokenizerJson(
     pathOrObject: string | Record<string, unknown>,
   ): Promise<Tokenizer> {
-    let json: Record<string, unknown>;
-    let where = "tokenizer.json object";
-    if (typeof pathOrObject === "string") {
-      where = pathOrObject;
-      let text: string;
-      try {
-        text = await Deno.readTextFile(pathOrObject);
-      } catch (cause) {
-        throw new TokenlabError(`cannot read ${pathOrObject}`, { cause });
-      }
-      try {
-        json = JSON.parse(text);
-      } catch (cause) {
-        throw new TokenlabError(`${pathOrObject} is not valid JSON (corrupt or truncated?)`, {
-          hint: "re-download the tokenizer.json",
-          cause,
-        });
-      }
-    } else if (pathOrObject && typeof pathOrObject === "object") {
-      json = pathOrObject;
-    } else {
-      throw new TokenlabError("fromTokenizerJson needs a path or a parsed tokenizer.json object");
-    }
-    return Tokenizer.#fromJson(json, where);
-  }
-
-  static #fromJson(json: Record<string, unknown>, where: string): Tokenizer {
-    validateTokenizerJson(json, where); // refuse a bad file before building anything from it
-    // deno-lint-ignore no-explicit-any
-    const model = json.model as any;
-    if (!model || typeof model !== "object") {
-      throw new TokenlabError(`${where} has no "model" section`, {
-        hint: "is this a Hugging Face tokenizer.json?",
-      });
-    }
-    if (model.type !== "BPE") {
-      throw new TokenlabError(`unsupported model type ${JSON.stringify(model.type)} in ${where}`, {
-        hint: "tokenlab loads BPE tokenizers (WordPiece, Unigram and WordLevel are not supported)",
-      });
-    }
-    if (!model.vocab || typeof model.vocab !== "object" || !Array.isArray(model.merges)) {
-      throw new TokenlabError(`${where}: the BPE model needs a vocab object and a merges list`);
-    }
-    const byteLevel = hasByteLevel(json.pre_tokenizer);
-    const addedContents = new Set(
-      ((json.added_tokens ?? []) as AddedToken[]).map((t) => t.content),
-    );
-    const symbols: string[] = [];
-    for (const [tok, id] of Object.entries(model.vocab as Record<string, number>)) {
-      if (!Number.isInteger(id) || id < 0) {
-        throw new TokenlabError(`${where}: vocab entry ${JSON.stringify(tok)} has bad id ${id}`);
-      }
-      let sym = tok;
-      if (byteLevel) {
-        const bin = byteLevelToBinary(tok);
-        if (bin === null && addedContents.has(tok)) {
-          symbols[id] = ""; // an added token: matched in the raw text, never built by merges
-          continue;
-        }
-        if (bin === null) {
-          throw new TokenlabError(
-            `${where}: vocab entry ${JSON.stringify(tok)} is not in the byte-level alphabet`,
-          );
-        }
-        sym = bin;
-      }
-      symbols[id] = sym;
-    }
-    for (let i = 0; i < symbols.length; i++) symbols[i] ??= "";
-    const toSym = (t: string) => (byteLevel ? byteLevelToBinary(t) ?? t : t);
-    const merges = (model.merges as unknown[]).map((m, i): [string, string] => {
-      let pair: string[];
-      if (typeof m === "string") {
-        const sp = m.indexOf(" ", 1);
-        pair = [m.slice(0, sp), m.slice(sp + 1)];
-      } else if (Array.isArray(m) && m.length === 2) pair = m as string[];
-      else throw new TokenlabError(`${where}: merge ${i} is malformed: ${JSON.stringify(m)}`);
-      return [toSym(pair[0]), toSym(pair[1])];
-    });
-    const added = ((json.added_tokens ?? []) as AddedToken[]).map((t) => ({
-      id: t.id,
-      content: t.content,
-      special: !!t.special,
-    }));
-    for (const t of added) if (t.id >= symbols.length) symbols[t.id] = "";
-    for (let i = 0; i < symbols.length; i++) symbols[i] ??= "";
-    if (model.dropout) {
-      throw new TokenlabError(`${where}: BPE dropout is not supported (encoding would be random)`);
-    }
-    const unkId = model.unk_token != null ? (model.vocab[model.unk_token] ?? null) : null;
-    return new Tokenizer({
-      name: where.split("/").slice(-3).join("/"),
-      level: byteLevel ? "byte" : "char",
-      symbols,
-      rankMode: "merges",
-      merges,
-      ignoreMerges: !!model.ignore_merges,
-      byteFallback: !!model.byte_fallback,
-      unkId,
-      fuseUnk: !!model.fuse_unk,
-      normalize: buildNormalizer(json.normalizer, where),
-      preTokenize: buildPreTokenizer(json.pre_tokenizer, where),
-      decodeSteps: buildDecoder(json.decoder, where),
-      added,
-      splitAdded: true,
-      patternSource: null,
-      json,
-      source: { kind: "json", json },
-    });
+    const { json, where } = await readTokenizerJson(pathOrObject);
+    return new Tokenizer(tokenizerJsonParts(json, where));
   }
 
   // ---------- properties ----------
@@ -500,7 +134,8 @@ export class Tokenizer {
 
   /** The merges in order, as pairs of token bytes (empty for rank-based tiktoken tokenizers). */
   get merges(): Array<[Uint8Array, Uint8Array]> {
-    return this.#p.merges.map(([a, b]) => [this.#symbolBytes(a), this.#symbolBytes(b)]);
+    const model = this.#model;
+    return this.#p.merges.map(([a, b]) => [model.symbolBytes(a), model.symbolBytes(b)]);
   }
 
   /** Whether symbols are bytes ("byte") or characters with byte fallback ("char"). */
@@ -530,122 +165,7 @@ export class Tokenizer {
     }
     // Lone surrogates become U+FFFD first, as they do on the way into tiktoken and HF (Rust
     // strings are always well formed); same length, so offsets are unaffected.
-    text = text.isWellFormed() ? text : text.toWellFormed();
-    if (this.#p.scanner && !this.#addedRe) return this.#encodeScanned(text, this.#p.scanner);
-    if (this.#p.splitRe && !this.#addedRe) return this.#encodeFast(text, this.#p.splitRe);
-    const out: number[] = [];
-    this.#encodeInto(text, out, null);
-    return Uint32Array.from(out);
-  }
-
-  /**
-   * One regex, no normalizer, no added tokens. A sticky copy of the pattern matches piece after
-   * piece with `test` (no match arrays), and pieces are looked up in the span cache by hash
-   * without slicing the text. If the pattern ever fails to match at a position, or matches
-   * empty, the rest of the text goes through the general loop below, which handles gaps.
-   */
-  #encodeFast(text: string, re: RegExp): Uint32Array {
-    const sticky = this.#sticky ??= new RegExp(re.source, re.flags.replace("g", "") + "y");
-    const cache = this.#spanCache;
-    let buf = new Uint32Array(Math.max(16, (text.length >> 2) + 16));
-    let n = 0, start = 0;
-    sticky.lastIndex = 0;
-    while (start < text.length) {
-      if (!sticky.test(text) || sticky.lastIndex === start) break;
-      const end = sticky.lastIndex;
-      const h = spanHash(text, start, end);
-      let ids = cache.get(text, start, end, h);
-      if (ids === undefined) {
-        const piece = text.slice(start, end);
-        ids = this.#byteBpe !== null
-          ? this.#byteBpe.encodeSpan(text, start, end) ?? this.#missingByte(piece)
-          : this.#encodeCharPiece(piece);
-        cache.set(piece, h, ids);
-      }
-      if (n + ids.length > buf.length) {
-        const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
-        bigger.set(buf);
-        buf = bigger;
-      }
-      if (ids.length === 1) buf[n++] = ids[0];
-      else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
-      start = end;
-    }
-    if (start < text.length) return this.#encodeGaps(text, re, { start, buf, n });
-    return buf.slice(0, n);
-  }
-
-  /**
-   * The fast path for tiktoken's patterns: the hand-written scanner finds each piece's end,
-   * the span cache answers pieces seen before, and the integer BPE encodes the others.
-   */
-  #encodeScanned(text: string, scan: Scanner): Uint32Array {
-    const cache = this.#spanCache;
-    let buf = new Uint32Array(Math.max(16, (text.length >> 2) + 16));
-    let n = 0;
-    for (let start = 0; start < text.length;) {
-      const end = scan(text, start);
-      const h = spanHash(text, start, end);
-      let ids = cache.get(text, start, end, h);
-      if (ids === undefined) {
-        const piece = text.slice(start, end);
-        ids = this.#byteBpe !== null
-          ? this.#byteBpe.encodeSpan(text, start, end) ?? this.#missingByte(piece)
-          : this.#encodeCharPiece(piece);
-        cache.set(piece, h, ids);
-      }
-      if (n + ids.length > buf.length) {
-        const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
-        bigger.set(buf);
-        buf = bigger;
-      }
-      if (ids.length === 1) buf[n++] = ids[0];
-      else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
-      start = end;
-    }
-    return buf.slice(0, n);
-  }
-
-  /** The general split loop from `at.start`: text the pattern skips becomes its own piece. */
-  #encodeGaps(
-    text: string,
-    re: RegExp,
-    at: { start: number; buf: Uint32Array; n: number },
-  ): Uint32Array {
-    let { buf, n } = at;
-    const cache = this.#cache;
-    let last = at.start;
-    re.lastIndex = at.start;
-    for (;;) {
-      const m = re.exec(text);
-      let piece: string;
-      if (m === null) {
-        if (last >= text.length) break;
-        piece = text.slice(last); // trailing text the pattern did not match
-        last = text.length;
-      } else if (m.index > last) {
-        piece = text.slice(last, m.index); // a gap before the match: its own piece
-        re.lastIndex = m.index;
-        last = m.index;
-      } else {
-        piece = m[0];
-        if (piece.length === 0) {
-          re.lastIndex++;
-          continue;
-        }
-        last = m.index + piece.length;
-      }
-      let ids = cache.get(piece);
-      if (ids === undefined) ids = this.#encodePiece(piece);
-      if (n + ids.length > buf.length) {
-        const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
-        bigger.set(buf);
-        buf = bigger;
-      }
-      if (ids.length === 1) buf[n++] = ids[0];
-      else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
-    }
-    return buf.slice(0, n);
+    return this.#loop.encode(text.isWellFormed() ? text : text.toWellFormed());
   }
 
   /**
@@ -675,12 +195,7 @@ export class Tokenizer {
       }
       return this.encode(text);
     }
-    const ids = this.#byteBpe!.encodeBytes(bytes, bytes.length);
-    if (ids === null) {
-      const b = bytes.find((x) => this.#byteBpe!.byteId(x) < 0);
-      throw new TokenlabError(`${this.name}: byte ${b} has no token (incomplete byte vocabulary)`);
-    }
-    return Uint32Array.from(ids);
+    return Uint32Array.from(this.#model.encodeBytes(bytes));
   }
 
   /**
@@ -706,6 +221,7 @@ export class Tokenizer {
   /** Marks this tokenizer as the pretrained one of that name (workers then load it by name). */
   markPretrained(name: string): void {
     Object.defineProperty(this, "name", { value: name });
+    this.#p.name = name; // the stages name the tokenizer in their errors
     this.#p.source = { kind: "pretrained", name };
   }
 
@@ -721,135 +237,7 @@ export class Tokenizer {
    */
   encodeWithOffsets(text: string): TokenOffset[] {
     if (typeof text !== "string") throw new TokenlabError("encodeWithOffsets needs a string");
-    text = text.isWellFormed() ? text : text.toWellFormed();
-    const spans: TokenOffset[] = [];
-    this.#encodeInto(text, [], spans);
-    return spans;
-  }
-
-  #encodeInto(text: string, out: number[], spans: TokenOffset[] | null): void {
-    // Added tokens are matched in the raw text (HF's AddedVocabulary), then each gap runs
-    // through normalizer → pre-tokenizer → model.
-    let segments: { text: string; id: number | null }[];
-    if (this.#addedRe) {
-      segments = [];
-      let last = 0;
-      const re = this.#addedRe;
-      re.lastIndex = 0;
-      for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-        if (m.index > last) segments.push({ text: text.slice(last, m.index), id: null });
-        segments.push({ text: m[0], id: this.#addedIds.get(m[0])! });
-        last = m.index + m[0].length;
-      }
-      if (last < text.length) segments.push({ text: text.slice(last), id: null });
-    } else segments = [{ text, id: null }];
-    let byteBase = 0, charBase = 0;
-    for (const seg of segments) {
-      if (seg.id !== null) {
-        out.push(seg.id);
-        const nb = utf8Binary(seg.text).length;
-        spans?.push({
-          id: seg.id,
-          byteStart: byteBase,
-          byteEnd: byteBase + nb,
-          start: charBase,
-          end: charBase + seg.text.length,
-        });
-        byteBase += nb;
-        charBase += seg.text.length;
-        continue;
-      }
-      const normalized = this.#p.normalize(seg.text);
-      const pieces = this.#p.preTokenize([normalized]);
-      for (const piece of pieces) {
-        const ids = this.#encodePiece(piece);
-        if (spans) {
-          const pieceBin = utf8Binary(piece);
-          let b = 0;
-          for (const id of ids) {
-            const len = this.#tokenByteLength(id, piece);
-            spans.push({
-              id,
-              byteStart: byteBase + b,
-              byteEnd: byteBase + b + len,
-              start: charBase + utf16Offset(pieceBin, b),
-              end: charBase + utf16Offset(pieceBin, b + len),
-            });
-            b += len;
-          }
-          byteBase += pieceBin.length;
-          charBase += piece.length;
-        } else {
-          for (const id of ids) out.push(id);
-        }
-        if (spans) { for (const id of ids) out.push(id); }
-      }
-    }
-  }
-
-  #tokenByteLength(id: number, _piece: string): number {
-    const s = this.#p.symbols[id];
-    if (this.#p.level === "byte") return s.length;
-    if (/^<0x[0-9A-F]{2}>$/.test(s) && this.#byteFallbackIds) return 1;
-    return textEncoder.encode(s).length;
-  }
-
-  /** BPE on one pre-token, cached. */
-  #encodePiece(piece: string): number[] {
-    const hit = this.#cache.get(piece);
-    if (hit !== undefined) return hit;
-    const ids = this.#p.level === "byte"
-      ? this.#encodeBytePiece(piece)
-      : this.#encodeCharPiece(piece);
-    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-    this.#cache.set(piece, ids);
-    return ids;
-  }
-
-  #encodeBytePiece(piece: string): number[] {
-    return this.#byteBpe!.encodeSpan(piece, 0, piece.length) ?? this.#missingByte(piece);
-  }
-
-  /** Names the first byte of `piece` that the vocabulary has no token for. */
-  #missingByte(piece: string): never {
-    const bytes = textEncoder.encode(piece);
-    const b = bytes.find((x) => this.#byteBpe!.byteId(x) < 0);
-    throw new TokenlabError(`${this.name}: byte ${b} has no token (incomplete byte vocabulary)`, {
-      hint: "a byte-level vocabulary needs a token for each of the 256 bytes",
-    });
-  }
-
-  #encodeCharPiece(piece: string): number[] {
-    if (this.#p.ignoreMerges) {
-      const whole = this.#ids.get(piece);
-      if (whole !== undefined) return [whole];
-    }
-    const merged = bpeMerge([...piece], this.#rankOf);
-    const ids: number[] = [];
-    let lastUnk = false;
-    for (const sym of merged) {
-      const id = this.#ids.get(sym);
-      if (id !== undefined) {
-        ids.push(id);
-        lastUnk = false;
-        continue;
-      }
-      if (this.#byteFallbackIds) {
-        for (const b of textEncoder.encode(sym)) {
-          const bid = this.#byteFallbackIds[b];
-          if (bid >= 0) ids.push(bid);
-          else if (this.#p.unkId !== null) ids.push(this.#p.unkId);
-        }
-        lastUnk = false;
-        continue;
-      }
-      if (this.#p.unkId === null) {
-        throw new TokenlabError(`${this.name}: ${JSON.stringify(sym)} has no token and no <unk>`);
-      }
-      if (!(this.#p.fuseUnk && lastUnk)) ids.push(this.#p.unkId);
-      lastUnk = true;
-    }
-    return ids;
+    return this.#loop.encodeWithOffsets(text.isWellFormed() ? text : text.toWellFormed());
   }
 
   // ---------- decoding ----------
@@ -865,26 +253,7 @@ export class Tokenizer {
    * ```
    */
   tokenBytes(id: number): Uint8Array {
-    this.#checkId(id);
-    const s = this.#p.symbols[id];
-    const added = this.#p.added.find((t) => t.id === id);
-    if (added && (s === "" || this.#p.level === "char")) return textEncoder.encode(added.content);
-    return this.#symbolBytes(s);
-  }
-
-  #symbolBytes(s: string): Uint8Array {
-    if (this.#p.level === "byte") return binaryToBytes(s);
-    const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(s);
-    if (m && this.#byteFallbackIds) return new Uint8Array([parseInt(m[1], 16)]);
-    return textEncoder.encode(s.replaceAll("\u2581", " "));
-  }
-
-  #checkId(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.#p.symbols.length) {
-      throw new TokenlabError(`token id ${id} is out of range for ${this.name}`, {
-        hint: `ids run from 0 to ${this.#p.symbols.length - 1}`,
-      });
-    }
+    return this.#decoder.tokenBytes(id);
   }
 
   /**
@@ -898,20 +267,7 @@ export class Tokenizer {
    * ```
    */
   decodeBytes(ids: ArrayLike<number>): Uint8Array {
-    const parts: Uint8Array[] = [];
-    let n = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const b = this.tokenBytes(ids[i]);
-      parts.push(b);
-      n += b.length;
-    }
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return this.#decoder.decodeBytes(ids);
   }
 
   /**
@@ -928,14 +284,7 @@ export class Tokenizer {
     if (!ids || typeof ids.length !== "number") {
       throw new TokenlabError("decode needs an array of token ids");
     }
-    if (this.#p.level === "byte") return textDecoder.decode(this.decodeBytes(ids));
-    const tokens: string[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      this.#checkId(ids[i]);
-      const added = this.#p.added.find((t) => t.id === ids[i]);
-      tokens.push(added ? added.content : this.#p.symbols[ids[i]]);
-    }
-    return this.#p.decodeSteps(tokens).join("");
+    return this.#decoder.decode(ids);
   }
 
   /**
@@ -954,11 +303,7 @@ export class Tokenizer {
    * ```
    */
   decoderStream(): StreamDecoder {
-    const td = new TextDecoder("utf-8", { ignoreBOM: true });
-    return {
-      push: (id: number) => td.decode(this.tokenBytes(id), { stream: true }),
-      flush: () => td.decode(),
-    };
+    return this.#decoder.stream();
   }
 
   // ---------- saving ----------
@@ -975,73 +320,7 @@ export class Tokenizer {
    * ```
    */
   toTokenizerJson(): Record<string, unknown> {
-    if (this.#p.json) return structuredClone(this.#p.json) as Record<string, unknown>;
-    if (this.#p.level !== "byte") {
-      throw new TokenlabError("only byte-level tokenizers can be written as tokenizer.json");
-    }
-    const merges = this.#p.rankMode === "merges" ? this.#p.merges : this.#derivedMerges();
-    const vocab: Record<string, number> = {};
-    this.#p.symbols.forEach((s, id) => {
-      if (s !== "") vocab[binaryToByteLevel(s)] = id;
-    });
-    const pre = this.#p.patternSource === null
-      ? { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false }
-      : {
-        type: "Sequence",
-        pretokenizers: [
-          {
-            type: "Split",
-            pattern: { Regex: toOnigurumaPattern(this.#p.patternSource) },
-            behavior: "Isolated",
-            invert: false,
-          },
-          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
-        ],
-      };
-    return {
-      version: "1.0",
-      truncation: null,
-      padding: null,
-      added_tokens: this.#p.added.map((t) => ({
-        id: t.id,
-        content: t.content,
-        single_word: false,
-        lstrip: false,
-        rstrip: false,
-        normalized: false,
-        special: t.special,
-      })),
-      normalizer: null,
-      pre_tokenizer: pre,
-      post_processor: null,
-      decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
-      model: {
-        type: "BPE",
-        dropout: null,
-        unk_token: null,
-        continuing_subword_prefix: null,
-        end_of_word_suffix: null,
-        fuse_unk: false,
-        byte_fallback: false,
-        ignore_merges: this.#p.rankMode === "ranks",
-        vocab,
-        merges: merges.map(([a, b]) => [binaryToByteLevel(a), binaryToByteLevel(b)]),
-      },
-    };
-  }
-
-  /** Merges implied by tiktoken ranks: the last merge BPE makes to build each token. */
-  #derivedMerges(): [string, string][] {
-    const out: [string, string][] = [];
-    this.#p.symbols.forEach((s, rank) => {
-      if (s.length < 2) return;
-      const parts = bpeMerge([...s], (a, b) => {
-        const r = this.#ids.get(a + b);
-        return r !== undefined && r < rank ? r : undefined;
-      });
-      if (parts.length === 2) out.push([parts[0], parts[1]]);
-    });
-    return out;
+    return tokenizerJsonOf(this.#p, this.#model);
   }
 
   /**
@@ -1055,13 +334,7 @@ export class Tokenizer {
    * ```
    */
   async save(path: string): Promise<void> {
-    if (typeof path !== "string" || !path.endsWith(".json")) {
-      throw new TokenlabError(`save needs a path ending in .json, got ${JSON.stringify(path)}`);
-    }
-    const text = JSON.stringify(this.toTokenizerJson());
-    const tmp = `${path}.tmp-${Deno.pid}`;
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path); // atomic: a crash never leaves half a file
+    await saveTokenizerJson(path, () => this.toTokenizerJson());
   }
 
   // ---------- display ----------
@@ -1078,107 +351,17 @@ export class Tokenizer {
    * ```
    */
   show(text: string): TokenView {
-    const spans = this.encodeWithOffsets(text);
-    const colours = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8"];
-    const html = `<div style="font-family:monospace;white-space:pre-wrap;line-height:1.8">` +
-      spans.map((s, i) =>
-        `<span title="id ${s.id}" style="background:${colours[i % colours.length]};` +
-        `border-radius:3px;padding:1px 0">${escapeHtml(text.slice(s.start, s.end)) || "·"}</span>`
-      ).join("") +
-      `</div><div style="font-size:11px;color:#666">${spans.length} tokens, ` +
-      `${textEncoder.encode(text).length} bytes · ${escapeHtml(this.name)}</div>`;
-    return {
-      html,
-      ids: spans.map((s) => s.id),
-      [JUPYTER_DISPLAY]: () => ({
-        "text/html": html,
-        "text/plain": spans.map((s) => s.id).join(" "),
-      }),
-    };
+    return tokenView(text, this.encodeWithOffsets(text), this.name);
   }
 
   /** Rich display in Jupyter: a summary. */
   [JUPYTER_DISPLAY](): MimeBundle {
-    const summary = `${this.name}: ${this.#p.level}-level BPE, ${this.vocabSize} ids, ` +
-      `${this.#p.merges.length} merges, ${this.#p.added.length} added tokens`;
-    return { "text/plain": summary, "text/html": `<code>${escapeHtml(summary)}</code>` };
+    return summaryBundle({
+      name: this.name,
+      level: this.#p.level,
+      vocabSize: this.vocabSize,
+      merges: this.#p.merges.length,
+      added: this.#p.added.length,
+    });
   }
-}
-
-/** Incremental decoder returned by {@linkcode Tokenizer.decoderStream}. */
-export interface StreamDecoder {
-  /** Feeds one id; returns the text completed by it (possibly ""). */
-  push(id: number): string;
-  /** Returns what is left (U+FFFD for a truncated character). */
-  flush(): string;
-}
-
-/** A token view from {@linkcode Tokenizer.show}. */
-export interface TokenView {
-  /** The HTML markup. */
-  html: string;
-  /** The ids shown. */
-  ids: number[];
-  /** Jupyter display. */
-  [JUPYTER_DISPLAY]: () => MimeBundle;
-}
-
-/** The pre-tokenizer step of a single-pattern tokenizer: its scanner, else its regex. */
-function splitterOf(scanner: Scanner | null, re: RegExp | null): PreTokenize {
-  if (scanner) {
-    return (pieces) => {
-      const out: string[] = [];
-      for (const p of pieces) {
-        for (let s = 0; s < p.length;) {
-          const e = scanner(p, s);
-          out.push(p.slice(s, e));
-          s = e;
-        }
-      }
-      return out;
-    };
-  }
-  return re ? (pieces) => pieces.flatMap((p) => splitKeepAll(p, re)) : (p) => p;
-}
-
-/** UTF-16 offset of byte offset `b` in a binary (UTF-8) string. */
-function utf16Offset(bin: string, b: number): number {
-  let units = 0;
-  let i = 0;
-  while (i < b && i < bin.length) {
-    const c = bin.charCodeAt(i);
-    const len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    if (i + len > b) break; // b falls inside this character
-    units += len === 4 ? 2 : 1;
-    i += len;
-  }
-  return units;
-}
-
-/** JS regex source → the Oniguruma syntax HF expects. */
-function toOnigurumaPattern(source: string): string {
-  // `$` outside a class ends the text in JavaScript (no multiline flag) but ends a line in
-  // Oniguruma, which spells the end of the text `\z`.
-  let out = "", inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === "\\") {
-      out += c + (source[i + 1] ?? "");
-      i++;
-    } else if (c === "[") {
-      inClass = true;
-      out += c;
-    } else if (c === "]") {
-      inClass = false;
-      out += c;
-    } else out += c === "$" && !inClass ? "\\z" : c;
-  }
-  return out;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"]/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
-  );
 }

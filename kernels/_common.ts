@@ -9,12 +9,33 @@ import { check } from "../lib/util/errors.ts";
 import { type DType, Tensor } from "../lib/gpu/mod.ts";
 import type { Profiler } from "../lib/gpu/mod.ts";
 
-/** A row-major array with a shape, used by the CPU references. */
-export interface HostTensor {
+/**
+ * The float arrays the CPU references compute on: f32 storage (the model runtime, the kernel
+ * tests), or f64 where training needs it (finite-difference gradient checks).
+ */
+export type FloatArray = Float32Array | Float64Array;
+
+/**
+ * A row-major array with a shape, used by the CPU references. `A` is its float array type:
+ * a reference given f64 inputs returns f64 outputs, f32 inputs give f32 outputs.
+ */
+export interface HostTensor<A extends FloatArray = Float32Array> {
   /** Elements, row-major. */
-  data: Float32Array;
+  data: A;
   /** Dimensions, outermost first. */
   shape: number[];
+}
+
+/** A zeroed array of `n` elements of the same float type as `like` (f64 stays f64). */
+export function zerosLike<A extends FloatArray>(like: A, n: number): A {
+  return (like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n)) as A;
+}
+
+/** A copy of `values` in the float type of `like`. */
+export function castLike<A extends FloatArray>(like: A, values: ArrayLike<number>): A {
+  return (like instanceof Float64Array
+    ? Float64Array.from(values)
+    : Float32Array.from(values)) as A;
 }
 
 /** Options every kernel wrapper accepts. */

@@ -13,15 +13,19 @@ import { check } from "../lib/util/errors.ts";
 import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
+  castLike,
   ceilDiv,
   cpuTensor,
+  type FloatArray,
   grid,
   hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
   sameShape,
+  zerosLike,
 } from "./_common.ts";
+import { flashAttentionReference } from "./flash_attention.ts";
 
 const PARAMS_WGSL = `struct Params { B: u32, S: u32, H: u32, KH: u32, scale: f32, gridX: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -412,7 +416,9 @@ export async function causalAttentionBackward(
 }
 
 /**
- * CPU reference of {@linkcode causalAttention} (f64 sums, two-pass softmax).
+ * CPU reference of {@linkcode causalAttention}: {@linkcode flashAttentionReference} (the one CPU
+ * attention) with the causal mask, on each sequence of the batch. Outputs have the float type
+ * of q (the tiny-LM trainer runs it in f32, and in f64 for gradient checks).
  *
  * @example
  * ```ts
@@ -422,48 +428,31 @@ export async function causalAttentionBackward(
  * console.log(r.out.data); // first row attends only to itself: [1, 0, …]
  * ```
  */
-export function causalAttentionReference(
-  inputs: CausalAttentionInputs<HostTensor>,
+export function causalAttentionReference<A extends FloatArray = Float32Array>(
+  inputs: CausalAttentionInputs<HostTensor<A>>,
   options: CausalAttentionOptions = {},
-): CausalAttentionResult<HostTensor> {
+): CausalAttentionResult<HostTensor<A>> {
   const { q, k, v } = inputs;
   const { B, S, H, KH, D } = attnDims(inputs);
   const scale = options.scale ?? 1 / Math.sqrt(D);
-  const group = H / KH;
-  const out = new Float32Array(q.data.length), lse = new Float32Array(B * H * S);
-  const s = new Float64Array(S);
+  const out = zerosLike(q.data, q.data.length), lse = zerosLike(q.data, B * H * S);
+  const nq = S * H * D, nk = S * KH * D;
   for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const kh = Math.floor(h / group);
-      for (let i = 0; i < S; i++) {
-        const qo = ((b * S + i) * H + h) * D;
-        let m = -Infinity;
-        for (let t = 0; t <= i; t++) {
-          const ko = ((b * S + t) * KH + kh) * D;
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q.data[qo + d] * k.data[ko + d];
-          s[t] = dot * scale;
-          if (s[t] > m) m = s[t];
-        }
-        let l = 0;
-        for (let t = 0; t <= i; t++) l += Math.exp(s[t] - m);
-        for (let d = 0; d < D; d++) {
-          let acc = 0;
-          for (let t = 0; t <= i; t++) {
-            acc += Math.exp(s[t] - m) * v.data[((b * S + t) * KH + kh) * D + d];
-          }
-          out[qo + d] = acc / l;
-        }
-        lse[(b * H + h) * S + i] = m + Math.log(l);
-      }
-    }
+    const r = flashAttentionReference({
+      q: { data: q.data.subarray(b * nq, (b + 1) * nq) as A, shape: [S, H, D] },
+      k: { data: k.data.subarray(b * nk, (b + 1) * nk) as A, shape: [S, KH, D] },
+      v: { data: v.data.subarray(b * nk, (b + 1) * nk) as A, shape: [S, KH, D] },
+    }, { causal: true, scale });
+    out.set(r.out.data, b * nq);
+    lse.set(r.lse.data, b * H * S); // [H, S] per sequence: [B, H, S] in all
   }
   return { out: { data: out, shape: [...q.shape] }, lse: { data: lse, shape: [B, H, S] } };
 }
 
 /**
  * CPU reference of {@linkcode causalAttentionBackward} (f64 sums; probabilities recomputed
- * from q, k and the scale, so `out` and `lse` only serve `delta = dO·O`).
+ * from q, k and the scale, so `out` and `lse` only serve `delta = dO·O`; outputs in the float
+ * type of q) — the tiny-LM trainer's attention backward.
  *
  * @example
  * ```ts
@@ -474,10 +463,10 @@ export function causalAttentionReference(
  * console.log(g.dq.data, g.dk.data, g.dv.data);
  * ```
  */
-export function causalAttentionBackwardReference(
-  inputs: CausalAttentionBackwardInputs<HostTensor>,
+export function causalAttentionBackwardReference<A extends FloatArray = Float32Array>(
+  inputs: CausalAttentionBackwardInputs<HostTensor<A>>,
   options: CausalAttentionOptions = {},
-): CausalAttentionBackwardResult<HostTensor> {
+): CausalAttentionBackwardResult<HostTensor<A>> {
   const { q, k, v, out, dout } = inputs;
   const { B, S, H, KH, D } = attnDims(inputs);
   const scale = options.scale ?? 1 / Math.sqrt(D);
@@ -519,7 +508,7 @@ export function causalAttentionBackwardReference(
     }
   }
   const f = (a: Float64Array, shape: readonly number[]) => ({
-    data: Float32Array.from(a),
+    data: castLike(q.data, a),
     shape: [...shape],
   });
   return { dq: f(dq, q.shape), dk: f(dk, k.shape), dv: f(dv, k.shape) };

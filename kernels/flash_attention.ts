@@ -15,12 +15,14 @@ import {
   cpuTensor,
   dims,
   enables,
+  type FloatArray,
   floatType,
   hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
   sameShape,
+  zerosLike,
 } from "./_common.ts";
 import { onlineSoftmaxStateWgsl, onlineSoftmaxTileWgsl } from "./_online_softmax.ts";
 
@@ -552,6 +554,29 @@ export async function flashAttention(
 }
 
 /**
+ * Options of {@linkcode flashAttentionReference}: those of {@linkcode flashAttention} and the
+ * masks only the CPU reference applies (the model runtime's CPU backend uses them).
+ */
+export interface AttentionReferenceOptions extends FlashAttentionOptions {
+  /**
+   * Sliding window: query at position p sees only keys at positions q with p − q < window
+   * (Mistral's `sliding_window`). Positions are `keyPositions`; a query's position is that of
+   * its own key slot, Skv − Sq + i.
+   */
+  window?: number | null;
+  /** Position of each of the Skv keys, for `window` (default: the index). */
+  keyPositions?: ArrayLike<number>;
+  /** Also return the attention probabilities, [Hq, Sq, Skv] (0 where masked). */
+  probs?: boolean;
+}
+
+/** Outputs of {@linkcode flashAttentionReference}. */
+export interface AttentionReferenceResult<T> extends FlashAttentionResult<T> {
+  /** Attention probabilities [Hq, Sq, Skv] (with `probs`). */
+  probs?: T;
+}
+
+/**
  * Whether query i may attend key j under `options` (the CPU statement of the masks).
  *
  * @example
@@ -562,11 +587,16 @@ export async function flashAttention(
  */
 export function attentionAllowed(
   at: { i: number; j: number; sq: number; skv: number },
-  options: FlashAttentionOptions,
+  options: AttentionReferenceOptions,
 ): boolean {
   const offset = at.skv - at.sq, qp = offset + at.i;
   if ((options.causal || options.parents) && at.j > qp) return false;
   if (options.seqIds && options.seqIds[at.j] !== options.seqIds[qp]) return false;
+  if (options.window != null) {
+    const pos = options.keyPositions;
+    const dist = pos ? pos[qp] - pos[at.j] : qp - at.j;
+    if (dist >= options.window) return false;
+  }
   if (options.parents && at.j >= offset) {
     // walk up from the query to see whether key j's tree slot is on its ancestor path
     let n = at.i;
@@ -577,7 +607,10 @@ export function attentionAllowed(
 }
 
 /**
- * CPU reference of {@linkcode flashAttention} (f64, plain softmax per row).
+ * CPU reference of {@linkcode flashAttention} (f64 sums, plain softmax per row) — the one CPU
+ * attention of tokenlab: decode attention's and the training attention's references call it,
+ * and so does the model runtime's CPU backend (KV-cache prefix, token trees, packed sequences,
+ * sliding windows, captured probabilities). Outputs have the float type of q.
  *
  * @example
  * ```ts
@@ -588,51 +621,63 @@ export function attentionAllowed(
  * console.log(r.out.data); // [2, 3]
  * ```
  */
-export function flashAttentionReference(
-  inputs: AttentionInputs<HostTensor>,
-  options: FlashAttentionOptions = {},
-): FlashAttentionResult<HostTensor> {
+export function flashAttentionReference<A extends FloatArray = Float32Array>(
+  inputs: AttentionInputs<HostTensor<A>>,
+  options: AttentionReferenceOptions = {},
+): AttentionReferenceResult<HostTensor<A>> {
   const { q, k, v } = inputs;
   const { Sq, Skv, Hq, Hkv, D } = attnDims(q.shape, k.shape, v.shape, options);
+  if (options.keyPositions) {
+    check(
+      options.keyPositions.length === Skv,
+      `keyPositions must have one entry per key (${Skv}), got ${options.keyPositions.length}`,
+    );
+  }
   const scale = options.scale ?? 1 / Math.sqrt(D);
-  const out = new Float32Array(Sq * Hq * D), lse = new Float32Array(Hq * Sq);
-  const mass = new Float32Array(Hq * Skv);
-  const s = new Float64Array(Skv);
-  for (let h = 0; h < Hq; h++) {
-    const kh = Math.floor(h / (Hq / Hkv));
-    for (let i = 0; i < Sq; i++) {
+  const out = zerosLike(q.data, Sq * Hq * D), lse = zerosLike(q.data, Hq * Sq);
+  const mass = options.keyMass ? zerosLike(q.data, Hq * Skv) : null;
+  const probs = options.probs ? zerosLike(q.data, Hq * Sq * Skv) : null;
+  const s = new Float64Array(Skv), allowed = new Uint8Array(Skv), acc = new Float64Array(D);
+  const group = Hq / Hkv;
+  for (let i = 0; i < Sq; i++) {
+    // the mask row of query i, shared by every head
+    for (let j = 0; j < Skv; j++) {
+      allowed[j] = attentionAllowed({ i, j, sq: Sq, skv: Skv }, options) ? 1 : 0;
+    }
+    for (let h = 0; h < Hq; h++) {
+      const kh = Math.floor(h / group), qo = (i * Hq + h) * D;
       let m = -Infinity;
       for (let j = 0; j < Skv; j++) {
-        if (!attentionAllowed({ i, j, sq: Sq, skv: Skv }, options)) {
-          s[j] = -Infinity;
-          continue;
-        }
+        if (!allowed[j]) continue;
+        const ko = (j * Hkv + kh) * D;
         let dot = 0;
-        for (let d = 0; d < D; d++) {
-          dot += q.data[(i * Hq + h) * D + d] * k.data[(j * Hkv + kh) * D + d];
-        }
+        for (let d = 0; d < D; d++) dot += q.data[qo + d] * k.data[ko + d];
         s[j] = dot * scale;
-        m = Math.max(m, s[j]);
+        if (s[j] > m) m = s[j];
       }
       if (m === -Infinity) {
         lse[h * Sq + i] = -1e30;
         continue;
       }
       let l = 0;
-      for (let j = 0; j < Skv; j++) l += s[j] === -Infinity ? 0 : Math.exp(s[j] - m);
+      for (let j = 0; j < Skv; j++) if (allowed[j]) l += s[j] = Math.exp(s[j] - m);
       lse[h * Sq + i] = m + Math.log(l);
+      acc.fill(0);
       for (let j = 0; j < Skv; j++) {
-        if (s[j] === -Infinity) continue;
-        const p = Math.exp(s[j] - m) / l;
-        mass[h * Skv + j] += p;
-        for (let d = 0; d < D; d++) out[(i * Hq + h) * D + d] += p * v.data[(j * Hkv + kh) * D + d];
+        if (!allowed[j]) continue;
+        const p = s[j] / l, vo = (j * Hkv + kh) * D;
+        if (mass) mass[h * Skv + j] += p;
+        if (probs) probs[(h * Sq + i) * Skv + j] = p;
+        for (let d = 0; d < D; d++) acc[d] += p * v.data[vo + d];
       }
+      for (let d = 0; d < D; d++) out[qo + d] = acc[d];
     }
   }
-  const result: FlashAttentionResult<HostTensor> = {
+  const result: AttentionReferenceResult<HostTensor<A>> = {
     out: { data: out, shape: [Sq, Hq, D] },
     lse: { data: lse, shape: [Hq, Sq] },
   };
-  if (options.keyMass) result.keyMass = { data: mass, shape: [Hq, Skv] };
+  if (mass) result.keyMass = { data: mass, shape: [Hq, Skv] };
+  if (probs) result.probs = { data: probs, shape: [Hq, Sq, Skv] };
   return result;
 }

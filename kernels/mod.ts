@@ -13,7 +13,7 @@
  *
  * @module
  */
-export type { HostTensor, KernelOptions } from "./_common.ts";
+export type { FloatArray, HostTensor, KernelOptions } from "./_common.ts";
 export * from "./matmul.ts";
 export * from "./rmsnorm.ts";
 export * from "./rope.ts";

@@ -19,9 +19,11 @@ import { check } from "../lib/util/errors.ts";
 import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
+  castLike,
   cpuTensor,
   enables,
   f32Only,
+  type FloatArray,
   floatType,
   grid,
   hostOf,
@@ -29,6 +31,7 @@ import {
   type KernelOptions,
   sameDevice,
   sameShape,
+  zerosLike,
 } from "./_common.ts";
 
 const PARAMS_WGSL = `struct Params { rows: u32, D: u32, eps: f32, gridX: u32 }
@@ -179,7 +182,9 @@ export async function rmsnorm(
 }
 
 /**
- * CPU reference of {@linkcode rmsnorm}.
+ * CPU reference of {@linkcode rmsnorm} — the one CPU RMSNorm of tokenlab, used by the model
+ * runtime's CPU backend and the tiny-LM trainer too. Sums in f64 and returns arrays of the
+ * input's float type (f32 in, f32 out; f64 in, f64 out), in HF's order: `(h · 1/rms(h)) · w`.
  *
  * @example
  * ```ts
@@ -191,19 +196,24 @@ export async function rmsnorm(
  * console.log(r.out.data); // rms = √12.5: [0.8485…, 2.2627…]
  * ```
  */
-export function rmsnormReference(
-  inputs: RmsnormInputs<HostTensor>,
+export function rmsnormReference<A extends FloatArray = Float32Array>(
+  inputs: RmsnormInputs<HostTensor<A>>,
   options: RmsnormOptions = {},
-): RmsnormResult<HostTensor> {
+): RmsnormResult<HostTensor<A>> {
   const { x, weight, residual } = inputs;
   const D = x.shape.at(-1) ?? 1, rows = x.data.length / Math.max(D, 1);
+  check(
+    weight.data.length === D,
+    `rmsnormReference weight must have ${D} values (the last dimension of x), got ${weight.data.length}`,
+  );
   const eps = options.eps ?? 1e-6;
-  const out = new Float32Array(x.data.length), h = new Float32Array(x.data.length);
+  const out = zerosLike(x.data, x.data.length);
+  const h = residual ? zerosLike(x.data, x.data.length) : x.data;
   for (let r = 0; r < rows; r++) {
     let ss = 0;
     for (let i = 0; i < D; i++) {
-      const v = x.data[r * D + i] + (residual ? residual.data[r * D + i] : 0);
-      h[r * D + i] = v;
+      const v = residual ? x.data[r * D + i] + residual.data[r * D + i] : x.data[r * D + i];
+      if (residual) h[r * D + i] = v;
       ss += v * v;
     }
     const inv = 1 / Math.sqrt(ss / D + eps);
@@ -416,7 +426,8 @@ export async function rmsnormBackward(
 }
 
 /**
- * CPU reference of {@linkcode rmsnormBackward} (f64 sums).
+ * CPU reference of {@linkcode rmsnormBackward} (f64 sums, outputs in the float type of `x`;
+ * the trainer's backward). With `dx` given, returns a new array holding `dx +` the gradient.
  *
  * @example
  * ```ts
@@ -429,14 +440,14 @@ export async function rmsnormBackward(
  * console.log(r.dx.data, r.dweight.data);
  * ```
  */
-export function rmsnormBackwardReference(
-  inputs: RmsnormBackwardInputs<HostTensor>,
+export function rmsnormBackwardReference<A extends FloatArray = Float32Array>(
+  inputs: RmsnormBackwardInputs<HostTensor<A>>,
   options: RmsnormBackwardOptions = {},
-): RmsnormBackwardResult<HostTensor> {
+): RmsnormBackwardResult<HostTensor<A>> {
   const { dy, x, weight } = inputs;
   const [rows, D] = rmsShapes(inputs);
   const eps = options.eps ?? 1e-6;
-  const dx = inputs.dx ? Float32Array.from(inputs.dx.data) : new Float32Array(rows * D);
+  const dx = inputs.dx ? castLike(x.data, inputs.dx.data) : zerosLike(x.data, rows * D);
   const dw = new Float64Array(D);
   for (let r = 0; r < rows; r++) {
     const b = r * D;
@@ -454,6 +465,6 @@ export function rmsnormBackwardReference(
   }
   return {
     dx: { data: dx, shape: [...x.shape] },
-    dweight: { data: Float32Array.from(dw), shape: [D] },
+    dweight: { data: castLike(x.data, dw), shape: [D] },
   };
 }

@@ -23,6 +23,7 @@ import {
   cpuTensor,
   dims,
   enables,
+  type FloatArray,
   floatType,
   grid,
   hostOf,
@@ -33,6 +34,66 @@ import {
 
 /** How the rotated pairs are laid out in a head: (i, i + R/2) or (2i, 2i + 1). */
 export type RopeLayout = "half" | "interleaved";
+
+/** RoPE frequency scaling read from `rope_scaling` / `rope_parameters`. */
+export interface RopeScaling {
+  /** "linear" (positions divided by factor) or "llama3" (wavelength-banded scaling). */
+  type: "linear" | "llama3";
+  /** Scaling factor (> 0). */
+  factor: number;
+  /** llama3: low_freq_factor. */
+  lowFreqFactor?: number;
+  /** llama3: high_freq_factor. */
+  highFreqFactor?: number;
+  /** llama3: original_max_position_embeddings. */
+  originalMaxPositionEmbeddings?: number;
+}
+
+/** Options of {@linkcode ropeInvFreq}. */
+export interface RopeInvFreqOptions {
+  /** Frequency base θ. */
+  theta: number;
+  /** Frequency scaling, or null / absent for plain RoPE. */
+  scaling?: RopeScaling | null;
+}
+
+/** θ^(−2i/dim) for i < dim/2 with HF's scaling formulas, in f64. */
+function invFreq64(dim: number, theta: number, sc?: RopeScaling | null): Float64Array {
+  const half = dim / 2;
+  const inv = new Float64Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / dim);
+  if (!sc) return inv;
+  if (sc.type === "linear") return inv.map((f) => f / sc.factor);
+  const low = sc.lowFreqFactor ?? 1, high = sc.highFreqFactor ?? 4;
+  const old = sc.originalMaxPositionEmbeddings ?? 8192;
+  const lowWavelen = old / low, highWavelen = old / high;
+  for (let i = 0; i < half; i++) {
+    const wavelen = (2 * Math.PI) / inv[i];
+    if (wavelen < highWavelen) continue; // high frequency: unchanged
+    if (wavelen > lowWavelen) {
+      inv[i] = inv[i] / sc.factor; // low frequency: scaled
+      continue;
+    }
+    const smooth = (old / wavelen - low) / (high - low);
+    inv[i] = (1 - smooth) * (inv[i] / sc.factor) + smooth * inv[i];
+  }
+  return inv;
+}
+
+/**
+ * RoPE inverse frequencies θ^(−2i/d), i < d/2, with optional "linear" or "llama3" scaling
+ * (the formulas of HF transformers' rope initialisers), rounded to f32. The frequencies
+ * {@linkcode ropeReference} rotates by (it keeps them in f64).
+ *
+ * @example
+ * ```ts
+ * import { ropeInvFreq } from "@tokenlab/tokenlab/kernels";
+ * console.log(ropeInvFreq(8, { theta: 10000, scaling: { type: "linear", factor: 2 } }));
+ * ```
+ */
+export function ropeInvFreq(headDim: number, options: RopeInvFreqOptions): Float32Array {
+  return Float32Array.from(invFreq64(headDim, options.theta, options.scaling));
+}
 
 const PARAMS_WGSL =
   `struct Params { rows: u32, heads: u32, D: u32, R: u32, log2Base: f32, gridX: u32 }
@@ -106,6 +167,19 @@ export interface RopeOptions extends KernelOptions {
   layout?: RopeLayout;
   /** Features rotated, from the start of each head (default headDim; must be even). */
   rotaryDim?: number;
+  /**
+   * Frequency scaling (see {@linkcode ropeInvFreq}); the CPU references apply it, the GPU
+   * kernels refuse it.
+   */
+  scaling?: RopeScaling | null;
+}
+
+function noScalingOnGpu(options: RopeOptions, what: string): void {
+  check(
+    !options.scaling,
+    `${what}: ${options.scaling?.type} rope scaling is not implemented in the GPU kernel`,
+    { hint: "run scaled RoPE on CPU tensors (ropeReference), or drop the scaling" },
+  );
 }
 
 function ropeDims(shape: readonly number[], positions: number, options: RopeOptions) {
@@ -141,6 +215,7 @@ export async function rope(inputs: RopeInputs<Tensor>, options: RopeOptions = {}
   if (x.isCpu) {
     return cpuTensor(ropeReference({ x: hostOf(x), positions: inputs.positions }, options), dtype);
   }
+  noScalingOnGpu(options, "rope");
   const gpu = x.gpu;
   const pos = Tensor.fromArray(Int32Array.from(inputs.positions), {
     shape: [d.tokens],
@@ -172,7 +247,9 @@ export async function rope(inputs: RopeInputs<Tensor>, options: RopeOptions = {}
 }
 
 /**
- * CPU reference of {@linkcode rope} (f64 angles).
+ * CPU reference of {@linkcode rope} — the one CPU RoPE of tokenlab, used by the model runtime's
+ * CPU backend (with `scaling`) and the tiny-LM trainer (forward, and backward through
+ * {@linkcode ropeBackwardReference}). Angles in f64; the output has the input's float type.
  *
  * @example
  * ```ts
@@ -182,24 +259,25 @@ export async function rope(inputs: RopeInputs<Tensor>, options: RopeOptions = {}
  * console.log(y.data); // [cos 1, sin 1]
  * ```
  */
-export function ropeReference(
-  inputs: RopeInputs<HostTensor>,
+export function ropeReference<A extends FloatArray = Float32Array>(
+  inputs: RopeInputs<HostTensor<A>>,
   options: RopeOptions = {},
-): HostTensor {
+): HostTensor<A> {
   const { x, positions } = inputs;
   const d = ropeDims(x.shape, positions.length, options);
   const half = (options.layout ?? "half") === "half";
-  const base = options.base ?? 10000;
-  const out = Float32Array.from(x.data);
+  const inv = invFreq64(d.R, options.base ?? 10000, options.scaling);
+  const out = x.data.slice() as A;
+  const h2 = d.R / 2;
   for (let t = 0; t < d.tokens; t++) {
-    for (let h = 0; h < d.heads; h++) {
-      const o = (t * d.heads + h) * d.D;
-      for (let i = 0; i < d.R / 2; i++) {
-        const angle = positions[t] * Math.pow(base, -(2 * i) / d.R);
-        const i0 = o + (half ? i : 2 * i), i1 = o + (half ? i + d.R / 2 : 2 * i + 1);
-        const a = x.data[i0], b = x.data[i1];
-        out[i0] = a * Math.cos(angle) - b * Math.sin(angle);
-        out[i1] = b * Math.cos(angle) + a * Math.sin(angle);
+    for (let i = 0; i < h2; i++) {
+      const angle = positions[t] * inv[i], c = Math.cos(angle), s = Math.sin(angle);
+      const i0 = half ? i : 2 * i, i1 = half ? i + h2 : 2 * i + 1;
+      for (let h = 0; h < d.heads; h++) {
+        const o = (t * d.heads + h) * d.D;
+        const a = x.data[o + i0], b = x.data[o + i1];
+        out[o + i0] = a * c - b * s;
+        out[o + i1] = b * c + a * s;
       }
     }
   }
@@ -335,6 +413,7 @@ export async function ropeQk(
     const r = ropeQkReference({ q: hostOf(q), k: hostOf(k), positions: inputs.positions }, options);
     return { q: cpuTensor(r.q, dtype), k: cpuTensor(r.k, dtype) };
   }
+  noScalingOnGpu(options, "ropeQk");
   const gpu = q.gpu;
   const pos = Tensor.fromArray(Int32Array.from(inputs.positions), {
     shape: [d.tokens],
@@ -379,10 +458,10 @@ export async function ropeQk(
  * console.log(r.q.data, r.k.data); // [cos 1, sin 1], [−sin 1, cos 1]
  * ```
  */
-export function ropeQkReference(
-  inputs: RopeQkInputs<HostTensor>,
+export function ropeQkReference<A extends FloatArray = Float32Array>(
+  inputs: RopeQkInputs<HostTensor<A>>,
   options: RopeOptions = {},
-): RopeQkResult<HostTensor> {
+): RopeQkResult<HostTensor<A>> {
   qkDims(inputs.q.shape, inputs.k.shape, inputs.positions.length, options);
   return {
     q: ropeReference({ x: inputs.q, positions: inputs.positions }, options),
@@ -434,10 +513,10 @@ export function ropeBackward(
  * console.log(ropeBackwardReference({ dy, positions: [1] }).data); // [cos 1, -sin 1]
  * ```
  */
-export function ropeBackwardReference(
-  inputs: RopeBackwardInputs<HostTensor>,
+export function ropeBackwardReference<A extends FloatArray = Float32Array>(
+  inputs: RopeBackwardInputs<HostTensor<A>>,
   options: RopeOptions = {},
-): HostTensor {
+): HostTensor<A> {
   return ropeReference({ x: inputs.dy, positions: negate(inputs.positions) }, options);
 }
 

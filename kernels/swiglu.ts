@@ -21,6 +21,7 @@ import {
   cpuTensor,
   enables,
   f32Only,
+  type FloatArray,
   floatType,
   grid,
   hostOf,
@@ -28,6 +29,7 @@ import {
   type KernelOptions,
   sameDevice,
   sameShape,
+  zerosLike,
 } from "./_common.ts";
 import { check } from "../lib/util/errors.ts";
 
@@ -112,7 +114,8 @@ export async function swiglu(
 }
 
 /**
- * CPU reference of {@linkcode swiglu}.
+ * CPU reference of {@linkcode swiglu} — the one CPU SwiGLU (the model runtime's CPU backend and
+ * the trainer use it); f64 arithmetic, output in the float type of `gate`.
  *
  * @example
  * ```ts
@@ -124,9 +127,11 @@ export async function swiglu(
  * console.log(r.data); // [0, 2/(1+e^-1)]
  * ```
  */
-export function swigluReference(inputs: SwigluInputs<HostTensor>): HostTensor {
+export function swigluReference<A extends FloatArray = Float32Array>(
+  inputs: SwigluInputs<HostTensor<A>>,
+): HostTensor<A> {
   const { gate, up } = inputs;
-  const out = new Float32Array(gate.data.length);
+  const out = zerosLike(gate.data, gate.data.length);
   for (let i = 0; i < out.length; i++) {
     const g = gate.data[i];
     out[i] = (g / (1 + Math.exp(-g))) * up.data[i];
@@ -234,7 +239,8 @@ export async function swigluBackward(
 }
 
 /**
- * CPU reference of {@linkcode swigluBackward}.
+ * CPU reference of {@linkcode swigluBackward} (the trainer's MLP backward; output in the float
+ * type of `gate`).
  *
  * @example
  * ```ts
@@ -244,13 +250,13 @@ export async function swigluBackward(
  * console.log(r.dgate.data, r.dup.data); // [1], [0]
  * ```
  */
-export function swigluBackwardReference(
-  inputs: SwigluBackwardInputs<HostTensor>,
-): SwigluBackwardResult<HostTensor> {
+export function swigluBackwardReference<A extends FloatArray = Float32Array>(
+  inputs: SwigluBackwardInputs<HostTensor<A>>,
+): SwigluBackwardResult<HostTensor<A>> {
   swigluShapes(inputs);
   const { gate, up, dout } = inputs;
   const n = gate.data.length;
-  const dg = new Float32Array(n), du = new Float32Array(n);
+  const dg = zerosLike(gate.data, n), du = zerosLike(gate.data, n);
   for (let i = 0; i < n; i++) {
     const g = gate.data[i], s = 1 / (1 + Math.exp(-g)), d = dout.data[i];
     du[i] = d * g * s;

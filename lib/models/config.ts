@@ -4,20 +4,8 @@
  * @module
  */
 import { TokenlabError } from "../util/errors.ts";
-
-/** RoPE frequency scaling read from `rope_scaling` / `rope_parameters`. */
-export interface RopeScaling {
-  /** "linear" (positions divided by factor) or "llama3" (wavelength-banded scaling). */
-  type: "linear" | "llama3";
-  /** Scaling factor (> 0). */
-  factor: number;
-  /** llama3: low_freq_factor. */
-  lowFreqFactor?: number;
-  /** llama3: high_freq_factor. */
-  highFreqFactor?: number;
-  /** llama3: original_max_position_embeddings. */
-  originalMaxPositionEmbeddings?: number;
-}
+import type { RopeScaling } from "../../kernels/rope.ts";
+export type { RopeScaling };
 
 /** Rope types {@linkcode parseConfig} accepts. */
 export const SUPPORTED_ROPE_TYPES: readonly string[] = ["default", "linear", "llama3"];

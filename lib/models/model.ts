@@ -10,8 +10,14 @@ import { type ModelConfig, readConfig } from "./config.ts";
 import { readCheckpoint } from "./safetensors.ts";
 import { getDevice } from "../gpu/mod.ts";
 import { GpuForward, gpuUnsupported } from "./gpu.ts";
-import { applyRope, linear, rmsNorm, ropeInvFreq, silu } from "./cpu/ops.ts";
-import { treeAncestorMask } from "../../kernels/mod.ts";
+import { linear } from "./cpu/ops.ts";
+import { rmsnormReference } from "../../kernels/rmsnorm.ts";
+import { ropeReference } from "../../kernels/rope.ts";
+import {
+  type AttentionReferenceOptions,
+  flashAttentionReference,
+} from "../../kernels/flash_attention.ts";
+import { swigluReference } from "../../kernels/swiglu.ts";
 import { type TokenTree, tokenTreeDepths } from "./tree.ts";
 import type { PackedBatch } from "../data/packing.ts";
 import { KvCache } from "./kv_cache.ts";
@@ -173,100 +179,65 @@ export class Model {
     this.#checkIds(ids);
     const positions = packed?.positions ?? tree?.positions ??
       ids.map((_, i) => cache.nextPosition + i);
-    const seqIds = packed?.seqIds;
-    let firstOfSeq: Int32Array | null = null;
-    if (seqIds && !cache.captureAttention) {
-      const first = new Map<number, number>();
-      firstOfSeq = Int32Array.from(seqIds, (id, j) => {
-        if (!first.has(id)) first.set(id, j);
-        return first.get(id)!;
-      });
-    }
-    // tree: ancestor-or-self bits of the new entries (the last S of each layer's cache)
-    const words = Math.max(1, Math.ceil(S / 32));
-    const ancestors = tree ? treeAncestorMask(tree.parents) : null;
+    const norm = (x: Float32Array, weight: Float32Array) =>
+      rmsnormReference({
+        x: { data: x, shape: [x.length / Dm, Dm] },
+        weight: { data: weight, shape: [Dm] },
+      }, { eps: c.rmsNormEps }).out.data;
+    const rope = { base: c.ropeTheta, scaling: c.ropeScaling };
+    // the masks of the new entries (the last S of each layer's cache): causal by default, the
+    // tree's ancestors, or the packed sequences; Mistral's sliding window on top
+    const masks: AttentionReferenceOptions = packed
+      ? { causal: true, seqIds: packed.seqIds }
+      : tree
+      ? { parents: tree.parents }
+      : { causal: true };
     let h: Float32Array = new Float32Array(S * Dm);
     for (let s = 0; s < S; s++) h.set(w.embed.subarray(ids[s] * Dm, (ids[s] + 1) * Dm), s * Dm);
-    const invFreq = ropeInvFreq(D, { theta: c.ropeTheta, scaling: c.ropeScaling });
-    const scale = 1 / Math.sqrt(D);
-    const group = H / KH;
     if (cache.captureAttention) cache.attention = [];
     for (let l = 0; l < c.numLayers; l++) {
       const L = w.layers[l];
-      const x = rmsNorm(h, L.inputNorm, { eps: c.rmsNormEps });
-      const q = linear(x, L.q, { seq: S, inDim: Dm, outDim: H * D, bias: L.qBias });
-      const k = linear(x, L.k, { seq: S, inDim: Dm, outDim: KH * D, bias: L.kBias });
+      const x = norm(h, L.inputNorm);
+      const q0 = linear(x, L.q, { seq: S, inDim: Dm, outDim: H * D, bias: L.qBias });
+      const k0 = linear(x, L.k, { seq: S, inDim: Dm, outDim: KH * D, bias: L.kBias });
       const v = linear(x, L.v, { seq: S, inDim: Dm, outDim: KH * D, bias: L.vBias });
-      applyRope(q, { positions, heads: H, headDim: D, invFreq });
-      applyRope(k, { positions, heads: KH, headDim: D, invFreq });
+      const q = ropeReference({ x: { data: q0, shape: [S, H, D] }, positions }, rope).data;
+      const k = ropeReference({ x: { data: k0, shape: [S, KH, D] }, positions }, rope).data;
       // k and v are [S, KH, D], the cache's row layout
       cache.appendRows(l, { k, v, positions });
-      const T = cache.length(l), K = cache.keyRows(l), V = cache.valueRows(l);
-      const kpos = cache.positions[l];
-      const attnOut = new Float32Array(S * H * D);
-      const probsAll = cache.captureAttention ? new Float32Array(H * S * T) : null;
-      const scores = new Float32Array(T);
-      for (let hh = 0; hh < H; hh++) {
-        const g = Math.floor(hh / group);
-        for (let s = 0; s < S; s++) {
-          // packed: keys before the first token of this sequence id are never visible
-          const t0 = firstOfSeq ? firstOfSeq[s] + (T - S) : 0;
-          const qo = (s * H + hh) * D, p = positions[s];
-          let max = -Infinity;
-          for (let t = t0; t < T; t++) {
-            const j = t - (T - S); // index among the new entries, < 0 for the prefix
-            const visible = seqIds
-              ? j >= 0 && j <= s && seqIds[j] === seqIds[s]
-              : ancestors && j >= 0
-              ? (ancestors[s * words + (j >>> 5)] >>> (j & 31)) & 1
-              : kpos[t] <= p;
-            const allowed = visible &&
-              (c.slidingWindow == null || p - kpos[t] < c.slidingWindow);
-            if (!allowed) {
-              scores[t] = -Infinity;
-              continue;
-            }
-            const ko = (t * KH + g) * D;
-            let dot = 0;
-            for (let d = 0; d < D; d++) dot += q[qo + d] * K[ko + d];
-            scores[t] = Math.fround(dot * scale);
-            if (scores[t] > max) max = scores[t];
-          }
-          let sum = 0;
-          for (let t = t0; t < T; t++) {
-            scores[t] = scores[t] === -Infinity ? 0 : Math.fround(Math.exp(scores[t] - max));
-            sum += scores[t];
-          }
-          for (let t = t0; t < T; t++) scores[t] = Math.fround(scores[t] / sum);
-          if (probsAll) probsAll.set(scores, (hh * S + s) * T);
-          const oo = (s * H + hh) * D;
-          for (let t = t0; t < T; t++) {
-            const pr = scores[t];
-            if (pr === 0) continue;
-            const vo = (t * KH + g) * D;
-            for (let d = 0; d < D; d++) attnOut[oo + d] += pr * V[vo + d];
-          }
-        }
-      }
-      if (probsAll) cache.attention.push(probsAll);
-      const o = linear(attnOut, L.o, { seq: S, inDim: H * D, outDim: Dm, bias: L.oBias });
+      const T = cache.length(l);
+      const att = flashAttentionReference({
+        q: { data: q, shape: [S, H, D] },
+        k: { data: cache.keyRows(l), shape: [T, KH, D] },
+        v: { data: cache.valueRows(l), shape: [T, KH, D] },
+      }, {
+        ...masks,
+        window: c.slidingWindow,
+        keyPositions: cache.positions[l],
+        probs: cache.captureAttention,
+      });
+      if (att.probs) cache.attention.push(att.probs.data);
+      const o = linear(att.out.data, L.o, { seq: S, inDim: H * D, outDim: Dm, bias: L.oBias });
       for (let i = 0; i < h.length; i++) h[i] += o[i];
-      const x2 = rmsNorm(h, L.postNorm, { eps: c.rmsNormEps });
+      const x2 = norm(h, L.postNorm);
       const I = c.intermediateSize;
       const gt = linear(x2, L.gate, { seq: S, inDim: Dm, outDim: I });
       const up = linear(x2, L.up, { seq: S, inDim: Dm, outDim: I });
-      for (let i = 0; i < gt.length; i++) gt[i] = Math.fround(silu(gt[i])) * up[i];
-      const dn = linear(gt, L.down, { seq: S, inDim: I, outDim: Dm });
+      const a = swigluReference({
+        gate: { data: gt, shape: [S, I] },
+        up: { data: up, shape: [S, I] },
+      });
+      const dn = linear(a.data, L.down, { seq: S, inDim: I, outDim: Dm });
       for (let i = 0; i < h.length; i++) h[i] += dn[i];
     }
     if (!tree && !packed) cache.nextPosition += S;
     if (packed) {
       const last = new Float32Array(packed.lastIndex.length * Dm);
       packed.lastIndex.forEach((i, r) => last.set(h.subarray(i * Dm, (i + 1) * Dm), r * Dm));
-      h = rmsNorm(last, w.norm, { eps: c.rmsNormEps });
+      h = norm(last, w.norm);
       return linear(h, w.lmHead, { seq: packed.lastIndex.length, inDim: Dm, outDim: c.vocabSize });
     }
-    h = rmsNorm(h, w.norm, { eps: c.rmsNormEps });
+    h = norm(h, w.norm);
     return linear(h, w.lmHead, { seq: S, inDim: Dm, outDim: c.vocabSize });
   }
 }

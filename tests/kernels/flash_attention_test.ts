@@ -1,4 +1,4 @@
-import { deepEqual } from "node:assert/strict";
+import { deepEqual, ok } from "node:assert/strict";
 import { attentionAllowed, flashAttentionReference, treeAncestorMask } from "../../kernels/mod.ts";
 import { gpuTest } from "../gpu/_child.ts";
 import { assertClose } from "../_compare.ts";
@@ -202,3 +202,32 @@ gpuTest("flash attention GPU vs CPU reference", S, [
     ...F16,
   },
 ]);
+
+Deno.test("flashAttentionReference: sliding window by key positions, probabilities, f64 in → f64 out", () => {
+  // D = 1, scale 1, all scores 0: each query averages the values it sees.
+  // Keys at positions 0, 5, 6, 7 (an evicted gap); window 2 → query at 7 sees 6 and 7 only.
+  const q = { data: new Float64Array([0, 0]), shape: [2, 1, 1] };
+  const k = { data: new Float64Array([0, 0, 0, 0]), shape: [4, 1, 1] };
+  const v = { data: new Float64Array([1, 2, 4, 8]), shape: [4, 1, 1] };
+  const keyPositions = [0, 5, 6, 7];
+  const r = flashAttentionReference({ q, k, v }, {
+    causal: true,
+    scale: 1,
+    window: 2,
+    keyPositions,
+    probs: true,
+  });
+  ok(r.out.data instanceof Float64Array && r.probs!.data instanceof Float64Array);
+  // query 0 sits at slot 2 (position 6): sees positions 5, 6 → (2 + 4)/2; query 1: (4 + 8)/2
+  close(r.out.data, [3, 6]);
+  close(r.probs!.data, [0, 0.5, 0.5, 0, 0, 0, 0.5, 0.5]);
+  // without the window, causal only: (1 + 2 + 4)/3 and (1 + 2 + 4 + 8)/4
+  close(flashAttentionReference({ q, k, v }, { causal: true, scale: 1 }).out.data, [7 / 3, 15 / 4]);
+  // the same rule, stated by attentionAllowed
+  deepEqual(
+    [0, 1, 2, 3].map((j) =>
+      attentionAllowed({ i: 1, j, sq: 2, skv: 4 }, { window: 2, keyPositions })
+    ),
+    [false, false, true, true],
+  );
+});

@@ -1,5 +1,6 @@
 import { ok } from "node:assert/strict";
-import { ropeBackwardReference, ropeQkReference, ropeReference } from "../../kernels/mod.ts";
+import { rope, ropeBackwardReference, ropeQkReference, ropeReference } from "../../kernels/mod.ts";
+import { Tensor } from "../../lib/gpu/mod.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { gpuTest } from "../gpu/_child.ts";
 import { close, dotf, rand, throwsWith } from "./_checks.ts";
@@ -170,3 +171,15 @@ gpuTest("rope backward GPU vs CPU reference", S, [
     ...GRAD,
   },
 ]);
+
+Deno.test("ropeReference: linear scaling divides the angle, also for rope on CPU tensors", async () => {
+  // linear factor 2 at position 2 rotates like position 1 unscaled; head dim 2: frequency 1
+  const x = { data: new Float64Array([1, 0]), shape: [1, 1, 2] };
+  const scaled = ropeReference({ x, positions: [2] }, { scaling: { type: "linear", factor: 2 } });
+  ok(scaled.data instanceof Float64Array, "f64 in, f64 out");
+  close(scaled.data, [Math.cos(1), Math.sin(1)], 1e-15);
+  // a CPU tensor goes to the reference, which applies the scaling
+  const t = Tensor.fromArray([1, 0], { shape: [1, 1, 2], gpu: null });
+  const y = await rope({ x: t, positions: [2] }, { scaling: { type: "linear", factor: 2 } });
+  close(await y.toArray(), [Math.cos(1), Math.sin(1)], 1e-6);
+});

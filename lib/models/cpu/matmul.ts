@@ -6,8 +6,8 @@
  * @module
  */
 
-/** A float buffer: Float32Array for training and inference, Float64Array for gradient checks. */
-export type FloatArray = Float32Array | Float64Array;
+import type { FloatArray } from "../../../kernels/_common.ts";
+export type { FloatArray };
 
 /** Shape of a product: `rows` rows of input, `inDim` → `outDim`. */
 export interface MatmulShape {

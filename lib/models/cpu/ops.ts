@@ -1,10 +1,15 @@
 /**
- * CPU reference ops in f32 storage, following HF's order of operations.
+ * The model runtime's CPU linear layer and SiLU. The other CPU ops live once, with their kernels,
+ * as `…Reference` in `@tokenlab/tokenlab/kernels` (`rmsnormReference`, `ropeReference`,
+ * `flashAttentionReference`, `sampleReference`, …); `rmsNorm` and `applyRope` remain here as
+ * deprecated aliases of them, and `ropeInvFreq` is re-exported from `kernels/rope.ts`.
  *
  * @module
  */
 import type { RopeScaling } from "../config.ts";
 import { matmulNT } from "./matmul.ts";
+import { rmsnormReference } from "../../../kernels/rmsnorm.ts";
+import { ropeBackwardReference, ropeReference } from "../../../kernels/rope.ts";
 
 /**
  * y[s, o] = sum_i x[s, i] * w[o, i] (+ b[o]) — a linear layer with HF's [out, in] weight layout.
@@ -28,8 +33,13 @@ export function linear(
   return y;
 }
 
+export { ropeInvFreq } from "../../../kernels/rope.ts";
+
 /**
  * RMSNorm per row: x * rsqrt(mean(x²) + eps) * weight.
+ *
+ * @deprecated Use `rmsnormReference` from `@tokenlab/tokenlab/kernels`, the one CPU RMSNorm
+ * (this alias calls it).
  *
  * @example
  * ```ts
@@ -43,59 +53,18 @@ export function rmsNorm(
   opts: { eps: number },
 ): Float32Array {
   const d = weight.length;
-  const rows = x.length / d;
-  const y = new Float32Array(x.length);
-  for (let r = 0; r < rows; r++) {
-    let ss = 0;
-    for (let i = 0; i < d; i++) ss += x[r * d + i] * x[r * d + i];
-    const inv = Math.fround(1 / Math.sqrt(Math.fround(Math.fround(ss / d) + opts.eps)));
-    for (let i = 0; i < d; i++) y[r * d + i] = weight[i] * Math.fround(x[r * d + i] * inv);
-  }
-  return y;
-}
-
-/**
- * RoPE inverse frequencies theta^(-2i/d), i < d/2, with optional "linear" or "llama3" scaling
- * (the formulas of HF transformers' rope initialisers).
- *
- * @example
- * ```ts
- * import { ropeInvFreq } from "@tokenlab/tokenlab/models";
- * console.log(ropeInvFreq(8, { theta: 10000, scaling: { type: "linear", factor: 2 } }));
- * ```
- */
-export function ropeInvFreq(
-  headDim: number,
-  opts: { theta: number; scaling?: RopeScaling | null },
-): Float32Array {
-  const half = headDim / 2;
-  const inv = new Float32Array(half);
-  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(opts.theta, (2 * i) / headDim);
-  const sc = opts.scaling;
-  if (!sc) return inv;
-  if (sc.type === "linear") {
-    for (let i = 0; i < half; i++) inv[i] = inv[i] / sc.factor;
-    return inv;
-  }
-  const low = sc.lowFreqFactor ?? 1, high = sc.highFreqFactor ?? 4;
-  const old = sc.originalMaxPositionEmbeddings ?? 8192;
-  const lowWavelen = old / low, highWavelen = old / high;
-  for (let i = 0; i < half; i++) {
-    const wavelen = (2 * Math.PI) / inv[i];
-    if (wavelen < highWavelen) continue; // high frequency: unchanged
-    if (wavelen > lowWavelen) {
-      inv[i] = inv[i] / sc.factor; // low frequency: scaled
-      continue;
-    }
-    const smooth = (old / wavelen - low) / (high - low);
-    inv[i] = (1 - smooth) * (inv[i] / sc.factor) + smooth * inv[i];
-  }
-  return inv;
+  return rmsnormReference({
+    x: { data: x, shape: [x.length / d, d] },
+    weight: { data: weight, shape: [d] },
+  }, { eps: opts.eps }).out.data;
 }
 
 /**
  * Applies RoPE in place (HF rotate_half, half-split) to x laid out [seq, heads, headDim].
- * Pass `invFreq` (from {@linkcode ropeInvFreq}) for scaled RoPE; otherwise `theta` is used.
+ * Pass `scaling` for scaled RoPE; `theta` defaults to 10000.
+ *
+ * @deprecated Use `ropeReference` (and `ropeBackwardReference` for `inverse`) from
+ * `@tokenlab/tokenlab/kernels`, the one CPU RoPE (this alias calls them).
  *
  * @example
  * ```ts
@@ -112,28 +81,19 @@ export function applyRope(
     heads: number;
     headDim: number;
     theta?: number;
-    invFreq?: Float32Array;
+    scaling?: RopeScaling | null;
     inverse?: boolean;
   },
 ): void {
-  const { positions, heads, headDim } = opts;
-  const half = headDim / 2;
-  const invFreq = opts.invFreq ?? ropeInvFreq(headDim, { theta: opts.theta ?? 10000 });
-  const sign = opts.inverse ? -1 : 1;
-  for (let s = 0; s < positions.length; s++) {
-    for (let j = 0; j < half; j++) {
-      const ang = Math.fround(positions[s] * invFreq[j]);
-      const c = Math.fround(Math.cos(ang));
-      const sn = sign * Math.fround(Math.sin(ang));
-      for (let h = 0; h < heads; h++) {
-        const base = (s * heads + h) * headDim;
-        const a = x[base + j];
-        const b = x[base + j + half];
-        x[base + j] = a * c - b * sn;
-        x[base + j + half] = b * c + a * sn;
-      }
-    }
-  }
+  const t = {
+    data: x,
+    shape: [opts.positions.length, opts.heads, opts.headDim],
+  };
+  const o = { base: opts.theta ?? 10000, scaling: opts.scaling };
+  const r = opts.inverse
+    ? ropeBackwardReference({ dy: t, positions: opts.positions }, o)
+    : ropeReference({ x: t, positions: opts.positions }, o);
+  x.set(r.data);
 }
 
 /**

@@ -6,13 +6,22 @@
  * With `--peer` it also runs bench/peers/models_torch.py (PyTorch eager, same shapes, same
  * device) through `.venv/bin/python` or `python3` and prints our ratio.
  *
- * Run: `deno task bench:models [--peer] [--no-large] [--json out.json]`.
+ * With `--kv` it runs only the KV-cache benchmark instead: greedy generation of 4096 tokens
+ * (`--kv-tokens N`) from an 8-token prompt with `generate` on the tiny-target default model
+ * (`--kv-model DIR`), CPU backend (`--kv-backend gpu` for the GPU one), printing tokens/s
+ * overall and per 1024-token window (a cache that copies itself on every append slows down
+ * window after window; one that grows geometrically holds its pace up to attention's own
+ * linear cost), best of `--kv-reps` runs (default 1).
+ *
+ * Run: `deno task bench:models [--peer] [--no-large] [--json out.json]`, or
+ * `deno task bench:models --kv [--kv-tokens 4096] [--kv-reps 3] [--kv-backend cpu|gpu]`.
  *
  * @module
  */
 import {
   AdamW,
   generate,
+  generateStream,
   loadModel,
   type Model,
   Model as ModelClass,
@@ -60,6 +69,77 @@ async function speed(model: Model, o: { prompt: number; decode: number; reps: nu
   }
   const decode = o.decode / ((performance.now() - t0) / 1000);
   return { prefill, decode };
+}
+
+function argValue(name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Greedy generation of `tokens` new tokens: overall and per-window tokens/s, best of `reps`. */
+async function kvGeneration(model: Model, o: { tokens: number; reps: number; window: number }) {
+  const V = model.config.vocabSize;
+  const prompt = Array.from({ length: 8 }, (_, i) => (i * 37 + 1) % V);
+  let best: { total: number; windows: number[]; ids: number[] } | null = null;
+  for (let r = 0; r < o.reps; r++) {
+    const ids: number[] = [];
+    const marks = [performance.now()];
+    const t0 = marks[0];
+    for await (const id of generateStream(model, prompt, { maxNewTokens: o.tokens })) {
+      ids.push(id);
+      if (ids.length % o.window === 0) marks.push(performance.now());
+    }
+    const total = ids.length / ((performance.now() - t0) / 1000);
+    const windows = marks.slice(1).map((t, i) => o.window / ((t - marks[i]) / 1000));
+    if (!best || total > best.total) best = { total, windows, ids };
+  }
+  return best!;
+}
+
+if (args.includes("--kv")) {
+  const tokens = Number(argValue("--kv-tokens") ?? 4096);
+  const reps = Number(argValue("--kv-reps") ?? 1);
+  const backend = (argValue("--kv-backend") ?? "cpu") as "cpu" | "gpu";
+  const dir = argValue("--kv-model") ?? MODELS + "tiny-target";
+  const model = await loadModel(dir, { backend });
+  const c = model.config;
+  console.log(
+    `## KV cache: greedy generation of ${tokens} tokens, ${dir.split("/").filter(Boolean).pop()} ` +
+      `(${c.numLayers} layers, d=${c.hiddenSize}, ${c.numKvHeads} kv heads × ${c.headDim}), ` +
+      `${backend} backend, best of ${reps}`,
+  );
+  await generate(model, [1, 2, 3], { maxNewTokens: 8 }); // warm-up
+  const window = 1024;
+  const r = await kvGeneration(model, { tokens, reps, window });
+  // a fingerprint of the generated ids: the same before and after a change of the cache
+  let h = 0;
+  for (const id of r.ids) h = (Math.imul(h, 31) + id) >>> 0;
+  console.log(
+    `greedy ${tokens} tokens: ${r.total.toFixed(1)} tok/s; per ${window}-token window: ${
+      r.windows.map((w) => w.toFixed(1)).join(", ")
+    } tok/s; ids hash ${h.toString(16)}`,
+  );
+  results.push({ kind: "kv", backend, tokens, tokPerS: r.total, windows: r.windows, idsHash: h });
+  // the cache alone: one-token appends to every layer, as a decode makes them (no model)
+  const row = c.numKvHeads * c.headDim;
+  const k = new Float32Array(row).fill(0.5), v = new Float32Array(row).fill(0.25);
+  let appendsPerS = 0;
+  for (let rep = 0; rep < reps; rep++) {
+    const cache = model.newCache();
+    const t0 = performance.now();
+    for (let t = 0; t < tokens; t++) {
+      for (let l = 0; l < c.numLayers; l++) cache.append(l, { k, v, positions: [t] });
+    }
+    appendsPerS = Math.max(appendsPerS, tokens / ((performance.now() - t0) / 1000));
+  }
+  console.log(
+    `cache alone: ${tokens} one-token appends to each of ${c.numLayers} layers: ${
+      appendsPerS.toFixed(0)
+    } tokens/s`,
+  );
+  results.push({ kind: "kv-append", tokens, tokPerS: appendsPerS });
+  if (jsonAt >= 0) await Deno.writeTextFile(args[jsonAt + 1], JSON.stringify(results, null, 1));
+  Deno.exit(0);
 }
 
 console.log("## parity with transformers and speed on the fixtures (CPU backend)");

@@ -13,6 +13,7 @@ import {
   cpuTensor,
   dims,
   enables,
+  type FloatArray,
   floatType,
   grid,
   hostOf,
@@ -20,6 +21,7 @@ import {
   type KernelOptions,
   ROW_STATS_WGSL,
   rowMaxSumWgsl,
+  zerosLike,
 } from "./_common.ts";
 
 const PARAMS_WGSL = `struct Params { rows: u32, V: u32, gradScale: f32, gridX: u32 }
@@ -169,7 +171,8 @@ export async function crossEntropy(
 }
 
 /**
- * CPU reference of {@linkcode crossEntropy} (f64, two passes).
+ * CPU reference of {@linkcode crossEntropy} (f64, two passes; outputs in the float type of the
+ * logits) — the tiny-LM trainer's loss and its gradient.
  *
  * @example
  * ```ts
@@ -181,14 +184,15 @@ export async function crossEntropy(
  * console.log(r.loss.data, r.grad!.data); // [ln 2], [0.5, -0.5]
  * ```
  */
-export function crossEntropyReference(
-  inputs: CrossEntropyInputs<HostTensor>,
+export function crossEntropyReference<A extends FloatArray = Float32Array>(
+  inputs: CrossEntropyInputs<HostTensor<A>>,
   options: CrossEntropyOptions = {},
-): CrossEntropyResult<HostTensor> {
+): CrossEntropyResult<HostTensor<A>> {
   const { logits, targets } = inputs;
   const [N, V, kept] = ceCheck(logits.shape, targets);
   const scale = options.gradScale ?? 1 / Math.max(kept, 1);
-  const loss = new Float32Array(N), grad = new Float32Array(N * V);
+  const loss = zerosLike(logits.data, N);
+  const grad = options.grad ? zerosLike(logits.data, N * V) : null;
   for (let r = 0; r < N; r++) {
     if (targets[r] < 0) continue;
     let m = -Infinity;
@@ -197,12 +201,13 @@ export function crossEntropyReference(
     for (let i = 0; i < V; i++) s += Math.exp(logits.data[r * V + i] - m);
     const lse = m + Math.log(s);
     loss[r] = lse - logits.data[r * V + targets[r]];
+    if (!grad) continue;
     for (let i = 0; i < V; i++) {
       grad[r * V + i] = (Math.exp(logits.data[r * V + i] - lse) - (i === targets[r] ? 1 : 0)) *
         scale;
     }
   }
-  const out: CrossEntropyResult<HostTensor> = { loss: { data: loss, shape: [N] } };
-  if (options.grad) out.grad = { data: grad, shape: [N, V] };
+  const out: CrossEntropyResult<HostTensor<A>> = { loss: { data: loss, shape: [N] } };
+  if (grad) out.grad = { data: grad, shape: [N, V] };
   return out;
 }

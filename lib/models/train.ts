@@ -15,7 +15,14 @@ import { Model, type ModelTokenizer } from "./model.ts";
 import type { ModelWeights } from "./weights.ts";
 import { saveModel } from "./save.ts";
 import { type FloatArray, matmulNN, matmulNT, matmulTN } from "./cpu/matmul.ts";
-import { ropeInvFreq } from "./cpu/ops.ts";
+import { rmsnormBackwardReference, rmsnormReference } from "../../kernels/rmsnorm.ts";
+import { ropeBackwardReference, ropeReference } from "../../kernels/rope.ts";
+import {
+  causalAttentionBackwardReference,
+  causalAttentionReference,
+} from "../../kernels/causal_attention.ts";
+import { swigluBackwardReference, swigluReference } from "../../kernels/swiglu.ts";
+import { crossEntropyReference } from "../../kernels/cross_entropy.ts";
 import type { AdamWOptions, ParamSlot, TrainBatch } from "./train_types.ts";
 import { getDevice } from "../gpu/mod.ts";
 import { GpuTrainer } from "./train_gpu.ts";
@@ -51,15 +58,13 @@ interface Views<T extends FloatArray> {
 
 interface LayerActs<T extends FloatArray> {
   hIn: T;
-  r1: T;
   x1: T;
   q: T;
   k: T;
   v: T;
-  p: T;
   att: T;
+  lse: T;
   h1: T;
-  r2: T;
   x2: T;
   g: T;
   u: T;
@@ -95,7 +100,6 @@ export class TinyLM {
   readonly #p: Views<FloatArray>;
   readonly #g: Views<FloatArray>;
   readonly #make: (n: number) => FloatArray;
-  readonly #invFreq: Float64Array;
 
   /** Allocates and initialises parameters for `config`. */
   constructor(config: ModelConfig, options: TinyLMOptions = {}) {
@@ -138,8 +142,6 @@ export class TinyLM {
     this.grads = this.#make(offset);
     this.#p = this.#views(this.params);
     this.#g = this.#views(this.grads);
-    const inv = ropeInvFreq(c.headDim, { theta: c.ropeTheta, scaling: c.ropeScaling });
-    this.#invFreq = Float64Array.from(inv);
     // initialisation
     const rng = new Rng(options.seed ?? 0);
     const std = options.initStd ?? 0.02;
@@ -263,318 +265,122 @@ export class TinyLM {
         );
       }
     }
-    const eps = c.rmsNormEps;
+    // every op below is the kernels' CPU reference, in the float type of the parameters
+    const t = (data: FloatArray, ...shape: number[]) => ({ data, shape });
+    const norm = { eps: c.rmsNormEps };
+    const rope = { base: c.ropeTheta, scaling: c.ropeScaling };
+    const positions = Array.from({ length: N }, (_, n) => n % S); // each sequence from 0
     // ---- forward ----
     let h = mk(N * Dm);
     for (let n = 0; n < N; n++) {
       const id = batch.inputs[n];
       h.set(P.embed.subarray(id * Dm, (id + 1) * Dm), n * Dm);
     }
-    const { cos, sin } = this.#ropeTables(S);
     const acts: LayerActs<FloatArray>[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       const L = P.layers[l];
       const hIn = h;
-      const r1 = mk(N), x1 = mk(N * Dm);
-      rmsForward(x1, { x: hIn, w: L.inputNorm, r: r1, rows: N, dim: Dm, eps });
-      const q = matmulNT(mk(N * QD), { x: x1, w: L.q, rows: N, inDim: Dm, outDim: QD });
-      const k = matmulNT(mk(N * KD), { x: x1, w: L.k, rows: N, inDim: Dm, outDim: KD });
+      const x1 = rmsnormReference({ x: t(hIn, N, Dm), weight: t(L.inputNorm, Dm) }, norm).out.data;
+      const q0 = matmulNT(mk(N * QD), { x: x1, w: L.q, rows: N, inDim: Dm, outDim: QD });
+      const k0 = matmulNT(mk(N * KD), { x: x1, w: L.k, rows: N, inDim: Dm, outDim: KD });
       const v = matmulNT(mk(N * KD), { x: x1, w: L.v, rows: N, inDim: Dm, outDim: KD });
-      rope(q, { cos, sin, B, S, heads: H, D, sign: 1 });
-      rope(k, { cos, sin, B, S, heads: KH, D, sign: 1 });
-      const p = mk(B * H * S * S), att = mk(N * QD);
-      attentionForward({ q, k, v, p, out: att, B, S, H, KH, D });
+      const q = ropeReference({ x: t(q0, N, H, D), positions }, rope).data;
+      const k = ropeReference({ x: t(k0, N, KH, D), positions }, rope).data;
+      const attn = causalAttentionReference({
+        q: t(q, B, S, H, D),
+        k: t(k, B, S, KH, D),
+        v: t(v, B, S, KH, D),
+      });
+      const att = attn.out.data, lse = attn.lse.data;
       const h1 = matmulNT(mk(N * Dm), { x: att, w: L.o, rows: N, inDim: QD, outDim: Dm });
       for (let i = 0; i < h1.length; i++) h1[i] += hIn[i];
-      const r2 = mk(N), x2 = mk(N * Dm);
-      rmsForward(x2, { x: h1, w: L.postNorm, r: r2, rows: N, dim: Dm, eps });
+      const x2 = rmsnormReference({ x: t(h1, N, Dm), weight: t(L.postNorm, Dm) }, norm).out.data;
       const g = matmulNT(mk(N * I), { x: x2, w: L.gate, rows: N, inDim: Dm, outDim: I });
       const u = matmulNT(mk(N * I), { x: x2, w: L.up, rows: N, inDim: Dm, outDim: I });
-      const a = mk(N * I);
-      for (let i = 0; i < a.length; i++) a[i] = (g[i] / (1 + Math.exp(-g[i]))) * u[i];
+      const a = swigluReference({ gate: t(g, N, I), up: t(u, N, I) }).data;
       const h2 = matmulNT(mk(N * Dm), { x: a, w: L.down, rows: N, inDim: I, outDim: Dm });
       for (let i = 0; i < h2.length; i++) h2[i] += h1[i];
-      if (backward) acts.push({ hIn, r1, x1, q, k, v, p, att, h1, r2, x2, g, u, a });
+      if (backward) acts.push({ hIn, x1, q, k, v, att, lse, h1, x2, g, u, a });
       h = h2;
     }
-    const rf = mk(N), xf = mk(N * Dm);
-    rmsForward(xf, { x: h, w: P.norm, r: rf, rows: N, dim: Dm, eps });
+    const xf = rmsnormReference({ x: t(h, N, Dm), weight: t(P.norm, Dm) }, norm).out.data;
     const z = matmulNT(mk(N * V), { x: xf, w: P.lmHead, rows: N, inDim: Dm, outDim: V });
     if (onLogits) onLogits(z);
-    // cross-entropy; z becomes dL/dz in place
-    let count = 0;
-    for (let n = 0; n < N; n++) if (batch.targets[n] >= 0) count++;
-    let total = 0;
-    const inv = count > 0 ? 1 / count : 0;
+    // mean cross-entropy over the non-ignored targets, and its gradient dL/dz
+    const ce = crossEntropyReference({ logits: t(z, N, V), targets: batch.targets }, {
+      grad: backward,
+    });
+    let count = 0, total = 0;
     for (let n = 0; n < N; n++) {
-      const t = batch.targets[n], o = n * V;
-      if (t < 0) {
-        if (backward) z.fill(0, o, o + V);
-        continue;
-      }
-      let max = -Infinity;
-      for (let j = 0; j < V; j++) if (z[o + j] > max) max = z[o + j];
-      let sum = 0;
-      for (let j = 0; j < V; j++) sum += Math.exp(z[o + j] - max);
-      total += Math.log(sum) + max - z[o + t];
-      if (backward) {
-        const s = inv / sum;
-        for (let j = 0; j < V; j++) z[o + j] = Math.exp(z[o + j] - max) * s;
-        z[o + t] -= inv;
-      }
+      if (batch.targets[n] < 0) continue;
+      count++;
+      total += ce.loss.data[n];
     }
     const loss = count > 0 ? total / count : 0;
     if (!backward) return loss;
     // ---- backward ----
+    const dz = ce.grad!.data;
     this.grads.fill(0);
-    matmulTN(G.lmHead, { dy: z, x: xf, rows: N, inDim: Dm, outDim: V, accumulate: true });
-    const dxf = matmulNN(mk(N * Dm), { dy: z, w: P.lmHead, rows: N, inDim: Dm, outDim: V });
-    let dh = mk(N * Dm);
-    rmsBackward(dh, { dy: dxf, x: h, w: P.norm, dw: G.norm, r: rf, rows: N, dim: Dm });
+    matmulTN(G.lmHead, { dy: dz, x: xf, rows: N, inDim: Dm, outDim: V, accumulate: true });
+    const dxf = matmulNN(mk(N * Dm), { dy: dz, w: P.lmHead, rows: N, inDim: Dm, outDim: V });
+    // dL/dh through an RMSNorm of x with weight w, added to `acc`; dL/dw added to `dw`
+    const normBack = (
+      o: { dy: FloatArray; x: FloatArray; w: FloatArray; dw: FloatArray; acc?: FloatArray },
+    ) => {
+      const r = rmsnormBackwardReference({
+        dy: t(o.dy, N, Dm),
+        x: t(o.x, N, Dm),
+        weight: t(o.w, Dm),
+        dx: o.acc && t(o.acc, N, Dm),
+      }, norm);
+      for (let i = 0; i < Dm; i++) o.dw[i] += r.dweight.data[i];
+      return r.dx.data;
+    };
+    let dh = normBack({ dy: dxf, x: h, w: P.norm, dw: G.norm });
     for (let l = c.numLayers - 1; l >= 0; l--) {
       const L = P.layers[l], GL = G.layers[l], A = acts[l];
       // MLP
       matmulTN(GL.down, { dy: dh, x: A.a, rows: N, inDim: I, outDim: Dm, accumulate: true });
       const da = matmulNN(mk(N * I), { dy: dh, w: L.down, rows: N, inDim: I, outDim: Dm });
-      const dg = mk(N * I), du = mk(N * I);
-      for (let i = 0; i < da.length; i++) {
-        const gi = A.g[i], sg = 1 / (1 + Math.exp(-gi));
-        du[i] = da[i] * gi * sg;
-        dg[i] = da[i] * A.u[i] * sg * (1 + gi * (1 - sg));
-      }
+      const sw = swigluBackwardReference({
+        gate: t(A.g, N, I),
+        up: t(A.u, N, I),
+        dout: t(da, N, I),
+      });
+      const dg = sw.dgate.data, du = sw.dup.data;
       matmulTN(GL.gate, { dy: dg, x: A.x2, rows: N, inDim: Dm, outDim: I, accumulate: true });
       matmulTN(GL.up, { dy: du, x: A.x2, rows: N, inDim: Dm, outDim: I, accumulate: true });
       const dx2 = matmulNN(mk(N * Dm), { dy: dg, w: L.gate, rows: N, inDim: Dm, outDim: I });
       matmulNN(dx2, { dy: du, w: L.up, rows: N, inDim: Dm, outDim: I, accumulate: true });
-      const dh1 = dh; // residual: dL/dh1 = dh + rms2 backward
-      rmsBackward(dh1, {
-        dy: dx2,
-        x: A.h1,
-        w: L.postNorm,
-        dw: GL.postNorm,
-        r: A.r2,
-        rows: N,
-        dim: Dm,
-        accumulate: true,
-      });
+      // residual: dL/dh1 = dh + the post-attention norm's backward
+      const dh1 = normBack({ dy: dx2, x: A.h1, w: L.postNorm, dw: GL.postNorm, acc: dh });
       // attention
       matmulTN(GL.o, { dy: dh1, x: A.att, rows: N, inDim: QD, outDim: Dm, accumulate: true });
       const datt = matmulNN(mk(N * QD), { dy: dh1, w: L.o, rows: N, inDim: QD, outDim: Dm });
-      const dq = mk(N * QD), dk = mk(N * KD), dv = mk(N * KD);
-      attentionBackward({ q: A.q, k: A.k, v: A.v, p: A.p, dout: datt, dq, dk, dv, B, S, H, KH, D });
-      rope(dq, { cos, sin, B, S, heads: H, D, sign: -1 });
-      rope(dk, { cos, sin, B, S, heads: KH, D, sign: -1 });
+      const ga = causalAttentionBackwardReference({
+        q: t(A.q, B, S, H, D),
+        k: t(A.k, B, S, KH, D),
+        v: t(A.v, B, S, KH, D),
+        out: t(A.att, B, S, H, D),
+        lse: t(A.lse, B, H, S),
+        dout: t(datt, B, S, H, D),
+      });
+      const dq = ropeBackwardReference({ dy: t(ga.dq.data, N, H, D), positions }, rope).data;
+      const dk = ropeBackwardReference({ dy: t(ga.dk.data, N, KH, D), positions }, rope).data;
+      const dv = ga.dv.data;
       matmulTN(GL.q, { dy: dq, x: A.x1, rows: N, inDim: Dm, outDim: QD, accumulate: true });
       matmulTN(GL.k, { dy: dk, x: A.x1, rows: N, inDim: Dm, outDim: KD, accumulate: true });
       matmulTN(GL.v, { dy: dv, x: A.x1, rows: N, inDim: Dm, outDim: KD, accumulate: true });
       const dx1 = matmulNN(mk(N * Dm), { dy: dq, w: L.q, rows: N, inDim: Dm, outDim: QD });
       matmulNN(dx1, { dy: dk, w: L.k, rows: N, inDim: Dm, outDim: KD, accumulate: true });
       matmulNN(dx1, { dy: dv, w: L.v, rows: N, inDim: Dm, outDim: KD, accumulate: true });
-      rmsBackward(dh1, {
-        dy: dx1,
-        x: A.hIn,
-        w: L.inputNorm,
-        dw: GL.inputNorm,
-        r: A.r1,
-        rows: N,
-        dim: Dm,
-        accumulate: true,
-      });
-      dh = dh1;
+      dh = normBack({ dy: dx1, x: A.hIn, w: L.inputNorm, dw: GL.inputNorm, acc: dh1 });
     }
     for (let n = 0; n < N; n++) {
       const o = batch.inputs[n] * Dm;
       for (let i = 0; i < Dm; i++) G.embed[o + i] += dh[n * Dm + i];
     }
     return loss;
-  }
-
-  #ropeCache = new Map<number, { cos: FloatArray; sin: FloatArray }>();
-
-  #ropeTables(S: number): { cos: FloatArray; sin: FloatArray } {
-    let t = this.#ropeCache.get(S);
-    if (t) return t;
-    const half = this.config.headDim / 2;
-    const cos = this.#make(S * half), sin = this.#make(S * half);
-    for (let s = 0; s < S; s++) {
-      for (let j = 0; j < half; j++) {
-        const ang = s * this.#invFreq[j];
-        cos[s * half + j] = Math.cos(ang);
-        sin[s * half + j] = Math.sin(ang);
-      }
-    }
-    t = { cos, sin };
-    this.#ropeCache.set(S, t);
-    return t;
-  }
-}
-
-function rmsForward(
-  y: FloatArray,
-  o: { x: FloatArray; w: FloatArray; r: FloatArray; rows: number; dim: number; eps: number },
-): void {
-  const { x, w, r, rows, dim, eps } = o;
-  for (let n = 0; n < rows; n++) {
-    const b = n * dim;
-    let ss = 0;
-    for (let i = 0; i < dim; i++) ss += x[b + i] * x[b + i];
-    const inv = 1 / Math.sqrt(ss / dim + eps);
-    r[n] = inv;
-    for (let i = 0; i < dim; i++) y[b + i] = w[i] * (x[b + i] * inv);
-  }
-}
-
-/** dx (+)= d rms(x)·w / dx applied to dy; dw += Σ dy·x·r. */
-function rmsBackward(
-  dx: FloatArray,
-  o: {
-    dy: FloatArray;
-    x: FloatArray;
-    w: FloatArray;
-    dw: FloatArray;
-    r: FloatArray;
-    rows: number;
-    dim: number;
-    accumulate?: boolean;
-  },
-): void {
-  const { dy, x, w, dw, r, rows, dim } = o;
-  for (let n = 0; n < rows; n++) {
-    const b = n * dim, inv = r[n];
-    let dot = 0;
-    for (let i = 0; i < dim; i++) {
-      const gi = dy[b + i] * w[i];
-      dot += gi * x[b + i];
-      dw[i] += dy[b + i] * x[b + i] * inv;
-    }
-    const k = (inv * inv * inv * dot) / dim;
-    if (o.accumulate) {
-      for (let i = 0; i < dim; i++) dx[b + i] += inv * dy[b + i] * w[i] - k * x[b + i];
-    } else {
-      for (let i = 0; i < dim; i++) dx[b + i] = inv * dy[b + i] * w[i] - k * x[b + i];
-    }
-  }
-}
-
-/** Rotates [B, S, heads, D] in place by +angle (sign 1) or -angle (sign -1, the backward). */
-function rope(
-  x: FloatArray,
-  o: {
-    cos: FloatArray;
-    sin: FloatArray;
-    B: number;
-    S: number;
-    heads: number;
-    D: number;
-    sign: 1 | -1;
-  },
-): void {
-  const { cos, sin, B, S, heads, D, sign } = o;
-  const half = D / 2;
-  for (let b = 0; b < B; b++) {
-    for (let s = 0; s < S; s++) {
-      const row = (b * S + s) * heads * D, t = s * half;
-      for (let h = 0; h < heads; h++) {
-        const base = row + h * D;
-        for (let j = 0; j < half; j++) {
-          const c = cos[t + j], sn = sign * sin[t + j];
-          const a = x[base + j], bb = x[base + j + half];
-          x[base + j] = a * c - bb * sn;
-          x[base + j + half] = bb * c + a * sn;
-        }
-      }
-    }
-  }
-}
-
-interface AttnShape {
-  B: number;
-  S: number;
-  H: number;
-  KH: number;
-  D: number;
-}
-
-function attentionForward(
-  o: AttnShape & { q: FloatArray; k: FloatArray; v: FloatArray; p: FloatArray; out: FloatArray },
-): void {
-  const { q, k, v, p, out, B, S, H, KH, D } = o;
-  const scale = 1 / Math.sqrt(D), group = H / KH, QD = H * D, KD = KH * D;
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const g = Math.floor(h / group);
-      for (let s = 0; s < S; s++) {
-        const qo = (b * S + s) * QD + h * D, po = ((b * H + h) * S + s) * S;
-        let max = -Infinity;
-        for (let t = 0; t <= s; t++) {
-          const ko = (b * S + t) * KD + g * D;
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
-          const sc = dot * scale;
-          p[po + t] = sc;
-          if (sc > max) max = sc;
-        }
-        let sum = 0;
-        for (let t = 0; t <= s; t++) {
-          const e = Math.exp(p[po + t] - max);
-          p[po + t] = e;
-          sum += e;
-        }
-        const oo = (b * S + s) * QD + h * D;
-        for (let t = 0; t <= s; t++) {
-          const pr = p[po + t] / sum;
-          p[po + t] = pr;
-          const vo = (b * S + t) * KD + g * D;
-          for (let d = 0; d < D; d++) out[oo + d] += pr * v[vo + d];
-        }
-      }
-    }
-  }
-}
-
-function attentionBackward(
-  o: AttnShape & {
-    q: FloatArray;
-    k: FloatArray;
-    v: FloatArray;
-    p: FloatArray;
-    dout: FloatArray;
-    dq: FloatArray;
-    dk: FloatArray;
-    dv: FloatArray;
-  },
-): void {
-  const { q, k, v, p, dout, dq, dk, dv, B, S, H, KH, D } = o;
-  const scale = 1 / Math.sqrt(D), group = H / KH, QD = H * D, KD = KH * D;
-  const dp = new Float64Array(S);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const g = Math.floor(h / group);
-      for (let s = 0; s < S; s++) {
-        const po = ((b * H + h) * S + s) * S, oo = (b * S + s) * QD + h * D;
-        let rowDot = 0;
-        for (let t = 0; t <= s; t++) {
-          const vo = (b * S + t) * KD + g * D, pr = p[po + t];
-          let dot = 0;
-          for (let d = 0; d < D; d++) {
-            dot += dout[oo + d] * v[vo + d];
-            dv[vo + d] += pr * dout[oo + d];
-          }
-          dp[t] = dot;
-          rowDot += dot * pr;
-        }
-        const qo = oo;
-        for (let t = 0; t <= s; t++) {
-          const ds = p[po + t] * (dp[t] - rowDot) * scale;
-          if (ds === 0) continue;
-          const ko = (b * S + t) * KD + g * D;
-          for (let d = 0; d < D; d++) {
-            dq[qo + d] += ds * k[ko + d];
-            dk[ko + d] += ds * q[qo + d];
-          }
-        }
-      }
-    }
   }
 }
 

@@ -95,6 +95,18 @@ Deno.test("gradients match finite differences: tied head, MHA, llama3 rope scali
   );
 });
 
+Deno.test("gradients match finite differences: one kv head, linear rope scaling; f64 stays f64", () => {
+  const config = tiny({
+    num_key_value_heads: 1,
+    tie_word_embeddings: false,
+    rope_scaling: { rope_type: "linear", factor: 3 },
+  });
+  gradCheck(config, "mqa");
+  // the kernels' references keep the f64 twin in f64 all the way to the logits
+  const lm = new TinyLM(config, { seed: 1, precision: "f64" });
+  ok(lm.logits([1, 2, 3]) instanceof Float64Array, "f64 logits");
+});
+
 Deno.test("TinyLM forward equals the runtime Model's logits; checkpoint loads back", async () => {
   const config = tiny({ tie_word_embeddings: false });
   const lm = new TinyLM(config, { seed: 9, initStd: 0.2 });

@@ -20,16 +20,19 @@ import { check } from "../lib/util/errors.ts";
 import { Tensor } from "../lib/gpu/mod.ts";
 import {
   bind,
+  castLike,
   ceilDiv,
   cpuTensor,
   dims,
   f32Only,
+  type FloatArray,
   grid,
   hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
   sameShape,
+  zerosLike,
 } from "./_common.ts";
 
 const PARAMS_WGSL = `struct Params { n: u32, D: u32, gridX: u32, accumulate: u32 }
@@ -154,7 +157,8 @@ export async function embedding(
 }
 
 /**
- * CPU reference of {@linkcode embedding}.
+ * CPU reference of {@linkcode embedding} (the model runtime's and the trainer's lookup; output
+ * in the float type of the table).
  *
  * @example
  * ```ts
@@ -163,11 +167,13 @@ export async function embedding(
  * console.log(embeddingReference({ table, ids: [1] }).data); // [10, 11]
  * ```
  */
-export function embeddingReference(inputs: EmbeddingInputs<HostTensor>): HostTensor {
+export function embeddingReference<A extends FloatArray = Float32Array>(
+  inputs: EmbeddingInputs<HostTensor<A>>,
+): HostTensor<A> {
   const { table, ids } = inputs;
   const [V, D] = table.shape;
   checkIds(ids, V, "embeddingReference");
-  const out = new Float32Array(ids.length * D);
+  const out = zerosLike(table.data, ids.length * D);
   for (let n = 0; n < ids.length; n++) {
     out.set(table.data.subarray(ids[n] * D, (ids[n] + 1) * D), n * D);
   }
@@ -281,7 +287,8 @@ export async function embeddingBackward(
 }
 
 /**
- * CPU reference of {@linkcode embeddingBackward}.
+ * CPU reference of {@linkcode embeddingBackward} (f64 sums, output in the float type of `dy`;
+ * the trainer's embedding gradient).
  *
  * @example
  * ```ts
@@ -290,10 +297,10 @@ export async function embeddingBackward(
  * console.log(embeddingBackwardReference({ dy, ids: [1, 1] }, { vocab: 2 }).data); // 0 0 4 6
  * ```
  */
-export function embeddingBackwardReference(
-  inputs: EmbeddingBackwardInputs<HostTensor>,
-  options: EmbeddingBackwardOptions<HostTensor>,
-): HostTensor {
+export function embeddingBackwardReference<A extends FloatArray = Float32Array>(
+  inputs: EmbeddingBackwardInputs<HostTensor<A>>,
+  options: EmbeddingBackwardOptions<HostTensor<A>>,
+): HostTensor<A> {
   const { dy, ids } = inputs;
   const V = options.vocab, D = dy.shape[1];
   checkIds(ids, V, "embeddingBackwardReference");
@@ -302,5 +309,5 @@ export function embeddingBackwardReference(
   for (let n = 0; n < ids.length; n++) {
     for (let d = 0; d < D; d++) acc[ids[n] * D + d] += dy.data[n * D + d];
   }
-  return { data: Float32Array.from(acc), shape: [V, D] };
+  return { data: castLike(dy.data, acc), shape: [V, D] };
 }

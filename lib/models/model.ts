@@ -18,6 +18,7 @@ import {
   flashAttentionReference,
 } from "../../kernels/flash_attention.ts";
 import { swigluReference } from "../../kernels/swiglu.ts";
+import { embeddingReference } from "../../kernels/embedding.ts";
 import { type TokenTree, tokenTreeDepths } from "./tree.ts";
 import type { PackedBatch } from "../data/packing.ts";
 import { KvCache } from "./kv_cache.ts";
@@ -192,8 +193,7 @@ export class Model {
       : tree
       ? { parents: tree.parents }
       : { causal: true };
-    let h: Float32Array = new Float32Array(S * Dm);
-    for (let s = 0; s < S; s++) h.set(w.embed.subarray(ids[s] * Dm, (ids[s] + 1) * Dm), s * Dm);
+    let h = embeddingReference({ table: { data: w.embed, shape: [c.vocabSize, Dm] }, ids }).data;
     if (cache.captureAttention) cache.attention = [];
     for (let l = 0; l < c.numLayers; l++) {
       const L = w.layers[l];

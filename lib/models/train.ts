@@ -23,6 +23,7 @@ import {
 } from "../../kernels/causal_attention.ts";
 import { swigluBackwardReference, swigluReference } from "../../kernels/swiglu.ts";
 import { crossEntropyReference } from "../../kernels/cross_entropy.ts";
+import { embeddingBackwardReference, embeddingReference } from "../../kernels/embedding.ts";
 import type { AdamWOptions, ParamSlot, TrainBatch } from "./train_types.ts";
 import { getDevice } from "../gpu/mod.ts";
 import { GpuTrainer } from "./train_gpu.ts";
@@ -271,11 +272,7 @@ export class TinyLM {
     const rope = { base: c.ropeTheta, scaling: c.ropeScaling };
     const positions = Array.from({ length: N }, (_, n) => n % S); // each sequence from 0
     // ---- forward ----
-    let h = mk(N * Dm);
-    for (let n = 0; n < N; n++) {
-      const id = batch.inputs[n];
-      h.set(P.embed.subarray(id * Dm, (id + 1) * Dm), n * Dm);
-    }
+    let h = embeddingReference({ table: t(P.embed, V, Dm), ids: batch.inputs }).data;
     const acts: LayerActs<FloatArray>[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       const L = P.layers[l];
@@ -376,10 +373,13 @@ export class TinyLM {
       matmulNN(dx1, { dy: dv, w: L.v, rows: N, inDim: Dm, outDim: KD, accumulate: true });
       dh = normBack({ dy: dx1, x: A.hIn, w: L.inputNorm, dw: GL.inputNorm, acc: dh1 });
     }
-    for (let n = 0; n < N; n++) {
-      const o = batch.inputs[n] * Dm;
-      for (let i = 0; i < Dm; i++) G.embed[o + i] += dh[n * Dm + i];
-    }
+    // the lookup's gradient, added to the tied head's when the head shares the table
+    G.embed.set(
+      embeddingBackwardReference({ dy: t(dh, N, Dm), ids: batch.inputs }, {
+        vocab: V,
+        accumulate: t(G.embed, V, Dm),
+      }).data,
+    );
     return loss;
   }
 }

@@ -15,6 +15,7 @@ import {
   cpuTensor,
   dims,
   enables,
+  type FloatArray,
   floatType,
   hostOf,
   type HostTensor,
@@ -323,14 +324,17 @@ export async function decodeAttention(
  * console.log(decodeAttentionReference({ q, k: kv, v: kv }, { kvLength: 2 }).data); // [3]
  * ```
  */
-export function decodeAttentionReference(
-  inputs: AttentionInputs<HostTensor>,
+export function decodeAttentionReference<A extends FloatArray = Float32Array>(
+  inputs: AttentionInputs<HostTensor<A>>,
   options: DecodeAttentionOptions = {},
-): HostTensor {
+): HostTensor<A> {
   const { q, k, v } = inputs;
   const d = decodeDims(q.shape, k.shape, v.shape, options);
   const n = d.kvLength * d.Hkv * d.D;
-  const cut = (t: HostTensor) => ({ data: t.data.subarray(0, n), shape: [d.kvLength, d.Hkv, d.D] });
+  const cut = (t: HostTensor<A>) => ({
+    data: t.data.subarray(0, n) as A,
+    shape: [d.kvLength, d.Hkv, d.D],
+  });
   return flashAttentionReference({ q, k: cut(k), v: cut(v) }, {
     causal: options.causal,
     scale: options.scale,

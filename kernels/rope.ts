@@ -31,23 +31,12 @@ import {
   type KernelOptions,
   sameDevice,
 } from "./_common.ts";
+import { ropeFrequencies, type RopeScaling } from "./_rope_freq.ts";
+
+export type { RopeScaling };
 
 /** How the rotated pairs are laid out in a head: (i, i + R/2) or (2i, 2i + 1). */
 export type RopeLayout = "half" | "interleaved";
-
-/** RoPE frequency scaling read from `rope_scaling` / `rope_parameters`. */
-export interface RopeScaling {
-  /** "linear" (positions divided by factor) or "llama3" (wavelength-banded scaling). */
-  type: "linear" | "llama3";
-  /** Scaling factor (> 0). */
-  factor: number;
-  /** llama3: low_freq_factor. */
-  lowFreqFactor?: number;
-  /** llama3: high_freq_factor. */
-  highFreqFactor?: number;
-  /** llama3: original_max_position_embeddings. */
-  originalMaxPositionEmbeddings?: number;
-}
 
 /** Options of {@linkcode ropeInvFreq}. */
 export interface RopeInvFreqOptions {
@@ -55,29 +44,6 @@ export interface RopeInvFreqOptions {
   theta: number;
   /** Frequency scaling, or null / absent for plain RoPE. */
   scaling?: RopeScaling | null;
-}
-
-/** θ^(−2i/dim) for i < dim/2 with HF's scaling formulas, in f64. */
-function invFreq64(dim: number, theta: number, sc?: RopeScaling | null): Float64Array {
-  const half = dim / 2;
-  const inv = new Float64Array(half);
-  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / dim);
-  if (!sc) return inv;
-  if (sc.type === "linear") return inv.map((f) => f / sc.factor);
-  const low = sc.lowFreqFactor ?? 1, high = sc.highFreqFactor ?? 4;
-  const old = sc.originalMaxPositionEmbeddings ?? 8192;
-  const lowWavelen = old / low, highWavelen = old / high;
-  for (let i = 0; i < half; i++) {
-    const wavelen = (2 * Math.PI) / inv[i];
-    if (wavelen < highWavelen) continue; // high frequency: unchanged
-    if (wavelen > lowWavelen) {
-      inv[i] = inv[i] / sc.factor; // low frequency: scaled
-      continue;
-    }
-    const smooth = (old / wavelen - low) / (high - low);
-    inv[i] = (1 - smooth) * (inv[i] / sc.factor) + smooth * inv[i];
-  }
-  return inv;
 }
 
 /**
@@ -92,7 +58,7 @@ function invFreq64(dim: number, theta: number, sc?: RopeScaling | null): Float64
  * ```
  */
 export function ropeInvFreq(headDim: number, options: RopeInvFreqOptions): Float32Array {
-  return Float32Array.from(invFreq64(headDim, options.theta, options.scaling));
+  return Float32Array.from(ropeFrequencies(headDim, options.theta, options.scaling));
 }
 
 const PARAMS_WGSL =
@@ -266,7 +232,7 @@ export function ropeReference<A extends FloatArray = Float32Array>(
   const { x, positions } = inputs;
   const d = ropeDims(x.shape, positions.length, options);
   const half = (options.layout ?? "half") === "half";
-  const inv = invFreq64(d.R, options.base ?? 10000, options.scaling);
+  const inv = ropeFrequencies(d.R, options.base ?? 10000, options.scaling);
   const out = x.data.slice() as A;
   const h2 = d.R / 2;
   for (let t = 0; t < d.tokens; t++) {

@@ -19,16 +19,18 @@ import {
   cpuTensor,
   dims,
   enables,
+  type FloatArray,
   floatType,
   hostOf,
   type HostTensor,
   type KernelOptions,
   sameDevice,
   sameShape,
+  zerosLike,
 } from "./_common.ts";
 import { onlineSoftmaxStateWgsl, onlineSoftmaxTileWgsl } from "./_online_softmax.ts";
 import { splitMergeWgsl } from "./_split_merge.ts";
-import type { AttentionInputs } from "./flash_attention.ts";
+import { type AttentionInputs, flashAttentionReference } from "./flash_attention.ts";
 
 const PARAMS_WGSL = `struct Params {
   nq: u32, Hq: u32, Hkv: u32, group: u32, perList: u32, lists: u32, chunk: u32, splits: u32,
@@ -335,7 +337,9 @@ export async function sparseAttention(
 }
 
 /**
- * CPU reference of {@linkcode sparseAttention}, in float64.
+ * CPU reference of {@linkcode sparseAttention}: {@linkcode flashAttentionReference} (the one CPU
+ * attention) of each query over the keys its list gathers (with `causal`, those at or before
+ * its position); output in the float type of q.
  *
  * @example
  * ```ts
@@ -346,35 +350,37 @@ export async function sparseAttention(
  * console.log(sparseAttentionReference({ q, k: kv, v: kv, positions: [[]] }).data); // [0]
  * ```
  */
-export function sparseAttentionReference(
-  inputs: SparseAttentionInputs<HostTensor>,
+export function sparseAttentionReference<A extends FloatArray = Float32Array>(
+  inputs: SparseAttentionInputs<HostTensor<A>>,
   options: SparseAttentionOptions = {},
-): HostTensor {
+): HostTensor<A> {
   const { q, k, v, positions } = inputs;
   const d = sparseDims({ q: q.shape, k: k.shape, v: v.shape }, positions, options);
   const scale = options.scale ?? 1 / Math.sqrt(d.D);
-  const out = new Float32Array(d.nq * d.Hq * d.D);
-  for (let i = 0; i < d.nq; i++) {
-    const qpos = d.kvLength - d.nq + i;
-    for (let h = 0; h < d.Hq; h++) {
-      const list = Array.from(positions[Math.floor(h / d.perList)]);
-      const kvh = Math.floor(h / d.group);
-      const visible = list.filter((j) => !options.causal || j <= qpos);
+  const out = zerosLike(q.data, d.nq * d.Hq * d.D);
+  const n = d.perList * d.D; // the query heads of one list are adjacent in a query row
+  for (let g = 0; g < d.lists; g++) {
+    const h0 = g * d.perList, kvh = Math.floor(h0 / d.group);
+    const list = Array.from(positions[g]);
+    for (let i = 0; i < d.nq; i++) {
+      const qpos = d.kvLength - d.nq + i;
+      const visible = options.causal ? list.filter((j) => j <= qpos) : list;
       if (visible.length === 0) continue;
-      const qo = (i * d.Hq + h) * d.D;
-      const scores = visible.map((j) => {
-        let s = 0;
-        for (let c = 0; c < d.D; c++) s += q.data[qo + c] * k.data[(j * d.Hkv + kvh) * d.D + c];
-        return s * scale;
-      });
-      const m = Math.max(...scores);
-      const w = scores.map((s) => Math.exp(s - m));
-      const z = w.reduce((a, b) => a + b, 0);
-      for (let c = 0; c < d.D; c++) {
-        let acc = 0;
-        visible.forEach((j, t) => acc += w[t] * v.data[(j * d.Hkv + kvh) * d.D + c]);
-        out[qo + c] = acc / z;
-      }
+      const gather = (t: HostTensor<A>) => {
+        const rows = zerosLike(t.data, visible.length * d.D);
+        visible.forEach((j, r) => {
+          const o = (j * d.Hkv + kvh) * d.D;
+          rows.set(t.data.subarray(o, o + d.D), r * d.D);
+        });
+        return { data: rows, shape: [visible.length, 1, d.D] };
+      };
+      const qo = (i * d.Hq + h0) * d.D;
+      const r = flashAttentionReference({
+        q: { data: q.data.subarray(qo, qo + n) as A, shape: [1, d.perList, d.D] },
+        k: gather(k),
+        v: gather(v),
+      }, { scale });
+      out.set(r.out.data, qo);
     }
   }
   return { data: out, shape: [d.nq, d.Hq, d.D] };

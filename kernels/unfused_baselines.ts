@@ -26,6 +26,7 @@ import type { HostTensor, KernelOptions } from "./_common.ts";
 import { binary, unary } from "./elementwise.ts";
 import { rowReduce } from "./row_reduce.ts";
 import { rotateHalf } from "./rotate_half.ts";
+import { ropeFrequencies } from "./_rope_freq.ts";
 
 /** Inputs of {@linkcode rmsnormUnfused}: x [..., D] and weight [D]. */
 export interface RmsnormUnfusedInputs {
@@ -121,7 +122,8 @@ export interface RopeTablesOptions {
 }
 
 /**
- * The cos and sin tables of HF's rotary embedding for the half-split layout, each
+ * The cos and sin tables of HF's rotary embedding for the half-split layout (the frequencies of
+ * {@linkcode ropeReference}), each
  * [tokens, 1, headDim] (`cat(freqs, freqs)` with `freqs = position · θ^(−2i/headDim)`), to
  * broadcast over heads in {@linkcode ropeUnfused}. HF computes them once per forward and
  * shares them across layers.
@@ -142,7 +144,8 @@ export function ropeTables(
     Number.isInteger(D) && D > 0 && D % 2 === 0,
     `ropeTables headDim must be a positive even integer, got ${D}`,
   );
-  const base = options.base ?? 10000, S = positions.length, h = D / 2;
+  const S = positions.length, h = D / 2;
+  const inv = ropeFrequencies(D, options.base ?? 10000); // those of ropeReference
   const cos = new Float32Array(S * D), sin = new Float32Array(S * D);
   for (let t = 0; t < S; t++) {
     check(
@@ -150,7 +153,7 @@ export function ropeTables(
       `ropeTables position ${t} is ${positions[t]}, not a number`,
     );
     for (let i = 0; i < h; i++) {
-      const a = positions[t] * Math.pow(base, -(2 * i) / D);
+      const a = positions[t] * inv[i];
       cos[t * D + i] = cos[t * D + i + h] = Math.cos(a);
       sin[t * D + i] = sin[t * D + i + h] = Math.sin(a);
     }

@@ -1,7 +1,7 @@
 /**
  * Analysis helpers for notebooks: result records with their environment, claim-vs-measured
  * tables, Observable Plot figures (headless SVG and Jupyter display with one call), Arquero
- * tables, statistics with a seeded bootstrap, and progress bars.
+ * tables, statistics with a seeded bootstrap, timings of async work, and progress bars.
  *
  * @example
  * ```ts
@@ -22,4 +22,5 @@ export * from "./claims.ts";
 export * from "./figure.ts";
 export * from "./table.ts";
 export * from "./stats.ts";
+export * from "./timing.ts";
 export { progress, type ProgressBar, type ProgressOptions } from "../util/progress.ts";

@@ -5,6 +5,7 @@
  */
 import { TokenlabError } from "../util/errors.ts";
 import { describeEnvironment, type EnvironmentReport } from "./environment.ts";
+import type { ClaimTable } from "./claims.ts";
 
 /** A stored result record. */
 export interface ResultRecord {
@@ -36,10 +37,58 @@ export interface WriteRecordOptions {
   parameters?: Record<string, unknown>;
   /** Output folder (default `results`, relative to the current directory's repo root). */
   dir?: string;
+  /**
+   * The run's claim table: stored as `values.verdicts`, one `{ quantity, measured, verdict }`
+   * per row (see {@linkcode claimVerdicts}); `values` must not have a `verdicts` key then.
+   */
+  claims?: ClaimTable;
+  /**
+   * Print `record: <path>` once written, the path relative to the repository root when the
+   * record lies inside it (`record: results/<name>.json`), as notebooks show it (default false).
+   */
+  print?: boolean;
+}
+
+/** One claim's verdict as a record stores it (see {@linkcode claimVerdicts}). */
+export interface ClaimVerdict {
+  /** The quantity compared. */
+  quantity: string;
+  /** The measured value. */
+  measured: number;
+  /** The verdict. */
+  verdict: "agrees" | "differs";
 }
 
 /**
- * Writes `<dir>/<name>.json` with the values and the environment; returns its path.
+ * The verdicts of a claim table in the form records store them: `{ quantity, measured,
+ * verdict }` per row, in the table's order.
+ *
+ * @example
+ * ```ts
+ * import { claimVerdicts, compareClaims } from "@tokenlab/tokenlab/analysis";
+ * const claims = compareClaims([
+ *   { quantity: "slope", paper: 1, measured: 0.97, rule: { kind: "absolute", tolerance: 0.1 } },
+ * ]);
+ * console.log(claimVerdicts(claims)); // [{ quantity: "slope", measured: 0.97, verdict: "agrees" }]
+ * ```
+ */
+export function claimVerdicts(claims: ClaimTable): ClaimVerdict[] {
+  if (!claims || !Array.isArray((claims as { rows?: unknown }).rows)) {
+    throw new TokenlabError("claimVerdicts needs a claim table", {
+      hint: "pass the table compareClaims returned",
+    });
+  }
+  return claims.rows.map((r) => ({
+    quantity: r.quantity,
+    measured: r.measured,
+    verdict: r.verdict,
+  }));
+}
+
+/**
+ * Writes `<dir>/<name>.json` with the values and the environment; returns its path. With
+ * `claims`, the claim table's verdicts are stored as `values.verdicts`; with `print`, the
+ * record's repository-relative path is printed.
  *
  * @example
  * ```ts
@@ -48,6 +97,15 @@ export interface WriteRecordOptions {
  * const dir = await Deno.makeTempDir();
  * const path = await writeRecord("p00-example", { values: { tokens: 42 }, profile: "quick", seed: 0, dir });
  * console.log(path);
+ * ```
+ *
+ * @example In a notebook: verdicts stored, `record: results/p00-example.json` printed
+ * ```ts ignore
+ * import { compareClaims, writeRecord } from "@tokenlab/tokenlab/analysis";
+ * const claims = compareClaims([
+ *   { quantity: "slope", paper: 1, measured: 0.97, rule: { kind: "absolute", tolerance: 0.1 } },
+ * ]);
+ * await writeRecord("p00-example", { values: { slope: 0.97 }, claims, profile: "quick", seed: 0, print: true });
  * ```
  */
 export async function writeRecord(name: string, options: WriteRecordOptions): Promise<string> {
@@ -59,10 +117,20 @@ export async function writeRecord(name: string, options: WriteRecordOptions): Pr
   if (!options || typeof options.values !== "object" || options.values === null) {
     throw new TokenlabError(`writeRecord("${name}") needs a values object`);
   }
-  findNonFinite(options.values, "values");
+  let values = options.values;
+  if (options.claims !== undefined) {
+    if (Object.hasOwn(values, "verdicts")) {
+      throw new TokenlabError(
+        `writeRecord("${name}") got both values.verdicts and claims`,
+        { hint: "drop values.verdicts: the claims option stores the verdicts there" },
+      );
+    }
+    values = { ...values, verdicts: claimVerdicts(options.claims) };
+  }
+  findNonFinite(values, "values");
   const record: ResultRecord = {
     name,
-    values: options.values,
+    values,
     profile: options.profile,
     seed: options.seed,
     parameters: options.parameters ?? {},
@@ -73,6 +141,7 @@ export async function writeRecord(name: string, options: WriteRecordOptions): Pr
   await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/${name}.json`;
   await Deno.writeTextFile(path, JSON.stringify(record, typedArraysAsLists, 2) + "\n");
+  if (options.print) console.log(`record: ${displayPath(path)}`);
   return path;
 }
 
@@ -122,6 +191,19 @@ function typedArraysAsLists(_key: string, value: unknown): unknown {
   return ArrayBuffer.isView(value) && !(value instanceof DataView)
     ? Array.from(value as unknown as ArrayLike<number>)
     : value;
+}
+
+/** `path` relative to the repository root when inside it, else as given. */
+function displayPath(path: string): string {
+  const root = repoRoot();
+  const abs = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  const normal = abs.split("/").reduce<string[]>((parts, p) => {
+    if (p === "..") parts.pop();
+    else if (p !== "." && p !== "") parts.push(p);
+    return parts;
+  }, []).join("/");
+  const prefix = root.replace(/^\/+/, "").replace(/\/+$/, "") + "/";
+  return normal.startsWith(prefix) ? normal.slice(prefix.length) : path;
 }
 
 function repoRoot(): string {

@@ -127,3 +127,69 @@ function checkValues(values: ArrayLike<number>, fn: string): void {
     check(Number.isFinite(values[i]), `${fn}: value ${i} is ${values[i]}, not a finite number`);
   }
 }
+
+/** Summary of a sample (see {@linkcode describeSample}). */
+export interface SampleSummary {
+  /** Number of values. */
+  n: number;
+  /** Arithmetic mean. */
+  mean: number;
+  /** Population standard deviation (divides by n). */
+  sd: number;
+  /** Sample standard deviation (divides by n − 1; 0 for one value). */
+  sampleSd: number;
+  /** Coefficient of variation, `sd / mean` (null when the mean is 0). */
+  cv: number | null;
+  /** Smallest value. */
+  min: number;
+  /** First quartile (type 7, as {@linkcode quantile}). */
+  q1: number;
+  /** Median. */
+  median: number;
+  /** Third quartile. */
+  q3: number;
+  /** Largest value. */
+  max: number;
+  /** Interquartile range, `q3 − q1`. */
+  iqr: number;
+}
+
+/**
+ * Describes a sample: size, mean, standard deviations (population and sample), coefficient
+ * of variation, quartiles (type 7) with the interquartile range, and the extremes.
+ *
+ * @example
+ * ```ts
+ * import { describeSample } from "@tokenlab/tokenlab/analysis";
+ * const d = describeSample([2, 4, 4, 4, 5, 5, 7, 9]);
+ * console.log(d.mean, d.sd, d.iqr); // 5 2 1.5
+ * ```
+ */
+export function describeSample(values: ArrayLike<number>): SampleSummary {
+  checkValues(values, "describeSample");
+  const n = values.length;
+  const m = mean(values);
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (values[i] - m) ** 2;
+  const sd = Math.sqrt(ss / n);
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) => {
+    const pos = (n - 1) * q;
+    const lo = Math.floor(pos), hi = Math.ceil(pos);
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+  };
+  const q1 = at(0.25), q3 = at(0.75);
+  return {
+    n,
+    mean: m,
+    sd,
+    sampleSd: n > 1 ? Math.sqrt(ss / (n - 1)) : 0,
+    cv: m === 0 ? null : sd / m,
+    min: sorted[0],
+    q1,
+    median: at(0.5),
+    q3,
+    max: sorted[n - 1],
+    iqr: q3 - q1,
+  };
+}

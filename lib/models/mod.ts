@@ -17,6 +17,7 @@ export * from "./model.ts";
 export * from "./tree.ts";
 export * from "./generate.ts";
 export * from "./save.ts";
+export * from "./bundled.ts";
 export * from "./cpu/ops.ts";
 export * from "./cpu/matmul.ts";
 export * from "./train_types.ts";

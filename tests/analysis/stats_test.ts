@@ -1,5 +1,5 @@
 import { equal, ok, throws } from "node:assert/strict";
-import { bootstrapCi, mean, median, quantile } from "../../lib/analysis/mod.ts";
+import { bootstrapCi, describeSample, mean, median, quantile } from "../../lib/analysis/mod.ts";
 import { Rng, TokenlabError } from "../../mod.ts";
 
 Deno.test("mean, median, quantile match hand values", () => {
@@ -36,3 +36,27 @@ for (const level of [0.95, 0.8]) {
     ok(Math.abs(rate - level) < 0.06, `coverage ${rate} for level ${level}`);
   });
 }
+
+Deno.test("describeSample: textbook values, population and sample sd, type-7 quartiles", () => {
+  // 2 4 4 4 5 5 7 9: mean 5, population sd 2 (variance 32/8), sample sd √(32/7);
+  // type-7 quartiles at positions 1.75 and 5.25 of the sorted values: 4 and 5.5.
+  const d = describeSample([9, 4, 2, 5, 4, 7, 4, 5]);
+  equal(d.n, 8);
+  equal(d.mean, 5);
+  equal(d.sd, 2);
+  ok(Math.abs(d.sampleSd - Math.sqrt(32 / 7)) < 1e-12);
+  equal(d.cv, 0.4);
+  equal(d.min, 2);
+  equal(d.max, 9);
+  equal(d.q1, 4);
+  equal(d.median, 4.5);
+  equal(d.q3, 5.5);
+  equal(d.iqr, 1.5);
+  const one = describeSample(new Float64Array([3]));
+  equal(one.sd, 0);
+  equal(one.sampleSd, 0);
+  equal(one.iqr, 0);
+  equal(describeSample([-1, 1]).cv, null);
+  throws(() => describeSample([]), /at least one value/);
+  throws(() => describeSample([1, NaN]), /value 1 is NaN/);
+});

@@ -1,7 +1,7 @@
 // The pieces of HF tokenizer.json pipelines that the bundled tokenizers use: normalizers,
 // pre-tokenizers and decoders, each built from its JSON config. Unsupported types are named.
 import { TokenlabError } from "../util/errors.ts";
-import { splitKeepAll } from "./pretokenizers.ts";
+import { splitKeepAll } from "./_split.ts";
 import { hfNormalize, onigRegExp, peerRegExp, WHITE_SPACE_CLASS, WORD_CLASS } from "./_unicode.ts";
 
 // deno-lint-ignore no-explicit-any

@@ -66,12 +66,13 @@ export function tokenizerJsonOf(parts: TokenizerParts, model: BpeModel): Record<
 }
 
 /**
- * Writes the tokenizer.json that `json()` builds to `path` (which must end in .json; checked
+ * Writes the tokenizer.json that `json()` builds to `path` (object first, then path, like the
+ * other save functions) (which must end in .json; checked
  * before building), through a temporary file renamed into place.
  */
 export async function saveTokenizerJson(
-  path: string,
   json: () => Record<string, unknown>,
+  path: string,
 ): Promise<void> {
   if (typeof path !== "string" || !path.endsWith(".json")) {
     throw new TokenlabError(`save needs a path ending in .json, got ${JSON.stringify(path)}`);

@@ -4,7 +4,8 @@
 
 import { type Scanner, scannerFor } from "./_scanner.ts";
 import type { PreTokenize } from "./_hf_pipeline.ts";
-import { type PretokenizerSpec, resolvePretokenizer, splitKeepAll } from "./pretokenizers.ts";
+import { splitKeepAll } from "./_split.ts";
+import { type PretokenizerSpec, resolvePretokenizer } from "./pretokenizers.ts";
 
 /** A single-pattern pre-tokenizer. */
 export interface SinglePattern {

@@ -8,7 +8,7 @@
 import { trainMerges, type TrainWord } from "./_bpe_trainer_core.ts";
 import { PATTERNS } from "./pretokenizers.ts";
 import { Tokenizer } from "./tokenizer.ts";
-import { checkCorpus, checkVocabSize, progressFor } from "./train_bpe.ts";
+import { checkCorpus, checkVocabSize, progressFor } from "./_train_common.ts";
 import { TokenlabError } from "../util/errors.ts";
 
 /** Options of {@linkcode trainCharBpe}. */

@@ -13,7 +13,7 @@
  */
 import { TokenlabError } from "../util/errors.ts";
 import { Rng } from "../util/rng.ts";
-import { progressFor } from "./train_bpe.ts";
+import { progressFor } from "./_train_common.ts";
 
 /** Options of {@linkcode trainLib}. */
 export interface TrainLibOptions {

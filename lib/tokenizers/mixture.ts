@@ -12,7 +12,7 @@ import { bytesToBinary } from "./_bytes.ts";
 import { MaxHeap, pairKey, ReplayState } from "./_merge_replay.ts";
 import { type PretokenizerSpec, resolvePretokenizer } from "./pretokenizers.ts";
 import type { Tokenizer } from "./tokenizer.ts";
-import { countPieces } from "./train_bpe.ts";
+import { countPieces } from "./_train_common.ts";
 
 /** A merge: the bytes of the two tokens it joins. */
 export type ByteMerge = [Uint8Array, Uint8Array];

@@ -2,12 +2,16 @@
  * Tokenizers: pre-tokenizers, byte-level BPE with exact tiktoken / HF parity, tokenizer.json
  * and tiktoken I/O, pretrained vocabularies, trainers and metrics.
  *
+ * A typical session loads (or trains) a tokenizer, encodes a corpus and compares the numbers:
+ *
  * @example
  * ```ts
- * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
- * const tok = await loadPretrained("o200k_base");
- * const ids = tok.encode("Tokenizers are compressors.");
- * console.log(ids.length, tok.decode(ids));
+ * import { bytesPerToken, loadPretrained, trainBpe } from "@tokenlab/tokenlab/tokenizers";
+ * const texts = ["Tokenizers are compressors.", "The cat sat on the mat."];
+ * const o200k = await loadPretrained("o200k_base");
+ * const tiny = trainBpe(texts, { vocabSize: 300 });
+ * console.log(o200k.decode(o200k.encode(texts[0])) === texts[0]);
+ * console.log(bytesPerToken(o200k, texts).toFixed(2), bytesPerToken(tiny, texts).toFixed(2));
  * ```
  *
  * @module

@@ -5,6 +5,7 @@
  * @module
  */
 import { TokenlabError } from "../util/errors.ts";
+import { splitKeepAll } from "./_split.ts";
 import { peerRegExp } from "./_unicode.ts";
 
 const CONTRACTIONS = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
@@ -94,22 +95,4 @@ export function pretokenize(text: string, spec: PretokenizerSpec): string[] {
   const re = resolvePretokenizer(spec);
   if (re === null) return text.length ? [text] : [];
   return splitKeepAll(text, re);
-}
-
-/** Splits on every match of a global RegExp, keeping unmatched gaps as pieces. */
-export function splitKeepAll(text: string, re: RegExp): string[] {
-  const out: string[] = [];
-  let last = 0;
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    if (m[0].length === 0) {
-      re.lastIndex++;
-      continue;
-    }
-    if (m.index > last) out.push(text.slice(last, m.index));
-    out.push(m[0]);
-    last = m.index + m[0].length;
-  }
-  if (last < text.length) out.push(text.slice(last));
-  return out;
 }

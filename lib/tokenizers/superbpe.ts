@@ -21,7 +21,7 @@ import {
   countPieces,
   progressFor,
   tokenizerFromMerges,
-} from "./train_bpe.ts";
+} from "./_train_common.ts";
 import { TokenlabError } from "../util/errors.ts";
 
 /** Stage-2 pieces: runs of words and spaces; punctuation, digits and line breaks apart. */

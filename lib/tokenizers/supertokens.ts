@@ -21,7 +21,7 @@ import {
   checkVocabSize,
   progressFor,
   tokenizerFromMerges,
-} from "./train_bpe.ts";
+} from "./_train_common.ts";
 
 /** Options of {@linkcode trainSupertokens}. */
 export interface TrainSupertokensOptions {

@@ -334,7 +334,7 @@ export class Tokenizer {
    * ```
    */
   async save(path: string): Promise<void> {
-    await saveTokenizerJson(path, () => this.toTokenizerJson());
+    await saveTokenizerJson(() => this.toTokenizerJson(), path);
   }
 
   // ---------- display ----------

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { GPU_MASK_ENV, maskedGpuFeatures } from "../util/_gpu_env.ts";
+import { GPU_MASK_ENV, isSoftwareAdapter, maskedGpuFeatures } from "../util/_gpu_env.ts";
 
 /** The WebGPU adapter found, if any. */
 export interface AdapterReport {
@@ -90,7 +90,9 @@ export async function describeEnvironment(
 }
 
 /**
- * Whether an adapter description names a software rasteriser.
+ * Whether an adapter name is a software rasteriser.
+ *
+ * @deprecated Use `isSoftwareAdapter` from `@tokenlab/tokenlab/gpu` (one name for one check).
  *
  * @example
  * ```ts
@@ -99,7 +101,7 @@ export async function describeEnvironment(
  * ```
  */
 export function isSoftwareAdapterName(name: string): boolean {
-  return /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|warp/i.test(name);
+  return isSoftwareAdapter(name);
 }
 
 /**
@@ -210,7 +212,7 @@ function report(r: RawAdapter, backend: string): AdapterReport {
     vendor: r.vendor,
     architecture: r.architecture,
     description: r.description,
-    software: r.fallback || isSoftwareAdapterName(name),
+    software: r.fallback || isSoftwareAdapter(name),
     backend,
     shaderF16: features.includes("shader-f16"),
     features,

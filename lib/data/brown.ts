@@ -124,7 +124,7 @@ const NO_SPACE_AFTER = new Set(["``", "(", "["]);
  *
  * @example
  * ```ts
- * import { untagBrown } from "@tokenlab/tokenlab/data";
+ * import { untagBrown } from "./brown.ts"; // internal: not exported from mod.ts
  * console.log(untagBrown("\tHe/pps said/vbd ``/`` no/at ''/'' ./."));
  * // He said "no".
  * ```

@@ -74,7 +74,7 @@ export function loadTranslationCatalogues(options: CatalogueOptions): string[] {
  *
  * @example
  * ```ts
- * import { parseMo } from "@tokenlab/tokenlab/data";
+ * import { parseMo } from "./catalogues.ts"; // internal: not exported from mod.ts
  * console.log(parseMo(Deno.readFileSync("/usr/share/locale/de/LC_MESSAGES/apt.mo")).length);
  * ```
  */

@@ -12,11 +12,17 @@
  *
  * @module
  */
-export * from "./brown.ts";
-export * from "./udhr.ts";
+export {
+  BROWN_CATEGORIES,
+  type BrownDocument,
+  brownText,
+  loadBrown,
+  type LoadBrownOptions,
+} from "./brown.ts";
+export { dominantScript, loadUdhr, type LoadUdhrOptions, type UdhrText } from "./udhr.ts";
 export * from "./licenses.ts";
 export * from "./files.ts";
 export * from "./split.ts";
-export * from "./catalogues.ts";
+export { type CatalogueOptions, loadTranslationCatalogues } from "./catalogues.ts";
 export * from "./hunspell.ts";
 export * from "./packing.ts";

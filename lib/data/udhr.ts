@@ -150,7 +150,7 @@ function readUdhr(): UdhrText[] {
  *
  * @example
  * ```ts
- * import { udhrHtmlToText } from "@tokenlab/tokenlab/data";
+ * import { udhrHtmlToText } from "./udhr.ts"; // internal: not exported from mod.ts
  * console.log(udhrHtmlToText("<h1>Title</h1><p>A &amp; B</p>")); // "Title\nA & B"
  * ```
  */

@@ -6,7 +6,7 @@
  */
 
 import { check } from "../util/errors.ts";
-import { GPU_MASK_ENV, maskedGpuFeatures } from "../util/_gpu_env.ts";
+import { GPU_MASK_ENV, isSoftwareAdapter, maskedGpuFeatures } from "../util/_gpu_env.ts";
 import { BufferPool } from "./pool.ts";
 import { packUniforms, PipelineCache } from "./pipeline.ts";
 import { markShaderF16Masked } from "./_features.ts";
@@ -154,18 +154,8 @@ let cached: Promise<GpuContext | null> | null = null;
 let settled: { gpu: GpuContext | null } | null = null;
 let noticePrinted = false;
 
-/**
- * Whether an adapter name is a software rasteriser.
- *
- * @example
- * ```ts
- * import { isSoftwareAdapter } from "@tokenlab/tokenlab/gpu";
- * console.log(isSoftwareAdapter("llvmpipe (LLVM 15.0.6, 256 bits)")); // true
- * ```
- */
-export function isSoftwareAdapter(name: string): boolean {
-  return /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|\bwarp\b/i.test(name);
-}
+/** Re-exported here: the GPU layer's public name for the software-rasteriser check. */
+export { isSoftwareAdapter } from "../util/_gpu_env.ts";
 
 /**
  * The process-wide WebGPU device, created on first call with the adapter's limits and the

@@ -15,8 +15,18 @@
 export * from "./device.ts";
 export * from "./tensor.ts";
 export * from "./f16.ts";
-export * from "./pool.ts";
+export { BufferPool, type BufferPoolOptions, type BufferPoolStats } from "./pool.ts";
 export * from "./pipeline.ts";
 export * from "./profiler.ts";
 export * from "./pass_timer.ts";
-export * from "./roofline.ts";
+export {
+  type KernelCost,
+  type KernelTiming,
+  measureRoofline,
+  type Roofline,
+  type RooflineOptions,
+  type RooflinePoint,
+  rooflinePoint,
+  timeKernel,
+  type TimeKernelOptions,
+} from "./roofline.ts";

@@ -36,7 +36,7 @@ export interface BufferPoolStats {
  *
  * @example
  * ```ts
- * import { bucketSize } from "@tokenlab/tokenlab/gpu";
+ * import { bucketSize } from "./pool.ts"; // internal: not exported from the gpu entry point
  * console.log(bucketSize(100), bucketSize(70_000)); // 256 73728
  * ```
  */

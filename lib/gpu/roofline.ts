@@ -258,7 +258,7 @@ const FMA_CHAINS = 8, FMA_UNROLL = 4;
  *
  * @example
  * ```ts
- * import { fmaPeakWgsl } from "@tokenlab/tokenlab/gpu";
+ * import { fmaPeakWgsl } from "./roofline.ts"; // internal: not exported from the gpu entry point
  * console.log(fmaPeakWgsl("f16").startsWith("enable f16;"));
  * ```
  */
@@ -293,7 +293,7 @@ ${Array.from({ length: FMA_UNROLL }, () => `    ${body}`).join("\n")}
  *
  * @example
  * ```ts
- * import { COPY_BANDWIDTH_WGSL } from "@tokenlab/tokenlab/gpu";
+ * import { COPY_BANDWIDTH_WGSL } from "./roofline.ts"; // internal: not exported from the gpu entry point
  * console.log(COPY_BANDWIDTH_WGSL.includes("vec4<f32>"));
  * ```
  */

@@ -1,6 +1,7 @@
 /**
- * The environment variable that hides WebGPU features from tokenlab's device wrapper, read in
- * one place for the GPU layer and the environment report.
+ * What the GPU layer and the environment report both need to know about the WebGPU
+ * environment, in one place: the variable that hides WebGPU features from tokenlab's device
+ * wrapper, and which adapter names are software rasterisers.
  *
  * @module
  */
@@ -20,4 +21,18 @@ export function maskedGpuFeatures(): string[] {
     return []; // no env permission: nothing masked
   }
   return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Whether an adapter name is a software rasteriser (llvmpipe, lavapipe, SwiftShader, softpipe,
+ * Microsoft Basic Render Driver, WARP). Published from the gpu entry point.
+ *
+ * @example
+ * ```ts
+ * import { isSoftwareAdapter } from "@tokenlab/tokenlab/gpu";
+ * console.log(isSoftwareAdapter("llvmpipe (LLVM 15.0.6, 256 bits)")); // true
+ * ```
+ */
+export function isSoftwareAdapter(name: string): boolean {
+  return /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|\bwarp\b/i.test(name);
 }

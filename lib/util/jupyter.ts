@@ -44,7 +44,7 @@ export function isJupyter(): boolean {
  *
  * @example
  * ```ts
- * import { jupyterBroadcast } from "@tokenlab/tokenlab";
+ * import { jupyterBroadcast } from "./jupyter.ts"; // internal: not exported from mod.ts
  * await jupyterBroadcast("display_data", { data: { "text/plain": "hi" }, metadata: {}, transient: {} });
  * ```
  */

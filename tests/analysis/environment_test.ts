@@ -2,9 +2,9 @@ import { equal, match, ok } from "node:assert/strict";
 import {
   adapterSummaryLine,
   describeEnvironment,
-  isSoftwareAdapterName,
   probeWebGpuAdapter,
 } from "../../lib/analysis/mod.ts";
+import { isSoftwareAdapter } from "../../lib/gpu/mod.ts";
 import { GPU } from "../gpu/_child.ts";
 
 Deno.test("describeEnvironment reports Deno, the machine, the commit and a probed adapter", async () => {
@@ -27,7 +27,7 @@ Deno.test("describeEnvironment reports Deno, the machine, the commit and a probe
     equal(typeof env.adapter.name, "string");
     equal(typeof env.adapter.description, "string");
     equal(typeof env.adapter.software, "boolean");
-    if (isSoftwareAdapterName(env.adapter.name)) equal(env.adapter.software, true);
+    if (isSoftwareAdapter(env.adapter.name)) equal(env.adapter.software, true);
   } else {
     equal(env.adapter, null);
   }
@@ -37,7 +37,7 @@ Deno.test("describeEnvironment reports Deno, the machine, the commit and a probe
   match(JSON.stringify(env), /"deno":/);
 });
 
-Deno.test("isSoftwareAdapterName recognises software rasterisers only", () => {
+Deno.test("isSoftwareAdapter recognises software rasterisers only", () => {
   for (
     const n of [
       "llvmpipe (LLVM 15.0.6, 256 bits)",
@@ -46,10 +46,10 @@ Deno.test("isSoftwareAdapterName recognises software rasterisers only", () => {
       "Microsoft Basic Render Driver",
     ]
   ) {
-    equal(isSoftwareAdapterName(n), true, n);
+    equal(isSoftwareAdapter(n), true, n);
   }
   for (const n of ["NVIDIA H100 80GB HBM3", "AMD Radeon RX 7900", "Apple M2", "Intel(R) Arc(tm)"]) {
-    equal(isSoftwareAdapterName(n), false, n);
+    equal(isSoftwareAdapter(n), false, n);
   }
 });
 

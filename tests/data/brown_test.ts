@@ -1,5 +1,6 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { brownText, loadBrown, untagBrown } from "../../lib/data/mod.ts";
+import { brownText, loadBrown } from "../../lib/data/mod.ts";
+import { untagBrown } from "../../lib/data/brown.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 
 Deno.test("loadBrown: 500 documents in 15 categories, tags stripped", () => {

@@ -1,5 +1,6 @@
 import { deepEqual, throws } from "node:assert/strict";
-import { loadTranslationCatalogues, parseMo } from "../../lib/data/mod.ts";
+import { loadTranslationCatalogues } from "../../lib/data/mod.ts";
+import { parseMo } from "../../lib/data/catalogues.ts";
 
 /** Builds a little-endian .mo file by hand. */
 function makeMo(pairs: [string, string][]): Uint8Array {

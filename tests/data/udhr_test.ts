@@ -1,5 +1,6 @@
 import { equal, ok, throws } from "node:assert/strict";
-import { dominantScript, loadUdhr, udhrHtmlToText } from "../../lib/data/mod.ts";
+import { dominantScript, loadUdhr } from "../../lib/data/mod.ts";
+import { udhrHtmlToText } from "../../lib/data/udhr.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 
 Deno.test("loadUdhr: hundreds of translations over many scripts", () => {

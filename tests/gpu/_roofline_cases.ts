@@ -1,14 +1,8 @@
 // Child process for the roofline tests (see tests/gpu/_child.ts): measures the adapter's
 // roofline at small sizes, runs the FMA kernel with a tiny chain against the same arithmetic
 // on the CPU, and times a kernel with timeKernel in both modes.
-import {
-  COPY_BANDWIDTH_WGSL,
-  fmaPeakWgsl,
-  measureRoofline,
-  rooflinePoint,
-  Tensor,
-  timeKernel,
-} from "../../lib/gpu/mod.ts";
+import { measureRoofline, rooflinePoint, Tensor, timeKernel } from "../../lib/gpu/mod.ts";
+import { COPY_BANDWIDTH_WGSL, fmaPeakWgsl } from "../../lib/gpu/roofline.ts";
 import { softmax } from "../../kernels/mod.ts";
 import { registerCase, serve } from "../kernels/_gpu_cases.ts";
 

@@ -1,6 +1,5 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import {
-  bucketSize,
   float16BitsToFloat32,
   float32ToFloat16Bits,
   fromFloat16Bits,
@@ -10,6 +9,7 @@ import {
   Tensor,
   toFloat16Bits,
 } from "../../lib/gpu/mod.ts";
+import { bucketSize } from "../../lib/gpu/pool.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 import { gpuTest } from "./_child.ts";
 

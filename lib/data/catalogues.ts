@@ -7,7 +7,7 @@
 import { TokenlabError } from "../util/errors.ts";
 
 /** Options of {@linkcode loadTranslationCatalogues}. */
-export interface CatalogueOptions {
+export interface LoadTranslationCataloguesOptions {
   /** Locale folder name, e.g. `"de"`, `"pt_BR"`. */
   language: string;
   /** Stop after this many UTF-8 bytes of text (default 2 MB). */
@@ -15,6 +15,14 @@ export interface CatalogueOptions {
   /** Root of the locale tree (default `/usr/share/locale`). */
   root?: string;
 }
+
+/**
+ * Options of {@linkcode loadTranslationCatalogues}.
+ *
+ * @deprecated Use {@linkcode LoadTranslationCataloguesOptions} (named like the other loaders'
+ * `Load…Options`).
+ */
+export type CatalogueOptions = LoadTranslationCataloguesOptions;
 
 /**
  * Reads the translated strings (msgstr) of every catalogue of a language, in file-name order,
@@ -28,7 +36,7 @@ export interface CatalogueOptions {
  * console.log(german.length, german[0]);
  * ```
  */
-export function loadTranslationCatalogues(options: CatalogueOptions): string[] {
+export function loadTranslationCatalogues(options: LoadTranslationCataloguesOptions): string[] {
   const language = options?.language;
   if (typeof language !== "string" || !/^[A-Za-z@_-]+$/.test(language)) {
     throw new TokenlabError(`loadTranslationCatalogues: bad language ${JSON.stringify(language)}`, {

@@ -23,6 +23,10 @@ export { dominantScript, loadUdhr, type LoadUdhrOptions, type UdhrText } from ".
 export * from "./licenses.ts";
 export * from "./files.ts";
 export * from "./split.ts";
-export { type CatalogueOptions, loadTranslationCatalogues } from "./catalogues.ts";
+export {
+  type CatalogueOptions,
+  loadTranslationCatalogues,
+  type LoadTranslationCataloguesOptions,
+} from "./catalogues.ts";
 export * from "./hunspell.ts";
 export * from "./packing.ts";

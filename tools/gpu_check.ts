@@ -84,6 +84,7 @@ async function step(
     text = String(e);
   }
   // deno test's closing line, or the last line
+  // deno-lint-ignore no-control-regex -- strip the terminal colour codes deno test prints
   const lines = text.replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n");
   const summary = lines.findLast((l) => /passed .*failed/.test(l)) ?? lines.at(-1) ?? "";
   const r: StepResult = {

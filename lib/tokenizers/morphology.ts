@@ -174,18 +174,27 @@ export function tokenStrings(tokenizer: Tokenizer, texts: string[]): string[] {
 }
 
 /** Options of {@linkcode trainMorphHybrid}. */
-export interface MorphHybridOptions {
+export interface TrainMorphHybridOptions {
   /** The language's dictionary. */
   dictionary: HunspellDictionary;
   /** Its morpheme inventory (default: derived from the dictionary). */
   inventory?: MorphemeInventory;
   /** Roots kept: the most frequent in the training text (default 20 000). */
   roots?: number;
-  /** Vocabulary of the BPE used for words with no analysis (default 4000). */
+  /** Vocabulary size of the BPE used for words with no analysis (default 4000). */
+  fallbackVocabSize?: number;
+  /** @deprecated Use `fallbackVocabSize` (one name, `…VocabSize`, for vocabulary sizes). */
   fallbackVocab?: number;
   /** Locale for case folding (default "tr"). */
   locale?: string;
 }
+
+/**
+ * Options of {@linkcode trainMorphHybrid}.
+ *
+ * @deprecated Use {@linkcode TrainMorphHybridOptions} (named like the other trainers' options).
+ */
+export type MorphHybridOptions = TrainMorphHybridOptions;
 
 /** Case marks the hybrid tokenizer emits before a lower-cased word. */
 export const CASE_TOKENS: { capital: string; upper: string } = { capital: "<cap>", upper: "<up>" };
@@ -209,13 +218,13 @@ export interface MorphHybridTokenizer {
  * ```ts
  * import { loadHunspell } from "@tokenlab/tokenlab/data";
  * import { trainMorphHybrid } from "@tokenlab/tokenlab/tokenizers";
- * const tok = trainMorphHybrid(["Evlerimizden geldik."], { dictionary: loadHunspell("tr_TR"), fallbackVocab: 300 });
+ * const tok = trainMorphHybrid(["Evlerimizden geldik."], { dictionary: loadHunspell("tr_TR"), fallbackVocabSize: 300 });
  * console.log(tok.segment("Evlerimizden geldik.")); // ["<cap>", "ev", "ler", "imiz", "den", "gel", "dik", "."] or similar
  * ```
  */
 export function trainMorphHybrid(
   texts: string[],
-  options: MorphHybridOptions,
+  options: TrainMorphHybridOptions,
 ): MorphHybridTokenizer {
   if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string")) {
     throw new TokenlabError("trainMorphHybrid needs an array of strings");
@@ -248,7 +257,7 @@ export function trainMorphHybrid(
     [...rootUse].sort((a, b) => b[1] - a[1]).slice(0, rootBudget).map(([r]) => r),
   );
   const bpe = trainBpe(texts, {
-    vocabSize: options.fallbackVocab ?? 4000,
+    vocabSize: options.fallbackVocabSize ?? options.fallbackVocab ?? 4000,
     pretokenizer: "gpt2",
     onProgress: () => {},
   });

@@ -69,7 +69,7 @@ Deno.test("morphemeInventory keeps atomic affixes; lexicalTokenScores counts dis
 Deno.test("trainMorphHybrid splits words into root + affixes behind case tokens, BPE otherwise", () => {
   const d = tinyDictionary();
   const texts = ["Evlerde kitapler var", "EVLER ve evde", "qwerty evler"];
-  const tok = trainMorphHybrid(texts, { dictionary: d, fallbackVocab: 300 });
+  const tok = trainMorphHybrid(texts, { dictionary: d, fallbackVocabSize: 300 });
   const seg = tok.segment("Evlerde kitapler");
   equal(seg.slice(0, 4).join("|"), "<cap>|ev|ler|de");
   equal(seg.slice(4).join("|"), "kitap|ler");

@@ -254,7 +254,7 @@ export interface AdamwInputs<T> {
 }
 
 /** Hyper-parameters of {@linkcode adamw}. */
-export interface AdamwOptions extends KernelOptions {
+export interface AdamWOptions extends KernelOptions {
   /** Learning rate of this step. */
   lr: number;
   /** 1-based step number, for the bias correction. */
@@ -269,7 +269,10 @@ export interface AdamwOptions extends KernelOptions {
   weightDecay?: number;
 }
 
-function adamCheck(i: AdamwInputs<{ shape: readonly number[] }>, o: AdamwOptions): void {
+/** @deprecated Use {@linkcode AdamWOptions} (the one spelling across the library). */
+export type AdamwOptions = AdamWOptions;
+
+function adamCheck(i: AdamwInputs<{ shape: readonly number[] }>, o: AdamWOptions): void {
   sameShape(i.param.shape, i.grad.shape, "adamw param and grad");
   sameShape(i.param.shape, i.m.shape, "adamw param and m");
   sameShape(i.param.shape, i.v.shape, "adamw param and v");
@@ -280,7 +283,7 @@ function adamCheck(i: AdamwInputs<{ shape: readonly number[] }>, o: AdamwOptions
   );
 }
 
-function adamConstants(o: AdamwOptions) {
+function adamConstants(o: AdamWOptions) {
   const beta1 = o.beta1 ?? 0.9, beta2 = o.beta2 ?? 0.95;
   return {
     lr: o.lr,
@@ -310,7 +313,7 @@ function adamConstants(o: AdamwOptions) {
  * }
  * ```
  */
-export async function adamw(inputs: AdamwInputs<Tensor>, options: AdamwOptions): Promise<void> {
+export async function adamw(inputs: AdamwInputs<Tensor>, options: AdamWOptions): Promise<void> {
   const { param, grad, m, v, clip } = inputs;
   adamCheck(inputs, options);
   for (const t of [param, grad, m, v, clip]) {
@@ -371,7 +374,7 @@ export interface AdamwResult<T> {
  */
 export function adamwReference(
   inputs: AdamwInputs<HostTensor>,
-  options: AdamwOptions,
+  options: AdamWOptions,
 ): AdamwResult<HostTensor> {
   adamCheck(inputs, options);
   const k = adamConstants(options);

@@ -127,7 +127,9 @@ export interface RopeInputs<T> {
 
 /** Options of {@linkcode rope}. */
 export interface RopeOptions extends KernelOptions {
-  /** Frequency base θ (default 10000). */
+  /** Frequency base θ (default 10000), as HF configs' `rope_theta`. */
+  theta?: number;
+  /** @deprecated Use `theta` (one name for the frequency base across the library). */
   base?: number;
   /** Pair layout (default "half"). */
   layout?: RopeLayout;
@@ -199,7 +201,7 @@ export async function rope(inputs: RopeInputs<Tensor>, options: RopeOptions = {}
     heads: d.heads,
     D: d.D,
     R: d.R,
-    log2Base: Math.log2(options.base ?? 10000),
+    log2Base: Math.log2(options.theta ?? options.base ?? 10000),
     gridX: gx,
   });
   const out = Tensor.empty(x.shape, { dtype, gpu });
@@ -232,7 +234,7 @@ export function ropeReference<A extends FloatArray = Float32Array>(
   const { x, positions } = inputs;
   const d = ropeDims(x.shape, positions.length, options);
   const half = (options.layout ?? "half") === "half";
-  const inv = ropeFrequencies(d.R, options.base ?? 10000, options.scaling);
+  const inv = ropeFrequencies(d.R, options.theta ?? options.base ?? 10000, options.scaling);
   const out = x.data.slice() as A;
   const h2 = d.R / 2;
   for (let t = 0; t < d.tokens; t++) {
@@ -396,7 +398,7 @@ export async function ropeQk(
     Hk: d.Hk,
     D: d.D,
     R: d.R,
-    log2Base: Math.log2(options.base ?? 10000),
+    log2Base: Math.log2(options.theta ?? options.base ?? 10000),
     gridX: gx,
   });
   const qo = Tensor.empty(q.shape, { dtype, gpu });

@@ -117,7 +117,9 @@ export async function swigluUnfused(
 export interface RopeTablesOptions {
   /** Head dimension (even). */
   headDim: number;
-  /** Frequency base θ (default 10000). */
+  /** Frequency base θ (default 10000), as HF configs' `rope_theta`. */
+  theta?: number;
+  /** @deprecated Use `theta`. */
   base?: number;
 }
 
@@ -145,7 +147,7 @@ export function ropeTables(
     `ropeTables headDim must be a positive even integer, got ${D}`,
   );
   const S = positions.length, h = D / 2;
-  const inv = ropeFrequencies(D, options.base ?? 10000); // those of ropeReference
+  const inv = ropeFrequencies(D, options.theta ?? options.base ?? 10000); // those of ropeReference
   const cos = new Float32Array(S * D), sin = new Float32Array(S * D);
   for (let t = 0; t < S; t++) {
     check(

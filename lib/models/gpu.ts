@@ -297,8 +297,8 @@ export class GpuForward {
       const k0 = await this.#linear(x1, L.k, L.kBias);
       const v = await this.#linear(x1, L.v, L.vBias);
       x1.release();
-      const q = await rope({ x: q0.reshape([S, H, D]), positions }, { base: c.ropeTheta });
-      const k = await rope({ x: k0.reshape([S, KH, D]), positions }, { base: c.ropeTheta });
+      const q = await rope({ x: q0.reshape([S, H, D]), positions }, { theta: c.ropeTheta });
+      const k = await rope({ x: k0.reshape([S, KH, D]), positions }, { theta: c.ropeTheta });
       q0.release();
       k0.release();
       if (!cache) {

@@ -185,7 +185,7 @@ export class Model {
         x: { data: x, shape: [x.length / Dm, Dm] },
         weight: { data: weight, shape: [Dm] },
       }, { eps: c.rmsNormEps }).out.data;
-    const rope = { base: c.ropeTheta, scaling: c.ropeScaling };
+    const rope = { theta: c.ropeTheta, scaling: c.ropeScaling };
     // the masks of the new entries (the last S of each layer's cache): causal by default, the
     // tree's ancestors, or the packed sequences; Mistral's sliding window on top
     const masks: AttentionReferenceOptions = packed

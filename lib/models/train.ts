@@ -269,7 +269,7 @@ export class TinyLM {
     // every op below is the kernels' CPU reference, in the float type of the parameters
     const t = (data: FloatArray, ...shape: number[]) => ({ data, shape });
     const norm = { eps: c.rmsNormEps };
-    const rope = { base: c.ropeTheta, scaling: c.ropeScaling };
+    const rope = { theta: c.ropeTheta, scaling: c.ropeScaling };
     const positions = Array.from({ length: N }, (_, n) => n % S); // each sequence from 0
     // ---- forward ----
     let h = embeddingReference({ table: t(P.embed, V, Dm), ids: batch.inputs }).data;

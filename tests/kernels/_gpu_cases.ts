@@ -113,14 +113,14 @@ const cases: Record<string, CaseFn> = {
     const dt = s.dtype ?? "f32";
     const x = input(gpu, rng, [s.tokens, s.heads, s.d], dt);
     const positions = Array.from({ length: s.tokens }, () => rng.int(s.maxPos ?? 64));
-    const opts = { layout: s.layout, rotaryDim: s.rotaryDim, base: s.base };
+    const opts = { layout: s.layout, rotaryDim: s.rotaryDim, theta: s.theta };
     const y = await K.rope({ x: x.dev, positions }, opts);
     return [{ got: await y.toArray(), want: K.ropeReference({ x: x.host, positions }, opts).data }];
   },
   async ropeBackward(gpu, s, rng) {
     const dy = input(gpu, rng, [s.tokens, s.heads, s.d], "f32");
     const positions = Array.from({ length: s.tokens }, () => rng.int(s.maxPos ?? 64));
-    const opts = { base: s.base, layout: s.layout };
+    const opts = { theta: s.theta, layout: s.layout };
     const r = await K.ropeBackward({ dy: dy.dev, positions }, opts);
     return [{
       got: await r.toArray(),
@@ -193,11 +193,11 @@ const cases: Record<string, CaseFn> = {
     }
     const x = input(gpu, rng, [s.tokens, s.heads, s.d], dt);
     const positions = Array.from({ length: s.tokens }, () => rng.int(64));
-    const t = K.ropeTables(positions, { headDim: s.d, base: s.base });
+    const t = K.ropeTables(positions, { headDim: s.d, theta: s.theta });
     const cos = Tensor.fromArray(t.cos.data, { shape: t.cos.shape, dtype: dt, gpu });
     const sin = Tensor.fromArray(t.sin.data, { shape: t.sin.shape, dtype: dt, gpu });
     const y = await K.ropeUnfused({ x: x.dev, cos, sin });
-    const want = K.ropeReference({ x: x.host, positions }, { base: s.base });
+    const want = K.ropeReference({ x: x.host, positions }, { theta: s.theta });
     return [{ got: await y.toArray(), want: want.data }];
   },
   async ropeQk(gpu, s, rng) {
@@ -205,7 +205,7 @@ const cases: Record<string, CaseFn> = {
     const q = input(gpu, rng, [s.tokens, s.hq, s.d], dt);
     const k = input(gpu, rng, [s.tokens, s.hk, s.d], dt);
     const positions = Array.from({ length: s.tokens }, () => rng.int(s.maxPos ?? 64));
-    const opts = { layout: s.layout, rotaryDim: s.rotaryDim, base: s.base };
+    const opts = { layout: s.layout, rotaryDim: s.rotaryDim, theta: s.theta };
     const r = await K.ropeQk({ q: q.dev, k: k.dev, positions }, opts);
     // the fused result must equal the single-tensor rope kernel on each
     const want = K.ropeQkReference({ q: q.host, k: k.host, positions }, opts);

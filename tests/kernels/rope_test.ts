@@ -6,26 +6,33 @@ import { gpuTest } from "../gpu/_child.ts";
 import { close, dotf, rand, throwsWith } from "./_checks.ts";
 
 Deno.test("ropeReference: quarter turn, position 0 is identity, both layouts", () => {
-  // D = 4, base 1 makes every frequency 1: position π/2 rotates each pair by 90°
+  // D = 4, theta 1 makes every frequency 1: position π/2 rotates each pair by 90°
   const x = { data: new Float32Array([1, 2, 3, 4]), shape: [1, 1, 4] };
   // half layout pairs (0,2) and (1,3): (a,b) -> (-b, a)
+  close(ropeReference({ x, positions: [Math.PI / 2] }, { theta: 1 }).data, [-3, -4, 1, 2]);
+  // the deprecated name `base` still sets the frequency base
   close(ropeReference({ x, positions: [Math.PI / 2] }, { base: 1 }).data, [-3, -4, 1, 2]);
   // interleaved pairs (0,1) and (2,3)
-  close(ropeReference({ x, positions: [Math.PI / 2] }, { base: 1, layout: "interleaved" }).data, [
+  close(ropeReference({ x, positions: [Math.PI / 2] }, { theta: 1, layout: "interleaved" }).data, [
     -2,
     1,
     -4,
     3,
   ]);
   close(ropeReference({ x, positions: [0] }).data, [1, 2, 3, 4]);
-  // base 10000, D = 4: second pair frequency 10000^(-1/2) = 0.01; position 100 → 1 rad
+  // theta 10000, D = 4: second pair frequency 10000^(-1/2) = 0.01; position 100 → 1 rad
   const y = ropeReference({
     x: { data: new Float32Array([0, 1, 0, 0]), shape: [1, 1, 4] },
     positions: [100],
   });
   close(y.data, [0, Math.cos(1), 0, Math.sin(1)], 1e-6);
   // rotaryDim 2 of D 4: only the first pair (0,1) rotates, the rest is copied
-  close(ropeReference({ x, positions: [Math.PI] }, { base: 1, rotaryDim: 2 }).data, [-1, -2, 3, 4]);
+  close(ropeReference({ x, positions: [Math.PI] }, { theta: 1, rotaryDim: 2 }).data, [
+    -1,
+    -2,
+    3,
+    4,
+  ]);
 });
 
 Deno.test("ropeQkReference is ropeReference on q and on k; mismatched shapes are refused", () => {
@@ -98,12 +105,12 @@ gpuTest("rope GPU vs CPU reference", S, [
     rtol: 1e-5,
   },
   {
-    name: "f16 half d32, base 500000",
+    name: "f16 half d32, theta 500000",
     kind: "rope",
     tokens: 9,
     heads: 2,
     d: 32,
-    base: 500000,
+    theta: 500000,
     dtype: "f16",
     ...F16,
   },
@@ -143,13 +150,13 @@ gpuTest("fused QK-RoPE GPU vs rope reference on q and k", S, [
     rtol: 1e-5,
   },
   {
-    name: "f16, base 500000",
+    name: "f16, theta 500000",
     kind: "ropeQk",
     tokens: 6,
     hq: 2,
     hk: 1,
     d: 32,
-    base: 500000,
+    theta: 500000,
     dtype: "f16",
     ...F16,
   },
@@ -161,13 +168,13 @@ const GRAD = { atol: 1e-4, rtol: 1e-4 };
 gpuTest("rope backward GPU vs CPU reference", S, [
   { name: "rope backward half", kind: "ropeBackward", tokens: 9, heads: 3, d: 10, ...GRAD },
   {
-    name: "rope backward interleaved, base 500",
+    name: "rope backward interleaved, theta 500",
     kind: "ropeBackward",
     tokens: 4,
     heads: 2,
     d: 6,
     layout: "interleaved",
-    base: 500,
+    theta: 500,
     ...GRAD,
   },
 ]);

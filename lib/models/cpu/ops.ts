@@ -89,7 +89,7 @@ export function applyRope(
     data: x,
     shape: [opts.positions.length, opts.heads, opts.headDim],
   };
-  const o = { base: opts.theta ?? 10000, scaling: opts.scaling };
+  const o = { theta: opts.theta ?? 10000, scaling: opts.scaling };
   const r = opts.inverse
     ? ropeBackwardReference({ dy: t, positions: opts.positions }, o)
     : ropeReference({ x: t, positions: opts.positions }, o);

@@ -55,6 +55,9 @@ export class ByteBpe {
   #index: Int32Array; // open addressing over token bytes → id (NONE = empty)
   #indexMask: number;
   #byteIds = new Int32Array(256).fill(NONE);
+  /** Ranks mode: rank of each two-byte token (b0 << 8 | b1), 2^31−1 where none: every piece's
+   * first round of pair ranks is a table read instead of a hash lookup. */
+  #bytePairRank = new Int32Array(0);
   #mode: "ranks" | "merges";
   #wholeFirst: boolean;
   // pair table: (left, right) → rank and merged id; left = NONE marks an empty slot
@@ -95,6 +98,15 @@ export class ByteBpe {
       while (this.#index[i] !== NONE) i = (i + 1) & this.#indexMask;
       this.#index[i] = id;
       if (end - start === 1) this.#byteIds[this.#bytes[start]] = id;
+    }
+    if (this.#mode === "ranks") {
+      this.#bytePairRank = new Int32Array(1 << 16);
+      const pair = new Uint8Array(2);
+      for (let k = 0; k < 1 << 16; k++) {
+        pair[0] = k >> 8;
+        pair[1] = k & 255;
+        this.#bytePairRank[k] = this.#rangeRank(pair, 0, 2);
+      }
     }
     if (this.#mode === "merges") {
       this.#resetPairs(capacityFor(options.merges.length));
@@ -247,7 +259,8 @@ export class ByteBpe {
     const pos = this.#parts, ranks = this.#ranks; // pos[i]: start of part i; pos[m] = n
     let m = n;
     for (let i = 0; i <= n; i++) pos[i] = i;
-    for (let i = 0; i < n - 1; i++) ranks[i] = this.#rangeRank(buf, i, i + 2);
+    const pairRank = this.#bytePairRank;
+    for (let i = 0; i < n - 1; i++) ranks[i] = pairRank[(buf[i] << 8) | buf[i + 1]];
     while (m > 1) {
       let best = 0x7fffffff, bi = -1;
       for (let i = 0; i < m - 1; i++) {

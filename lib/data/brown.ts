@@ -121,13 +121,6 @@ const NO_SPACE_AFTER = new Set(["``", "(", "["]);
 /**
  * Turns tagged Brown text (`word/tag` tokens, one sentence per line) into readable text:
  * tags stripped, punctuation attached, ``` `` ``` and `''` turned into `"`.
- *
- * @example
- * ```ts
- * import { untagBrown } from "./brown.ts"; // internal: not exported from mod.ts
- * console.log(untagBrown("\tHe/pps said/vbd ``/`` no/at ''/'' ./."));
- * // He said "no".
- * ```
  */
 export function untagBrown(tagged: string): string {
   const sentences: string[] = [];

@@ -79,12 +79,6 @@ export function loadTranslationCatalogues(options: LoadTranslationCataloguesOpti
 /**
  * Parses a GNU gettext `.mo` file and returns its translations (plural forms split, the header
  * entry skipped).
- *
- * @example
- * ```ts
- * import { parseMo } from "./catalogues.ts"; // internal: not exported from mod.ts
- * console.log(parseMo(Deno.readFileSync("/usr/share/locale/de/LC_MESSAGES/apt.mo")).length);
- * ```
  */
 export function parseMo(bytes: Uint8Array): string[] {
   if (bytes.length < 28) throw new TokenlabError("not a .mo file: too short");

@@ -147,12 +147,6 @@ function readUdhr(): UdhrText[] {
 
 /**
  * Extracts the text blocks (headings, paragraphs, list items) of a UDHR HTML file, one per line.
- *
- * @example
- * ```ts
- * import { udhrHtmlToText } from "./udhr.ts"; // internal: not exported from mod.ts
- * console.log(udhrHtmlToText("<h1>Title</h1><p>A &amp; B</p>")); // "Title\nA & B"
- * ```
  */
 export function udhrHtmlToText(html: string): string {
   const blocks: string[] = [];

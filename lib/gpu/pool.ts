@@ -33,12 +33,6 @@ export interface BufferPoolStats {
  * The size class a request of `byteLength` bytes is served from: powers of two up to 64 KiB
  * (at least 256 bytes), then multiples of an eighth of the power of two below, so a pooled
  * buffer is at most 12.5 % larger than asked for.
- *
- * @example
- * ```ts
- * import { bucketSize } from "./pool.ts"; // internal: not exported from the gpu entry point
- * console.log(bucketSize(100), bucketSize(70_000)); // 256 73728
- * ```
  */
 export function bucketSize(byteLength: number): number {
   check(

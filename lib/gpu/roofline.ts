@@ -255,12 +255,6 @@ const FMA_CHAINS = 8, FMA_UNROLL = 4;
  * (`a = fma(a, m, c)`, which converges and cannot be folded: m and c are uniforms), the loop
  * body unrolled 4 times, and stores the sum so nothing is dead code. FLOPs per thread:
  * `iters × 4 (unroll) × 8 (chains) × 4 (lanes) × 2`.
- *
- * @example
- * ```ts
- * import { fmaPeakWgsl } from "./roofline.ts"; // internal: not exported from the gpu entry point
- * console.log(fmaPeakWgsl("f16").startsWith("enable f16;"));
- * ```
  */
 export function fmaPeakWgsl(dtype: "f32" | "f16"): string {
   check(dtype === "f32" || dtype === "f16", `dtype must be "f32" or "f16", got ${dtype}`);
@@ -290,12 +284,6 @@ ${Array.from({ length: FMA_UNROLL }, () => `    ${body}`).join("\n")}
 
 /**
  * WGSL of the bandwidth kernel: a grid-stride copy of `n` vec4<f32> elements from `src` to `dst`.
- *
- * @example
- * ```ts
- * import { COPY_BANDWIDTH_WGSL } from "./roofline.ts"; // internal: not exported from the gpu entry point
- * console.log(COPY_BANDWIDTH_WGSL.includes("vec4<f32>"));
- * ```
  */
 export const COPY_BANDWIDTH_WGSL = `struct Params { n: u32, stride: u32 }
 @group(0) @binding(0) var<uniform> params: Params;

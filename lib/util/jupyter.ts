@@ -41,12 +41,6 @@ export function isJupyter(): boolean {
 /**
  * Sends a message to the notebook front end (no-op outside Jupyter). Used for displays that
  * update in place (`display_data` with a `display_id`, then `update_display_data`).
- *
- * @example
- * ```ts
- * import { jupyterBroadcast } from "./jupyter.ts"; // internal: not exported from mod.ts
- * await jupyterBroadcast("display_data", { data: { "text/plain": "hi" }, metadata: {}, transient: {} });
- * ```
  */
 export async function jupyterBroadcast(
   msgType: string,

@@ -75,27 +75,14 @@ export class EncodeLoop {
    */
   #encodeFast(text: string, re: RegExp): Uint32Array {
     const sticky = this.#sticky ??= new RegExp(re.source, re.flags.replace("g", "") + "y");
-    const cache = this.#spanCache;
     let buf = new Uint32Array(Math.max(16, (text.length >> 2) + 16));
     let n = 0, start = 0;
     sticky.lastIndex = 0;
     while (start < text.length) {
       if (!sticky.test(text) || sticky.lastIndex === start) break;
       const end = sticky.lastIndex;
-      const h = spanHash(text, start, end);
-      let ids = cache.get(text, start, end, h);
-      if (ids === undefined) {
-        const piece = text.slice(start, end);
-        ids = this.#byteBpe !== null
-          ? this.#byteBpe.encodeSpan(text, start, end) ?? this.#model.missingByte(piece)
-          : this.#model.encodeCharPiece(piece);
-        cache.set(piece, h, ids);
-      }
-      if (n + ids.length > buf.length) {
-        const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
-        bigger.set(buf);
-        buf = bigger;
-      }
+      const ids = this.#spanIds(text, start, end);
+      if (n + ids.length > buf.length) buf = grown(buf, n + ids.length);
       if (ids.length === 1) buf[n++] = ids[0];
       else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
       start = end;
@@ -104,30 +91,31 @@ export class EncodeLoop {
     return buf.slice(0, n);
   }
 
+  /** The ids of piece `text[start, end)`: from the span cache, else the model (then cached). */
+  #spanIds(text: string, start: number, end: number): number[] {
+    const h = spanHash(text, start, end);
+    let ids = this.#spanCache.get(text, start, end, h);
+    if (ids === undefined) {
+      const piece = text.slice(start, end);
+      ids = this.#byteBpe !== null
+        ? this.#byteBpe.encodeSpan(text, start, end) ?? this.#model.missingByte(piece)
+        : this.#model.encodeCharPiece(piece);
+      this.#spanCache.set(piece, h, ids);
+    }
+    return ids;
+  }
+
   /**
    * The fast path for tiktoken's patterns: the hand-written scanner finds each piece's end,
    * the span cache answers pieces seen before, and the integer BPE encodes the others.
    */
   #encodeScanned(text: string, scan: Scanner): Uint32Array {
-    const cache = this.#spanCache;
     let buf = new Uint32Array(Math.max(16, (text.length >> 2) + 16));
     let n = 0;
     for (let start = 0; start < text.length;) {
       const end = scan(text, start);
-      const h = spanHash(text, start, end);
-      let ids = cache.get(text, start, end, h);
-      if (ids === undefined) {
-        const piece = text.slice(start, end);
-        ids = this.#byteBpe !== null
-          ? this.#byteBpe.encodeSpan(text, start, end) ?? this.#model.missingByte(piece)
-          : this.#model.encodeCharPiece(piece);
-        cache.set(piece, h, ids);
-      }
-      if (n + ids.length > buf.length) {
-        const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
-        bigger.set(buf);
-        buf = bigger;
-      }
+      const ids = this.#spanIds(text, start, end);
+      if (n + ids.length > buf.length) buf = grown(buf, n + ids.length);
       if (ids.length === 1) buf[n++] = ids[0];
       else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
       start = end;
@@ -165,11 +153,7 @@ export class EncodeLoop {
         last = m.index + piece.length;
       }
       const ids = model.encodePiece(piece);
-      if (n + ids.length > buf.length) {
-        const bigger = new Uint32Array(Math.max(buf.length * 2, n + ids.length));
-        bigger.set(buf);
-        buf = bigger;
-      }
+      if (n + ids.length > buf.length) buf = grown(buf, n + ids.length);
       if (ids.length === 1) buf[n++] = ids[0];
       else for (let i = 0; i < ids.length; i++) buf[n++] = ids[i];
     }
@@ -250,4 +234,11 @@ function utf16Offset(bin: string, b: number): number {
     i += len;
   }
   return units;
+}
+
+/** A copy of `buf` with room for at least `need` ids (doubling, so appends stay amortised O(1)). */
+function grown(buf: Uint32Array, need: number): Uint32Array<ArrayBuffer> {
+  const bigger = new Uint32Array(Math.max(buf.length * 2, need));
+  bigger.set(buf);
+  return bigger;
 }

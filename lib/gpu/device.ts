@@ -41,7 +41,10 @@ export interface BufferBinding {
 export interface KernelPass {
   /** Pipeline from {@linkcode PipelineCache.get}. */
   pipeline: GPUComputePipeline;
-  /** Buffers for `@group(0) @binding(0..n-1)`, in order. */
+  /**
+   * Buffers for `@group(0)`, indexed by binding slot; holes (slots the entry point does not
+   * use) are skipped. Kernel wrappers get this from `dispatch` (dispatch.ts), which fills it by name.
+   */
   bindings: BufferBinding[];
   /** Workgroup counts (x, y, z). */
   workgroups: [number, number?, number?];
@@ -128,10 +131,9 @@ export class GpuContext {
       if (x === 0 || y === 0 || z === 0) continue;
       const group = this.device.createBindGroup({
         layout: p.pipeline.getBindGroupLayout(0),
-        entries: p.bindings.map((b, i) => ({
-          binding: i,
-          resource: { buffer: b.buffer, size: b.size },
-        })),
+        entries: p.bindings.flatMap((b, i) =>
+          b ? [{ binding: i, resource: { buffer: b.buffer, size: b.size } }] : []
+        ),
       });
       const pass = encoder.beginComputePass(options.profiler?.passDescriptor(p.label));
       pass.setPipeline(p.pipeline);

@@ -17,6 +17,7 @@ export * from "./tensor.ts";
 export * from "./f16.ts";
 export { BufferPool, type BufferPoolOptions, type BufferPoolStats } from "./pool.ts";
 export * from "./pipeline.ts";
+export * from "./dispatch.ts";
 export * from "./profiler.ts";
 export * from "./pass_timer.ts";
 export {

@@ -1,14 +1,15 @@
 /**
  * Compute pipelines cached by WGSL source and override constants, uniform buffers laid out by
- * `webgpu-utils` from the WGSL struct itself, and a small dispatch helper.
+ * `webgpu-utils` from the WGSL struct itself.
  *
  * @module
  */
 
-import { makeShaderDataDefinitions, makeStructuredView } from "webgpu-utils";
+import { makeStructuredView } from "webgpu-utils";
 import type { StructuredView } from "webgpu-utils";
 import { check, TokenlabError } from "../util/errors.ts";
 import { needsShaderF16, requireShaderF16 } from "./_features.ts";
+import { shaderDefinitions } from "./_reflect.ts";
 
 /** Options for {@linkcode PipelineCache.get}. */
 export interface PipelineOptions {
@@ -103,8 +104,6 @@ export class PipelineCache {
   }
 }
 
-const definitionCache = new Map<string, ReturnType<typeof makeShaderDataDefinitions>>();
-
 /**
  * Packs `values` into the byte layout of the WGSL uniform variable `name` declared in
  * `wgsl` (a snippet with the struct and its `var<uniform>` is enough), using
@@ -121,8 +120,7 @@ export function packUniforms(
   wgsl: string,
   options: { values: Record<string, unknown>; name?: string },
 ): ArrayBuffer {
-  let defs = definitionCache.get(wgsl);
-  if (!defs) definitionCache.set(wgsl, defs = makeShaderDataDefinitions(wgsl));
+  const defs = shaderDefinitions(wgsl);
   const name = options.name ?? "params";
   const def = defs.uniforms[name];
   check(def, `no uniform variable "${name}" in the WGSL given`, {

@@ -13,6 +13,7 @@ import {
   bind,
   ceilDiv,
   cpuTensor,
+  type FloatArray,
   grid,
   hostOf,
   type HostTensor,
@@ -20,6 +21,7 @@ import {
   sameDevice,
   sameShape,
 } from "./_common.ts";
+import { adamwUpdate } from "./_adamw_update.ts";
 
 /** Elements summed by one workgroup of the sum-of-squares pass. */
 const CHUNK = 4096;
@@ -191,7 +193,7 @@ export async function gradNorm(tensors: Tensor[], options: GradNormOptions = {})
  * ```
  */
 export function gradNormReference(
-  tensors: HostTensor[],
+  tensors: HostTensor<FloatArray>[],
   options: GradNormOptions = {},
 ): HostTensor {
   checkMaxNorm(options.maxNorm);
@@ -377,16 +379,10 @@ export function adamwReference(
   options: AdamWOptions,
 ): AdamwResult<HostTensor> {
   adamCheck(inputs, options);
-  const k = adamConstants(options);
-  const n = inputs.param.data.length, scale = inputs.clip ? inputs.clip.data[1] : 1;
   const p = Float32Array.from(inputs.param.data), m = Float32Array.from(inputs.m.data);
   const v = Float32Array.from(inputs.v.data);
-  for (let i = 0; i < n; i++) {
-    const g = Math.fround(inputs.grad.data[i] * scale);
-    m[i] = k.beta1 * m[i] + (1 - k.beta1) * g;
-    v[i] = k.beta2 * v[i] + (1 - k.beta2) * g * g;
-    p[i] = p[i] * k.shrink - (k.lr * (m[i] / k.c1)) / (Math.sqrt(v[i] / k.c2) + k.eps);
-  }
+  const scale = inputs.clip ? inputs.clip.data[1] : 1;
+  adamwUpdate({ param: p, grad: inputs.grad.data, m, v }, { ...adamConstants(options), scale });
   const shape = [...inputs.param.shape];
   return { param: { data: p, shape }, m: { data: m, shape }, v: { data: v, shape } };
 }

@@ -38,6 +38,8 @@ export interface ModelTokenizer {
   encode(text: string): Uint32Array;
   /** Ids to text. */
   decode(ids: ArrayLike<number>): string;
+  /** Writes tokenizer.json (optional; `saveModel` calls it when present). */
+  save?(path: string): Promise<void>;
 }
 
 /** A loaded model. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { TokenlabError } from "../util/errors.ts";
+import { check, TokenlabError } from "../util/errors.ts";
 
 /** Dtypes this module understands. */
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "U8" | "I32" | "I64";
@@ -278,7 +278,34 @@ export function serializeSafetensors(
 }
 
 /**
- * Writes tensors to a safetensors file.
+ * Saves tensors as a safetensors file at `path`. The bytes go to a temporary file beside it that
+ * is renamed over `path` at the end, so an interrupted save never leaves a truncated file.
+ *
+ * @example
+ * ```ts
+ * import { saveSafetensors } from "@tokenlab/tokenlab/models";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await saveSafetensors(new Map([["x", { shape: [1], data: new Float32Array([3]) }]]), path);
+ * ```
+ */
+export async function saveSafetensors(
+  tensors: Map<string, TensorToWrite>,
+  path: string,
+): Promise<void> {
+  check(
+    tensors instanceof Map,
+    "saveSafetensors: tensors must be a Map from tensor name to { shape, data }",
+  );
+  check(
+    typeof path === "string" && path.length > 0,
+    "saveSafetensors: path must be a file path",
+  );
+  await writeAtomically(path, serializeSafetensors(tensors));
+}
+
+/**
+ * @deprecated Use {@linkcode saveSafetensors}`(tensors, path)`: the library's `save…(object,
+ * path)` order. Kept so older notebooks run.
  *
  * @example
  * ```ts
@@ -287,9 +314,24 @@ export function serializeSafetensors(
  * await writeSafetensors(path, new Map([["x", { shape: [1], data: new Float32Array([3]) }]]));
  * ```
  */
-export async function writeSafetensors(
+export function writeSafetensors(
   path: string,
   tensors: Map<string, TensorToWrite>,
 ): Promise<void> {
-  await Deno.writeFile(path, serializeSafetensors(tensors));
+  return saveSafetensors(tensors, path);
+}
+
+/** Writes `bytes` to a temporary file next to `path`, then renames it over `path`. */
+async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  try {
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (cause) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new TokenlabError(`could not write ${path}`, {
+      cause,
+      hint: "check that the folder exists and is writable, and that the disk has room",
+    });
+  }
 }

@@ -1,14 +1,18 @@
 /**
- * Saving a model as an HF folder (config.json + model.safetensors, f32).
+ * Saving a model as an HF folder (config.json + model.safetensors in f32, and tokenizer.json
+ * when the model's tokenizer can save itself).
  *
  * @module
  */
 import type { Model } from "./model.ts";
-import { type TensorToWrite, writeSafetensors } from "./safetensors.ts";
+import { saveSafetensors, type TensorToWrite } from "./safetensors.ts";
+import { check } from "../util/errors.ts";
 
 /**
- * Writes `config.json` and `model.safetensors` (HF names, f32) into `dir` (created if missing).
- * The config written is the raw config read at load time, with torch_dtype/dtype set to float32.
+ * Writes `config.json` and `model.safetensors` (HF names, f32) into `dir` (created if missing),
+ * and `tokenizer.json` when `model.tokenizer` has a `save` method (lib/tokenizers' `Tokenizer`
+ * has). The config written is the raw config read at load time, with dtype set to float32.
+ * A trained `TinyLM` saves the same way: `saveModel(lm.toModel(), dir)`.
  *
  * @example
  * ```ts
@@ -18,6 +22,11 @@ import { type TensorToWrite, writeSafetensors } from "./safetensors.ts";
  * ```
  */
 export async function saveModel(model: Model, dir: string): Promise<void> {
+  check(
+    model != null && typeof model === "object" && "weights" in model && "config" in model,
+    "saveModel: the first argument must be a Model (from loadModel, or TinyLM.toModel())",
+  );
+  check(typeof dir === "string" && dir.length > 0, "saveModel: dir must be a folder path");
   const c = model.config, w = model.weights;
   const Dm = c.hiddenSize, QD = c.numHeads * c.headDim, KD = c.numKvHeads * c.headDim;
   const I = c.intermediateSize;
@@ -47,5 +56,6 @@ export async function saveModel(model: Model, dir: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const raw = { ...c.raw, dtype: "float32" };
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(raw, null, 2) + "\n");
-  await writeSafetensors(`${dir}/model.safetensors`, t);
+  await saveSafetensors(t, `${dir}/model.safetensors`);
+  if (model.tokenizer?.save) await model.tokenizer.save(`${dir}/tokenizer.json`);
 }

@@ -29,13 +29,16 @@ import {
 } from "../../kernels/mod.ts";
 import type { ModelConfig } from "./config.ts";
 import { gpuUnsupported } from "./gpu.ts";
-import type { AdamWOptions, TrainableModel, TrainBatch } from "./train_types.ts";
+import type {
+  TrainableModel,
+  TrainBatch,
+  Trainer,
+  TrainerStepOptions,
+  TrainerStepResult,
+} from "./train_types.ts";
 
-/** Options of {@linkcode GpuTrainer.step}. */
-export interface GpuStepOptions extends AdamWOptions {
-  /** Global gradient-norm clip (default 1; `Infinity` disables clipping). */
-  gradClip?: number;
-}
+/** @deprecated Use {@linkcode TrainerStepOptions} (one name for both trainers). */
+export type GpuStepOptions = TrainerStepOptions;
 
 /** Options of the {@linkcode GpuTrainer} constructor. */
 export interface GpuTrainerOptions {
@@ -48,13 +51,8 @@ export interface GpuTrainerOptions {
   matmulKernel?: "tiled" | "registers";
 }
 
-/** What {@linkcode GpuTrainer.step} returns. */
-export interface GpuStepResult {
-  /** Mean cross-entropy of the batch (nats per predicted token), before the update. */
-  loss: number;
-  /** Global gradient norm before clipping. */
-  gradNorm: number;
-}
+/** @deprecated Use {@linkcode TrainerStepResult} (one name for both trainers). */
+export type GpuStepResult = TrainerStepResult;
 
 interface Layer {
   inputNorm: number;
@@ -130,7 +128,9 @@ export function gpuTrainUnsupported(config: ModelConfig): string | null {
  * }
  * ```
  */
-export class GpuTrainer<M extends TrainableModel = TrainableModel> {
+export class GpuTrainer<M extends TrainableModel = TrainableModel> implements Trainer {
+  /** Where the steps run. */
+  readonly backend = "gpu" as const;
   /** The model whose parameters are trained (updated by {@linkcode GpuTrainer.download}). */
   readonly lm: M;
   /** The device. */
@@ -224,7 +224,7 @@ export class GpuTrainer<M extends TrainableModel = TrainableModel> {
    * One training step: forward, backward, gradient-norm clip and AdamW, all on the GPU; reads
    * back the batch's loss and the gradient norm.
    */
-  async step(batch: TrainBatch, options: GpuStepOptions): Promise<GpuStepResult> {
+  async step(batch: TrainBatch, options: TrainerStepOptions): Promise<TrainerStepResult> {
     this.#alive();
     check(
       Number.isFinite(options.lr) && options.lr >= 0,

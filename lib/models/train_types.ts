@@ -1,7 +1,8 @@
 /**
- * The types the CPU trainer (`train.ts`) and the GPU trainer (`train_gpu.ts`) share: the
- * parameter layout, a training batch, AdamW's hyper-parameters, and what a trainer needs of
- * a model. A leaf, so that neither trainer imports the other's module for its types.
+ * The types the CPU trainer (`trainer.ts`) and the GPU trainer (`train_gpu.ts`) share: the
+ * parameter layout, a training batch, AdamW's hyper-parameters, what a trainer needs of a
+ * model, and the {@linkcode Trainer} interface the training loop (`train.ts`) drives. A leaf,
+ * so that neither trainer imports the other's module for its types.
  *
  * @example
  * ```ts
@@ -71,4 +72,37 @@ export interface TrainableModel {
   readonly params: FloatArray;
   /** Where each named tensor lives in `params`. */
   readonly slots: readonly ParamSlot[];
+}
+
+/** Options of one {@linkcode Trainer.step}: AdamW's hyper-parameters and the clip. */
+export interface TrainerStepOptions extends AdamWOptions {
+  /** Global gradient-norm clip (default 1; `Infinity` disables clipping). */
+  gradClip?: number;
+}
+
+/** What {@linkcode Trainer.step} returns. */
+export interface TrainerStepResult {
+  /** Mean cross-entropy of the batch (nats per predicted token), before the update. */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+/**
+ * One optimizer step at a time on some backend: what `trainTinyLM`'s loop drives, the same
+ * way for the CPU trainer (`CpuTrainer`) and the GPU trainer (`GpuTrainer`).
+ */
+export interface Trainer {
+  /** Where the step runs. */
+  readonly backend: "cpu" | "gpu";
+  /** The model whose `params` hold the weights after {@linkcode Trainer.download}. */
+  readonly lm: TrainableModel;
+  /** Forward, backward, gradient clipping and one AdamW update. */
+  step(batch: TrainBatch, options: TrainerStepOptions): Promise<TrainerStepResult>;
+  /** Mean cross-entropy of a batch with the current weights, without updating them. */
+  loss(batch: TrainBatch): Promise<number>;
+  /** Makes `lm.params` hold the current weights (a no-op on the CPU). */
+  download(): Promise<void>;
+  /** Frees what the trainer holds (device buffers); it cannot step afterwards. */
+  release(): void;
 }

@@ -17,9 +17,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   cpuTensor,
   enables,
@@ -142,23 +141,16 @@ export async function unary(x: Tensor, options: UnaryOptions): Promise<Tensor> {
   checkOp(options?.op, UNARY, "unary");
   const dtype = floatType(x.dtype, "unary input x");
   if (x.isCpu) return cpuTensor(unaryReference(hostOf(x), options), dtype);
-  const gpu = x.gpu;
-  const pipeline = await gpu.pipelines.get(unaryWgsl({ op: options.op, dtype }), {
-    label: `unary.${options.op}`,
-  });
   const [gx, gy] = grid(ceilDiv(x.size, 256));
-  const params = gpu.uniformBuffer(UNARY_PARAMS, {
-    n: x.size,
-    gridX: gx,
-    scalar: options.scalar ?? 0,
-  });
-  const out = Tensor.empty(x.shape, { dtype, gpu });
-  gpu.run([{
-    pipeline,
+  const { out } = await dispatch(x.gpu, {
     label: `unary.${options.op}`,
-    bindings: [{ buffer: params }, bind(x), bind(out)],
+    source: unaryWgsl({ op: options.op, dtype }),
+    uniforms: { n: x.size, gridX: gx, scalar: options.scalar ?? 0 },
+    bindings: { x },
+    outputs: { out: { shape: x.shape, dtype } },
     workgroups: [x.size ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params] });
+    profiler: options.profiler,
+  });
   return out;
 }
 
@@ -285,19 +277,16 @@ export async function binary(
   sameDevice(a, b, "binary a and b");
   const { shape, bstride } = broadcast(a.shape, b.shape);
   if (a.isCpu) return cpuTensor(binaryReference({ a: hostOf(a), b: hostOf(b) }, options), dtype);
-  const gpu = a.gpu;
-  const pipeline = await gpu.pipelines.get(binaryWgsl({ op: options.op, dtype }), {
-    label: `binary.${options.op}`,
-  });
   const [gx, gy] = grid(ceilDiv(a.size, 256));
-  const params = gpu.uniformBuffer(BINARY_PARAMS, { n: a.size, gridX: gx, shape, bstride });
-  const out = Tensor.empty(a.shape, { dtype, gpu });
-  gpu.run([{
-    pipeline,
+  const { out } = await dispatch(a.gpu, {
     label: `binary.${options.op}`,
-    bindings: [{ buffer: params }, bind(a), bind(b), bind(out)],
+    source: binaryWgsl({ op: options.op, dtype }),
+    uniforms: { n: a.size, gridX: gx, shape, bstride },
+    bindings: { a, b },
+    outputs: { out: { shape: a.shape, dtype } },
     workgroups: [a.size ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params] });
+    profiler: options.profiler,
+  });
   return out;
 }
 

@@ -16,9 +16,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   castLike,
   cpuTensor,
   enables,
@@ -158,27 +157,28 @@ export async function rmsnorm(
     }, options);
     return { out: cpuTensor(r.out, dtype), residual: r.residual && cpuTensor(r.residual, dtype) };
   }
-  const gpu = x.gpu;
   const rows = x.size / Math.max(D, 1);
-  const pipeline = await gpu.pipelines.get(rmsnormWgsl({ dtype, residual: !!residual }), {
-    label: "rmsnorm",
-  });
   const [gx, gy] = grid(rows);
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
-    rows,
-    D,
-    eps: options.eps ?? 1e-6,
-    gridX: gx,
-  });
-  const out = Tensor.empty(x.shape, { dtype, gpu });
-  const h = residual ? Tensor.empty(x.shape, { dtype, gpu }) : undefined;
-  const bindings = [{ buffer: params }, bind(x), bind(weight), bind(out)];
-  if (residual && h) bindings.push(bind(residual), bind(h));
-  gpu.run([{ pipeline, label: "rmsnorm", bindings, workgroups: [gx, gy] }], {
+  const kernel = {
+    label: "rmsnorm",
+    source: rmsnormWgsl({ dtype, residual: !!residual }),
+    uniforms: { rows, D, eps: options.eps ?? 1e-6, gridX: gx },
+    workgroups: [gx, gy] as [number, number],
     profiler: options.profiler,
-    release: [params],
+  };
+  if (!residual) {
+    return await dispatch(x.gpu, {
+      ...kernel,
+      bindings: { x, w: weight },
+      outputs: { out: { shape: x.shape, dtype } },
+    });
+  }
+  const r = await dispatch(x.gpu, {
+    ...kernel,
+    bindings: { x, w: weight, res: residual },
+    outputs: { out: { shape: x.shape, dtype }, hout: { shape: x.shape, dtype } },
   });
-  return h ? { out, residual: h } : { out };
+  return { out: r.out, residual: r.hout };
 }
 
 /**
@@ -389,40 +389,31 @@ export async function rmsnormBackward(
     (inputs.dx.host as Float32Array).set(r.dx.data);
     return { dx: inputs.dx, dweight: dw };
   }
-  const gpu = x.gpu;
   const src = rmsnormBackwardWgsl();
-  const [pdx, pdw] = await Promise.all([
-    gpu.pipelines.get(src.dx, { label: "rmsnorm_backward_dx" }),
-    gpu.pipelines.get(src.dweight, { label: "rmsnorm_backward_dw" }),
-  ]);
-  const dx = inputs.dx ?? Tensor.empty(x.shape, { gpu });
-  const dweight = Tensor.empty([D], { gpu });
-  const rinv = Tensor.empty([rows], { gpu });
   const [gx, gy] = grid(rows), [cx, cy] = grid(D);
   const eps = options.eps ?? 1e-6;
-  const p1 = gpu.uniformBuffer(BACKWARD_PARAMS_WGSL, {
-    rows,
-    D,
-    eps,
-    gridX: gx,
-    accumulate: inputs.dx ? 1 : 0,
+  const { dx, dw } = await dispatch(x.gpu, {
+    label: "rmsnorm_backward",
+    bindings: { dy, x, w: weight },
+    outputs: { dx: inputs.dx ?? { shape: x.shape }, dw: { shape: [D] } },
+    scratch: { rinv: rows * 4 },
+    profiler: options.profiler,
+    passes: [
+      {
+        label: "rmsnorm_backward_dx",
+        source: src.dx,
+        uniforms: { rows, D, eps, gridX: gx, accumulate: inputs.dx ? 1 : 0 },
+        workgroups: [rows ? gx : 0, gy],
+      },
+      {
+        label: "rmsnorm_backward_dw",
+        source: src.dweight,
+        uniforms: { rows, D, eps, gridX: cx, accumulate: 0 },
+        workgroups: [D ? cx : 0, cy],
+      },
+    ],
   });
-  const p2 = gpu.uniformBuffer(BACKWARD_PARAMS_WGSL, { rows, D, eps, gridX: cx, accumulate: 0 });
-  gpu.run([
-    {
-      pipeline: pdx,
-      label: "rmsnorm_backward_dx",
-      bindings: [{ buffer: p1 }, bind(dy), bind(x), bind(weight), bind(dx), bind(rinv)],
-      workgroups: [rows ? gx : 0, gy],
-    },
-    {
-      pipeline: pdw,
-      label: "rmsnorm_backward_dw",
-      bindings: [{ buffer: p2 }, bind(dy), bind(x), bind(rinv), bind(dweight)],
-      workgroups: [D ? cx : 0, cy],
-    },
-  ], { profiler: options.profiler, release: [p1, p2, rinv.buffer] });
-  return { dx, dweight };
+  return { dx, dweight: dw };
 }
 
 /**

@@ -14,9 +14,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   cpuTensor,
   enables,
@@ -84,17 +83,16 @@ export async function rotateHalf(x: Tensor, options: KernelOptions = {}): Promis
   const dtype = floatType(x.dtype, "rotateHalf input x");
   const [rows, D] = halfDim(x.shape, "rotateHalf");
   if (x.isCpu) return cpuTensor(rotateHalfReference(hostOf(x)), dtype);
-  const gpu = x.gpu;
-  const pipeline = await gpu.pipelines.get(rotateHalfWgsl({ dtype }), { label: "rotate_half" });
   const [gx, gy] = grid(ceilDiv(x.size, 256));
-  const params = gpu.uniformBuffer(PARAMS_WGSL, { rows, D, gridX: gx });
-  const out = Tensor.empty(x.shape, { dtype, gpu });
-  gpu.run([{
-    pipeline,
+  const { out } = await dispatch(x.gpu, {
     label: "rotate_half",
-    bindings: [{ buffer: params }, bind(x), bind(out)],
+    source: rotateHalfWgsl({ dtype }),
+    uniforms: { rows, D, gridX: gx },
+    bindings: { x },
+    outputs: { out: { shape: x.shape, dtype } },
     workgroups: [x.size ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params] });
+    profiler: options.profiler,
+  });
   return out;
 }
 

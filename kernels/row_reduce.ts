@@ -13,9 +13,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   cpuTensor,
   enables,
   floatType,
@@ -107,19 +106,16 @@ export async function rowReduce(x: Tensor, options: RowReduceOptions): Promise<T
   const dtype = floatType(x.dtype, "rowReduce input x");
   const [rows, D, outShape] = reduceShape(x.shape, "rowReduce");
   if (x.isCpu) return cpuTensor(rowReduceReference(hostOf(x), options), dtype);
-  const gpu = x.gpu;
-  const pipeline = await gpu.pipelines.get(rowReduceWgsl({ op: options.op, dtype }), {
-    label: `reduce.${options.op}`,
-  });
   const [gx, gy] = grid(rows);
-  const params = gpu.uniformBuffer(PARAMS_WGSL, { rows, D, gridX: gx });
-  const out = Tensor.empty(outShape, { dtype, gpu });
-  gpu.run([{
-    pipeline,
+  const { out } = await dispatch(x.gpu, {
     label: `reduce.${options.op}`,
-    bindings: [{ buffer: params }, bind(x), bind(out)],
+    source: rowReduceWgsl({ op: options.op, dtype }),
+    uniforms: { rows, D, gridX: gx },
+    bindings: { x },
+    outputs: { out: { shape: outShape, dtype } },
     workgroups: [rows ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params] });
+    profiler: options.profiler,
+  });
   return out;
 }
 

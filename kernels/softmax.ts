@@ -4,9 +4,8 @@
  * @module
  */
 
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   cpuTensor,
   enables,
   floatType,
@@ -82,22 +81,16 @@ export async function softmax(x: Tensor, options: SoftmaxOptions = {}): Promise<
   const cols = x.shape.at(-1) ?? 1;
   const rows = cols === 0 ? 0 : x.size / cols;
   if (x.isCpu) return cpuTensor(softmaxReference(hostOf(x), options), dtype);
-  const gpu = x.gpu;
-  const pipeline = await gpu.pipelines.get(softmaxWgsl({ dtype }), { label: "softmax" });
   const [gx, gy] = grid(rows);
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
-    rows,
-    cols,
-    scale: options.scale ?? 1,
-    gridX: gx,
-  });
-  const out = Tensor.empty(x.shape, { dtype, gpu });
-  gpu.run([{
-    pipeline,
+  const { out } = await dispatch(x.gpu, {
     label: "softmax",
-    bindings: [{ buffer: params }, bind(x), bind(out)],
+    source: softmaxWgsl({ dtype }),
+    uniforms: { rows, cols, scale: options.scale ?? 1, gridX: gx },
+    bindings: { x },
+    outputs: { out: { shape: x.shape, dtype } },
     workgroups: [rows ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params] });
+    profiler: options.profiler,
+  });
   return out;
 }
 

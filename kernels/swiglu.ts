@@ -14,9 +14,8 @@
  * @module
  */
 
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   cpuTensor,
   enables,
@@ -99,17 +98,16 @@ export async function swiglu(
   sameShape(gate.shape, up.shape, "swiglu gate and up");
   sameDevice(gate, up, "swiglu gate and up");
   if (gate.isCpu) return cpuTensor(swigluReference({ gate: hostOf(gate), up: hostOf(up) }), dtype);
-  const gpu = gate.gpu;
-  const pipeline = await gpu.pipelines.get(swigluWgsl({ dtype }), { label: "swiglu" });
   const [gx, gy] = grid(ceilDiv(gate.size, 256));
-  const params = gpu.uniformBuffer(PARAMS_WGSL, { n: gate.size, gridX: gx });
-  const out = Tensor.empty(gate.shape, { dtype, gpu });
-  gpu.run([{
-    pipeline,
+  const { out } = await dispatch(gate.gpu, {
     label: "swiglu",
-    bindings: [{ buffer: params }, bind(gate), bind(up), bind(out)],
-    workgroups: [gx, gy],
-  }], { profiler: options.profiler, release: [params] });
+    source: swigluWgsl({ dtype }),
+    uniforms: { n: gate.size, gridX: gx },
+    bindings: { gate, up },
+    outputs: { out: { shape: gate.shape, dtype } },
+    workgroups: [gate.size ? gx : 0, gy],
+    profiler: options.profiler,
+  });
   return out;
 }
 
@@ -224,18 +222,16 @@ export async function swigluBackward(
     const r = swigluBackwardReference({ gate: hostOf(gate), up: hostOf(up), dout: hostOf(dout) });
     return { dgate: cpuTensor(r.dgate, "f32"), dup: cpuTensor(r.dup, "f32") };
   }
-  const gpu = gate.gpu;
-  const pipeline = await gpu.pipelines.get(SWIGLU_BACKWARD_WGSL, { label: "swiglu_backward" });
   const [gx, gy] = grid(ceilDiv(gate.size, 256));
-  const params = gpu.uniformBuffer(PARAMS_WGSL, { n: gate.size, gridX: gx });
-  const dgate = Tensor.empty(gate.shape, { gpu }), dup = Tensor.empty(gate.shape, { gpu });
-  gpu.run([{
-    pipeline,
+  return await dispatch(gate.gpu, {
     label: "swiglu_backward",
-    bindings: [{ buffer: params }, bind(gate), bind(up), bind(dout), bind(dgate), bind(dup)],
+    source: SWIGLU_BACKWARD_WGSL,
+    uniforms: { n: gate.size, gridX: gx },
+    bindings: { gate, up, dout },
+    outputs: { dgate: { shape: gate.shape }, dup: { shape: gate.shape } },
     workgroups: [gate.size ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params] });
-  return { dgate, dup };
+    profiler: options.profiler,
+  });
 }
 
 /**

@@ -85,8 +85,11 @@ export interface DispatchKernel<O extends string = string> extends DispatchPass 
   label: string;
   /** The passes, in order; omit for a one-pass kernel. */
   passes?: DispatchPass[];
-  /** Output tensors to allocate, by binding name; returned by {@linkcode dispatch}. */
-  outputs?: Record<O, OutputSpec>;
+  /**
+   * Output tensors, by binding name, returned by {@linkcode dispatch}: a spec is allocated, a
+   * GPU tensor given instead is written into (and returned as it is).
+   */
+  outputs?: Record<O, OutputSpec | Tensor>;
   /** Temporary storage buffers, by binding name and size in bytes, released after the submit. */
   scratch?: Record<string, number>;
   /** Pass timer (a `Profiler`) recording each pass. */
@@ -336,6 +339,7 @@ export async function dispatch<O extends string = never>(
   // 3. buffers
   const release: GPUBuffer[] = [];
   const outputs = {} as Record<O, Tensor>;
+  const allocated: Tensor[] = [];
   const sharedBuf: Record<string, BufferBinding> = {};
   const uploaded = new Map<TensorArray, BufferBinding>();
   const asBinding = (v: Exclude<BindingValue, undefined>, where: string): BufferBinding => {
@@ -362,9 +366,15 @@ export async function dispatch<O extends string = never>(
     return "buffer" in v ? v : { buffer: v };
   };
   try {
-    for (const [name, spec] of Object.entries(kernel.outputs ?? {}) as [O, OutputSpec][]) {
+    for (const [name, spec] of Object.entries(kernel.outputs ?? {}) as [O, OutputSpec | Tensor][]) {
+      if (spec instanceof Tensor) {
+        sharedBuf[name] = asBinding(spec, kernel.label);
+        outputs[name] = spec;
+        continue;
+      }
       const opts = { dtype: spec.dtype ?? "f32", gpu };
       const t = spec.zeroed ? Tensor.zeros(spec.shape, opts) : Tensor.empty(spec.shape, opts);
+      allocated.push(t);
       outputs[name] = t;
       sharedBuf[name] = { buffer: t.buffer, size: t.bindingSize };
     }
@@ -393,7 +403,7 @@ export async function dispatch<O extends string = never>(
     gpu.run(runPasses, { profiler: kernel.profiler, release });
   } catch (e) {
     for (const b of release) gpu.pool.release(b);
-    for (const t of Object.values(outputs) as Tensor[]) t.release();
+    for (const t of allocated) t.release();
     throw e;
   }
   return outputs;

@@ -7,9 +7,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   cpuTensor,
   dims,
   enables,
@@ -143,31 +142,23 @@ export async function crossEntropy(
     const r = crossEntropyReference({ logits: hostOf(logits), targets: inputs.targets }, options);
     return { loss: cpuTensor(r.loss, "f32"), grad: r.grad && cpuTensor(r.grad, "f32") };
   }
-  const gpu = logits.gpu;
-  const targets = Tensor.fromArray(Int32Array.from(inputs.targets), {
-    shape: [N],
-    dtype: "i32",
-    gpu,
-  });
-  const pipeline = await gpu.pipelines.get(crossEntropyWgsl({ dtype, grad: options.grad }), {
-    label: "cross_entropy",
-  });
   const [gx, gy] = grid(N);
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
-    rows: N,
-    V,
-    gradScale: options.gradScale ?? 1 / Math.max(kept, 1),
-    gridX: gx,
-  });
-  const loss = Tensor.empty([N], { dtype: "f32", gpu });
-  const grad = options.grad ? Tensor.empty([N, V], { dtype: "f32", gpu }) : undefined;
-  const bindings = [{ buffer: params }, bind(logits), bind(targets), bind(loss)];
-  if (grad) bindings.push(bind(grad));
-  gpu.run([{ pipeline, label: "cross_entropy", bindings, workgroups: [N ? gx : 0, gy] }], {
+  const kernel = {
+    label: "cross_entropy",
+    source: crossEntropyWgsl({ dtype, grad: options.grad }),
+    uniforms: { rows: N, V, gradScale: options.gradScale ?? 1 / Math.max(kept, 1), gridX: gx },
+    bindings: { logits, targets: Int32Array.from(inputs.targets) },
+    workgroups: [N ? gx : 0, gy] as [number, number],
     profiler: options.profiler,
-    release: [params, targets.buffer],
+  };
+  if (!options.grad) {
+    return await dispatch(logits.gpu, { ...kernel, outputs: { loss: { shape: [N] } } });
+  }
+  const r = await dispatch(logits.gpu, {
+    ...kernel,
+    outputs: { loss: { shape: [N] }, dlogits: { shape: [N, V] } },
   });
-  return grad ? { loss, grad } : { loss };
+  return { loss: r.loss, grad: r.dlogits };
 }
 
 /**

@@ -17,9 +17,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   castLike,
   ceilDiv,
   cpuTensor,
@@ -140,19 +139,17 @@ export async function embedding(
   f32Only([table], "embedding");
   checkIds(ids, V, "embedding");
   if (table.isCpu) return cpuTensor(embeddingReference({ table: hostOf(table), ids }), "f32");
-  const gpu = table.gpu;
   const n = ids.length;
-  const pipeline = await gpu.pipelines.get(EMBEDDING_WGSL, { label: "embedding" });
-  const idt = Tensor.fromArray(Int32Array.from(ids), { shape: [n], dtype: "i32", gpu });
   const [gx, gy] = grid(ceilDiv(n * D, 256));
-  const params = gpu.uniformBuffer(PARAMS_WGSL, { n, D, gridX: gx, accumulate: 0 });
-  const out = Tensor.empty([n, D], { gpu });
-  gpu.run([{
-    pipeline,
+  const { out } = await dispatch(table.gpu, {
     label: "embedding",
-    bindings: [{ buffer: params }, bind(table), bind(idt), bind(out)],
+    source: EMBEDDING_WGSL,
+    uniforms: { n, D, gridX: gx, accumulate: 0 },
+    bindings: { table, ids: Int32Array.from(ids) },
+    outputs: { out: { shape: [n, D] } },
     workgroups: [n * D ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params, idt.buffer] });
+    profiler: options.profiler,
+  });
   return out;
 }
 
@@ -265,25 +262,19 @@ export async function embeddingBackward(
     (into.host as Float32Array).set(r.data);
     return into;
   }
-  const gpu = dy.gpu;
   const g = groupIds(ids);
   const U = g.rows.length;
-  const out = into ?? Tensor.zeros([V, D], { gpu });
-  if (U === 0) return out;
-  const pipeline = await gpu.pipelines.get(EMBEDDING_BACKWARD_WGSL, {
-    label: "embedding_backward",
-  });
-  const up = (a: Uint32Array) => Tensor.fromArray(a, { shape: [a.length], dtype: "u32", gpu });
-  const rows = up(g.rows), start = up(g.start), pos = up(g.pos);
   const [gx, gy] = grid(ceilDiv(U * D, 256));
-  const params = gpu.uniformBuffer(PARAMS_WGSL, { n: U, D, gridX: gx, accumulate: into ? 1 : 0 });
-  gpu.run([{
-    pipeline,
+  const { grad } = await dispatch(dy.gpu, {
     label: "embedding_backward",
-    bindings: [{ buffer: params }, bind(dy), bind(rows), bind(start), bind(pos), bind(out)],
-    workgroups: [gx, gy],
-  }], { profiler: options.profiler, release: [params, rows.buffer, start.buffer, pos.buffer] });
-  return out;
+    source: EMBEDDING_BACKWARD_WGSL,
+    uniforms: { n: U, D, gridX: gx, accumulate: into ? 1 : 0 },
+    bindings: { dy, rows: g.rows, start: g.start, pos: g.pos },
+    outputs: { grad: into ?? { shape: [V, D], zeroed: true } },
+    workgroups: [U * D ? gx : 0, gy],
+    profiler: options.profiler,
+  });
+  return grad;
 }
 
 /**

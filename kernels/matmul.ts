@@ -6,9 +6,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { type DType, Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type DType, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   cpuTensor,
   dims,
@@ -20,6 +19,7 @@ import {
   type KernelOptions,
   sameDevice,
 } from "./_common.ts";
+import { matmulNT } from "./_matmul_cpu.ts";
 
 /** Compile-time configuration of the matmul shader. */
 export interface MatmulShaderConfig {
@@ -328,6 +328,10 @@ export async function matmul(
 ): Promise<Tensor> {
   const { a, b } = inputs;
   sameDevice(a, b, "matmul inputs a and b");
+  check(
+    options.kernel === undefined || options.kernel === "tiled" || options.kernel === "registers",
+    `matmul kernel must be "tiled" or "registers", got ${JSON.stringify(options.kernel)}`,
+  );
   const s = matmulShape(
     dims(a, "matmul input a", [2, 3]),
     dims(b, "matmul input b", [2, 3]),
@@ -357,61 +361,7 @@ export async function matmul(
     return into;
   }
   const gpu = a.gpu;
-  check(
-    options.kernel === undefined || options.kernel === "tiled" || options.kernel === "registers",
-    `matmul kernel must be "tiled" or "registers", got ${JSON.stringify(options.kernel)}`,
-  );
-  if (options.kernel === "registers") {
-    const pipeline = await gpu.pipelines.get(
-      matmulRegistersWgsl({
-        aType,
-        bType,
-        cType: cType as "f32" | "f16",
-        transposeA: options.transposeA,
-        transposeB: options.transposeB,
-        accumulate: !!into,
-      }),
-      { label: "matmul_registers" },
-    );
-    const out = into ?? Tensor.empty(outShape, { dtype: cType, gpu });
-    const threads = ceilDiv(s.m, REG_ROWS) * ceilDiv(s.n, REG_COLS);
-    const [gx, gy] = grid(ceilDiv(threads, 64));
-    const params = gpu.uniformBuffer(REG_PARAMS_WGSL, {
-      M: s.m,
-      N: s.n,
-      K: s.k,
-      batchA: s.batchA,
-      batchB: s.batchB,
-      strideA: s.m * s.k,
-      strideB: s.k * s.n,
-      strideC: s.m * s.n,
-      alpha: options.alpha ?? 1,
-      gridX: gx,
-    });
-    gpu.run([{
-      pipeline,
-      label: "matmul_registers",
-      bindings: [{ buffer: params }, bind(a), bind(b), bind(out)],
-      workgroups: [threads ? gx : 0, gy, s.batch],
-    }], { profiler: options.profiler, release: [params] });
-    return out;
-  }
-  const big = s.m * s.n * s.batch >= 512 * 512;
-  const tile = big ? 128 : 64, per = big ? 8 : 4;
-  const src = matmulWgsl({
-    aType,
-    bType,
-    cType: cType as "f32" | "f16",
-    transposeA: options.transposeA,
-    transposeB: options.transposeB,
-    tileM: tile,
-    tileN: tile,
-    perThread: per,
-    accumulate: !!into,
-  });
-  const pipeline = await gpu.pipelines.get(src, { label: "matmul" });
-  const out = into ?? Tensor.empty(outShape, { dtype: cType, gpu });
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
+  const strides = {
     M: s.m,
     N: s.n,
     K: s.k,
@@ -421,19 +371,42 @@ export async function matmul(
     strideB: s.k * s.n,
     strideC: s.m * s.n,
     alpha: options.alpha ?? 1,
-  });
-  gpu.run([{
-    pipeline,
+  };
+  const kernel = {
+    bindings: { a, b },
+    outputs: { c: into ?? { shape: outShape, dtype: cType } },
+    profiler: options.profiler,
+  };
+  const config = {
+    aType,
+    bType,
+    cType: cType as "f32" | "f16",
+    transposeA: options.transposeA,
+    transposeB: options.transposeB,
+    accumulate: !!into,
+  };
+  if (options.kernel === "registers") {
+    const threads = ceilDiv(s.m, REG_ROWS) * ceilDiv(s.n, REG_COLS);
+    const [gx, gy] = grid(ceilDiv(threads, 64));
+    const { c } = await dispatch(gpu, {
+      ...kernel,
+      label: "matmul_registers",
+      source: matmulRegistersWgsl(config),
+      uniforms: { ...strides, gridX: gx },
+      workgroups: [threads ? gx : 0, gy, s.batch],
+    });
+    return c;
+  }
+  const big = s.m * s.n * s.batch >= 512 * 512;
+  const tile = big ? 128 : 64, per = big ? 8 : 4;
+  const { c } = await dispatch(gpu, {
+    ...kernel,
     label: "matmul",
-    bindings: [
-      { buffer: params },
-      { buffer: a.buffer, size: a.bindingSize },
-      { buffer: b.buffer, size: b.bindingSize },
-      { buffer: out.buffer, size: out.bindingSize },
-    ],
+    source: matmulWgsl({ ...config, tileM: tile, tileN: tile, perThread: per }),
+    uniforms: strides,
     workgroups: [ceilDiv(s.n, tile), ceilDiv(s.m, tile), s.batch],
-  }], { profiler: options.profiler, release: [params] });
-  return out;
+  });
+  return c;
 }
 
 /**
@@ -458,19 +431,24 @@ export function matmulReference(
   const s = matmulShape(a.shape, b.shape, options);
   const out = new Float32Array(s.batch * s.m * s.n);
   const alpha = options.alpha ?? 1;
+  // every product runs as the one CPU matmul, X·Wᵀ, on f64 copies laid out [m×k] and [n×k]:
+  // each element is the index-order f64 sum of a naive loop, scaled once, rounded once
+  const x = new Float64Array(s.m * s.k), w = new Float64Array(s.n * s.k);
+  const acc = new Float64Array(s.m * s.n);
   for (let z = 0; z < s.batch; z++) {
     const oa = (s.batchA === 1 ? 0 : z) * s.m * s.k, ob = (s.batchB === 1 ? 0 : z) * s.k * s.n;
     for (let i = 0; i < s.m; i++) {
-      for (let j = 0; j < s.n; j++) {
-        let acc = 0;
-        for (let p = 0; p < s.k; p++) {
-          const av = a.data[oa + (options.transposeA ? p * s.m + i : i * s.k + p)];
-          const bv = b.data[ob + (options.transposeB ? j * s.k + p : p * s.n + j)];
-          acc += av * bv;
-        }
-        out[z * s.m * s.n + i * s.n + j] = acc * alpha;
+      for (let p = 0; p < s.k; p++) {
+        x[i * s.k + p] = a.data[oa + (options.transposeA ? p * s.m + i : i * s.k + p)];
       }
     }
+    for (let j = 0; j < s.n; j++) {
+      for (let p = 0; p < s.k; p++) {
+        w[j * s.k + p] = b.data[ob + (options.transposeB ? j * s.k + p : p * s.n + j)];
+      }
+    }
+    matmulNT(acc, { x, w, rows: s.m, inDim: s.k, outDim: s.n });
+    for (let e = 0; e < acc.length; e++) out[z * s.m * s.n + e] = acc[e] * alpha;
   }
   return { data: out, shape: s.rank3 ? [s.batch, s.m, s.n] : [s.m, s.n] };
 }

@@ -16,9 +16,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   cpuTensor,
   dims,
@@ -184,33 +183,24 @@ export async function rope(inputs: RopeInputs<Tensor>, options: RopeOptions = {}
     return cpuTensor(ropeReference({ x: hostOf(x), positions: inputs.positions }, options), dtype);
   }
   noScalingOnGpu(options, "rope");
-  const gpu = x.gpu;
-  const pos = Tensor.fromArray(Int32Array.from(inputs.positions), {
-    shape: [d.tokens],
-    dtype: "i32",
-    gpu,
-  });
-  sameDevice(x, pos, "rope");
-  const pipeline = await gpu.pipelines.get(ropeWgsl({ dtype, layout: options.layout }), {
-    label: "rope",
-  });
   const rows = d.tokens * d.heads;
   const [gx, gy] = grid(ceilDiv(rows * (d.D / 2), 256));
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
-    rows,
-    heads: d.heads,
-    D: d.D,
-    R: d.R,
-    log2Base: Math.log2(options.theta ?? options.base ?? 10000),
-    gridX: gx,
-  });
-  const out = Tensor.empty(x.shape, { dtype, gpu });
-  gpu.run([{
-    pipeline,
+  const { out } = await dispatch(x.gpu, {
     label: "rope",
-    bindings: [{ buffer: params }, bind(x), bind(pos), bind(out)],
-    workgroups: [gx, gy],
-  }], { profiler: options.profiler, release: [params, pos.buffer] });
+    source: ropeWgsl({ dtype, layout: options.layout }),
+    uniforms: {
+      rows,
+      heads: d.heads,
+      D: d.D,
+      R: d.R,
+      log2Base: Math.log2(options.theta ?? options.base ?? 10000),
+      gridX: gx,
+    },
+    bindings: { x, pos: Int32Array.from(inputs.positions) },
+    outputs: { out: { shape: x.shape, dtype } },
+    workgroups: [rows ? gx : 0, gy],
+    profiler: options.profiler,
+  });
   return out;
 }
 
@@ -382,34 +372,25 @@ export async function ropeQk(
     return { q: cpuTensor(r.q, dtype), k: cpuTensor(r.k, dtype) };
   }
   noScalingOnGpu(options, "ropeQk");
-  const gpu = q.gpu;
-  const pos = Tensor.fromArray(Int32Array.from(inputs.positions), {
-    shape: [d.tokens],
-    dtype: "i32",
-    gpu,
-  });
-  const pipeline = await gpu.pipelines.get(ropeQkWgsl({ dtype, layout: options.layout }), {
-    label: "rope_qk",
-  });
   const [gx, gy] = grid(ceilDiv(d.tokens * (d.D / 2), 256));
-  const params = gpu.uniformBuffer(QK_PARAMS_WGSL, {
-    tokens: d.tokens,
-    Hq: d.Hq,
-    Hk: d.Hk,
-    D: d.D,
-    R: d.R,
-    log2Base: Math.log2(options.theta ?? options.base ?? 10000),
-    gridX: gx,
-  });
-  const qo = Tensor.empty(q.shape, { dtype, gpu });
-  const ko = Tensor.empty(k.shape, { dtype, gpu });
-  gpu.run([{
-    pipeline,
+  const r = await dispatch(q.gpu, {
     label: "rope_qk",
-    bindings: [{ buffer: params }, bind(q), bind(k), bind(pos), bind(qo), bind(ko)],
+    source: ropeQkWgsl({ dtype, layout: options.layout }),
+    uniforms: {
+      tokens: d.tokens,
+      Hq: d.Hq,
+      Hk: d.Hk,
+      D: d.D,
+      R: d.R,
+      log2Base: Math.log2(options.theta ?? options.base ?? 10000),
+      gridX: gx,
+    },
+    bindings: { q, k, pos: Int32Array.from(inputs.positions) },
+    outputs: { qo: { shape: q.shape, dtype }, ko: { shape: k.shape, dtype } },
     workgroups: [d.tokens ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params, pos.buffer] });
-  return { q: qo, k: ko };
+    profiler: options.profiler,
+  });
+  return { q: r.qo, k: r.ko };
 }
 
 /**

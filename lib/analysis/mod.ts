@@ -1,7 +1,9 @@
 /**
  * Analysis helpers for notebooks: result records with their environment, claim-vs-measured
- * tables, Observable Plot figures (headless SVG and Jupyter display with one call), Arquero
- * tables, statistics with a seeded bootstrap, timings of async work, and progress bars.
+ * tables (headline rows declared in advance, intervals judged against the paper's band,
+ * leave-one-out fragility), a paper's status derived from its record, Observable Plot figures
+ * (headless SVG and Jupyter display with one call), Arquero tables, statistics with a seeded
+ * bootstrap, timings of async work with intervals, and progress bars.
  *
  * @example
  * ```ts
@@ -19,6 +21,7 @@
 export * from "./environment.ts";
 export * from "./record.ts";
 export * from "./claims.ts";
+export * from "./status.ts";
 export * from "./figure.ts";
 export * from "./table.ts";
 export * from "./stats.ts";

@@ -5,7 +5,7 @@
  */
 import { TokenlabError } from "../util/errors.ts";
 import { describeEnvironment, type EnvironmentReport } from "./environment.ts";
-import type { ClaimTable } from "./claims.ts";
+import type { AgreementRule, ClaimTable, Interval, LeaveOneOutValue, Verdict } from "./claims.ts";
 
 /** A stored result record. */
 export interface ResultRecord {
@@ -38,8 +38,9 @@ export interface WriteRecordOptions {
   /** Output folder (default `results`, relative to the current directory's repo root). */
   dir?: string;
   /**
-   * The run's claim table: stored as `values.verdicts`, one `{ quantity, measured, verdict }`
-   * per row (see {@linkcode claimVerdicts}); `values` must not have a `verdicts` key then.
+   * The run's claim table: stored as `values.verdicts`, every row with its verdict, headline
+   * flag, interval and leave-one-out result (see {@linkcode claimVerdicts}); `values` must not
+   * have a `verdicts` key then. The site derives the paper's status from these rows.
    */
   claims?: ClaimTable;
   /**
@@ -53,15 +54,49 @@ export interface WriteRecordOptions {
 export interface ClaimVerdict {
   /** The quantity compared. */
   quantity: string;
-  /** The measured value. */
-  measured: number;
+  /** The measured value (null for a declared row that was not measured). */
+  measured: number | null;
   /** The verdict. */
-  verdict: "agrees" | "differs";
+  verdict: Verdict;
+  /** The row's key, when it was declared with `declareClaims`. */
+  id?: string;
+  /** Whether the paper's status rests on this row. Records from before headline rows lack it. */
+  headline?: boolean;
+  /** Whether the row was declared before the experiment. */
+  declared?: boolean;
+  /** The paper's value. */
+  paper?: number | null;
+  /** Unit. */
+  unit?: string;
+  /** The rule, as declared. */
+  rule?: AgreementRule;
+  /** The rule in words with the numbers, as the table shows it. */
+  reason?: string;
+  /** The band that agrees with the paper (±Infinity stored as null). */
+  band?: { low: number | null; high: number | null };
+  /** The measured value's interval, or null. */
+  interval?: Interval | null;
+  /** Whether dropping one group flips the value's side of the band. */
+  fragile?: boolean;
+  /** The groups whose removal flips it. */
+  flips?: LeaveOneOutValue[];
+  /** What the leave-one-out dropped (e.g. "language"), or null when not checked. */
+  leaveOneOutOver?: string | null;
+  /** For timings: what ran the work. */
+  backend?: string;
+  /** Whether `backend` is a software adapter (then never a hardware result). */
+  software?: boolean;
+  /** The catalogue id when one notebook tests several papers. */
+  paperId?: string;
+  /** Why a declared row was not measured. */
+  missing?: string;
 }
 
 /**
- * The verdicts of a claim table in the form records store them: `{ quantity, measured,
- * verdict }` per row, in the table's order.
+ * The verdicts of a claim table in the form records store them, in the table's order: the
+ * quantity, value and verdict, with the headline flag, the paper's value, the rule and its
+ * band, the interval, the leave-one-out result (fragile, flips) and, for timings, the backend
+ * and whether it is a software adapter.
  *
  * @example
  * ```ts
@@ -69,20 +104,41 @@ export interface ClaimVerdict {
  * const claims = compareClaims([
  *   { quantity: "slope", paper: 1, measured: 0.97, rule: { kind: "absolute", tolerance: 0.1 } },
  * ]);
- * console.log(claimVerdicts(claims)); // [{ quantity: "slope", measured: 0.97, verdict: "agrees" }]
+ * const [row] = claimVerdicts(claims);
+ * console.log(row.quantity, row.verdict, row.headline, row.interval); // slope agrees false null
  * ```
  */
 export function claimVerdicts(claims: ClaimTable): ClaimVerdict[] {
   if (!claims || !Array.isArray((claims as { rows?: unknown }).rows)) {
     throw new TokenlabError("claimVerdicts needs a claim table", {
-      hint: "pass the table compareClaims returned",
+      hint: "pass the table compareClaims or plan.table() returned",
     });
   }
-  return claims.rows.map((r) => ({
-    quantity: r.quantity,
-    measured: r.measured,
-    verdict: r.verdict,
-  }));
+  const finite = (x: number) => (Number.isFinite(x) ? x : null);
+  return claims.rows.map((r) => {
+    const v: ClaimVerdict = {
+      quantity: r.quantity,
+      measured: r.measured,
+      verdict: r.verdict,
+      headline: r.headline,
+      declared: r.declared,
+      paper: r.paper,
+      rule: r.rule,
+      reason: r.reason,
+      band: { low: finite(r.band.low), high: finite(r.band.high) },
+      interval: r.interval ?? null,
+      fragile: r.fragile,
+      flips: r.flips,
+      leaveOneOutOver: r.leaveOneOut?.over ?? null,
+    };
+    if (r.id !== undefined) v.id = r.id;
+    if (r.unit !== undefined) v.unit = r.unit;
+    if (r.backend !== undefined) v.backend = r.backend;
+    if (r.software !== undefined) v.software = r.software;
+    if (r.paperId !== undefined) v.paperId = r.paperId;
+    if (r.missing !== undefined) v.missing = r.missing;
+    return v;
+  });
 }
 
 /**

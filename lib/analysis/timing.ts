@@ -9,7 +9,8 @@
  */
 import { Rng } from "../util/rng.ts";
 import { check } from "../util/errors.ts";
-import { bootstrapCi, median } from "./stats.ts";
+import { isSoftwareAdapter } from "../util/_gpu_env.ts";
+import { bootstrapCi, bootstrapOver, median } from "./stats.ts";
 
 /** Options for {@linkcode timeRuns} and {@linkcode timeRun}. */
 export interface TimeRunsOptions<T = unknown> {
@@ -24,8 +25,17 @@ export interface TimeRunsOptions<T = unknown> {
   settle?: () => unknown;
   /** Called with each run's result after the clock stopped (releasing tensors, checks). */
   release?: (result: T) => unknown;
-  /** What ran the work, stored with each timing, e.g. `"llvmpipe (software)"` (default `"unnamed"`). */
+  /**
+   * What ran the work, stored with each timing: the adapter's name for GPU work (e.g.
+   * `"llvmpipe (LLVM 15.0.6, 256 bits)"`, from `describeEnvironment().adapter.name`) or the CPU
+   * path (e.g. `"CPU (JavaScript)"`) (default `"unnamed"`).
+   */
   backend?: string;
+  /**
+   * Whether `backend` is a software adapter (lavapipe/llvmpipe, SwiftShader, WARP): such a
+   * timing is never a hardware result (default: recognised from the backend's name).
+   */
+  software?: boolean;
   /** Seed of the run order and of the bootstrap interval (default 0). */
   seed?: number;
   /** Confidence level of the interval of the median (default 0.95). */
@@ -48,6 +58,10 @@ export interface RunTiming {
   samples: number[];
   /** What ran the work, as the caller named it. */
   backend: string;
+  /** Whether `backend` is a software adapter: the timing is not a hardware result. */
+  software: boolean;
+  /** Untimed warm-up runs discarded before the timed ones. */
+  warmup: number;
 }
 
 /**
@@ -95,6 +109,11 @@ export async function timeRuns<T>(
   }
   const backend = options.backend ?? "unnamed";
   check(typeof backend === "string" && backend.length > 0, "backend must be a non-empty string");
+  check(
+    options.software === undefined || typeof options.software === "boolean",
+    "timeRuns: software must be true or false",
+  );
+  const software = options.software ?? isSoftwareAdapter(backend);
   const settle = options.settle ?? (() => undefined);
   const release = options.release ?? (() => undefined);
   const once = async (name: string): Promise<number> => {
@@ -129,6 +148,8 @@ export async function timeRuns<T>(
       minMs: Math.min(...s),
       samples: s,
       backend,
+      software,
+      warmup,
     };
   }
   return out;
@@ -156,4 +177,90 @@ export async function timeRun<T>(
     hint: "pass `async () => work()`",
   });
   return (await timeRuns({ run }, options)).run;
+}
+
+/** Options for {@linkcode timingRatio}. */
+export interface TimingRatioOptions {
+  /** Confidence level of the interval (default 0.95). */
+  level?: number;
+  /** Seed of the bootstrap (default 0). */
+  seed?: number;
+  /** Resamples (default 2000). */
+  resamples?: number;
+}
+
+/**
+ * A ratio of two timings with its interval, ready to be a claim's measurement (its `value`,
+ * `interval`, `backend` and `software` fields are what `ClaimPlan.measure` takes).
+ */
+export interface TimingRatio {
+  /** median(numerator) / median(denominator), e.g. the speed-up of the second over the first. */
+  value: number;
+  /** The seeded bootstrap interval of the ratio, over the paired rounds. */
+  interval: { low: number; high: number; level: number; over: string };
+  /** What ran both variants. */
+  backend: string;
+  /** Whether that is a software adapter: the ratio is then not a hardware result. */
+  software: boolean;
+}
+
+/**
+ * The ratio `median(numerator) / median(denominator)` of two timings from the same
+ * {@linkcode timeRuns} call (so the rounds interleave them), with a paired bootstrap interval:
+ * rounds are resampled together, so drift that slows both variants in one round cancels.
+ * For a speed-up of `fast` over `slow`, pass `slow` as the numerator.
+ *
+ * @example
+ * ```ts
+ * import { timeRuns, timingRatio } from "@tokenlab/tokenlab/analysis";
+ * const t = await timeRuns({
+ *   slow: () => Array.from({ length: 20000 }, (_, i) => Math.sqrt(i)).sort(),
+ *   fast: () => Array.from({ length: 200 }, (_, i) => Math.sqrt(i)).sort(),
+ * }, { iters: 7, backend: "CPU (JavaScript)", seed: 3 });
+ * const speedup = timingRatio(t.slow, { denominator: t.fast });
+ * console.log(speedup.value, speedup.interval, speedup.software); // …, …, false
+ * ```
+ */
+export function timingRatio(
+  numerator: RunTiming,
+  options: TimingRatioOptions & { denominator: RunTiming },
+): TimingRatio {
+  const den = options?.denominator;
+  for (const [what, t] of [["numerator", numerator], ["denominator", den]] as const) {
+    check(
+      t !== null && typeof t === "object" && Array.isArray(t.samples) && t.samples.length > 0,
+      `timingRatio: the ${what} is not a timing from timeRuns`,
+      { hint: "pass timeRuns' results, e.g. timingRatio(t.slow, { denominator: t.fast })" },
+    );
+  }
+  check(
+    numerator.samples.length === den.samples.length,
+    `timingRatio: ${numerator.samples.length} vs ${den.samples.length} runs; the two timings ` +
+      "must come from one timeRuns call",
+  );
+  check(
+    numerator.backend === den.backend,
+    `timingRatio: the timings ran on different backends (${numerator.backend} vs ${den.backend})`,
+    { hint: "a ratio across backends compares the machines, not the variants: report both" },
+  );
+  const rounds = numerator.samples.map((a, i) => [a, den.samples[i]] as const);
+  const ratio = (s: (readonly [number, number])[]) =>
+    median(s.map((r) => r[0])) / median(s.map((r) => r[1]));
+  const ci = bootstrapOver(rounds, {
+    statistic: ratio,
+    level: options.level,
+    seed: options.seed,
+    resamples: options.resamples,
+  });
+  return {
+    value: ci.estimate,
+    interval: {
+      low: ci.low,
+      high: ci.high,
+      level: ci.level,
+      over: `${rounds.length} interleaved rounds (paired)`,
+    },
+    backend: numerator.backend,
+    software: numerator.software || den.software,
+  };
 }

@@ -1,5 +1,12 @@
-import { equal, ok, throws } from "node:assert/strict";
-import { bootstrapCi, describeSample, mean, median, quantile } from "../../lib/analysis/mod.ts";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import {
+  bootstrapCi,
+  bootstrapOver,
+  describeSample,
+  mean,
+  median,
+  quantile,
+} from "../../lib/analysis/mod.ts";
 import { Rng, TokenlabError } from "../../mod.ts";
 
 Deno.test("mean, median, quantile match hand values", () => {
@@ -59,4 +66,41 @@ Deno.test("describeSample: textbook values, population and sample sd, type-7 qua
   equal(describeSample([-1, 1]).cv, null);
   throws(() => describeSample([]), /at least one value/);
   throws(() => describeSample([1, NaN]), /value 1 is NaN/);
+});
+
+Deno.test("bootstrapOver: hand-worked intervals over items", () => {
+  // two items 0 and 1: a resample's mean is 0, 0.5 or 1 with chance 1/4, 1/2, 1/4, so the
+  // 2.5% and 97.5% quantiles of 2000 resamples are 0 and 1
+  const two = bootstrapOver([{ x: 0 }, { x: 1 }], {
+    statistic: (s) => mean(s.map((d) => d.x)),
+    seed: 4,
+  });
+  equal(two.estimate, 0.5);
+  equal(two.low, 0);
+  equal(two.high, 1);
+  // a 40% interval of the same: the 30% and 70% quantiles both fall on 0.5 (0 has a quarter
+  // of the mass, 1 a quarter: 0.3 and 0.7 lie well inside the middle half)
+  const mid = bootstrapOver([0, 1], { statistic: (s) => mean(s), level: 0.4, seed: 4 });
+  equal(mid.low, 0.5);
+  equal(mid.high, 0.5);
+  // a ratio of sums over documents where every document has b = a / 2: 50% fewer everywhere
+  const docs = [{ a: 10, b: 5 }, { a: 300, b: 150 }, { a: 42, b: 21 }];
+  const fewer = (s: typeof docs) =>
+    100 * (1 - s.reduce((t, d) => t + d.b, 0) / s.reduce((t, d) => t + d.a, 0));
+  const ci = bootstrapOver(docs, { statistic: fewer, seed: 1 });
+  deepEqual([ci.estimate, ci.low, ci.high], [50, 50, 50]);
+  // one long document with a big saving and many short ones without: the ratio of sums is
+  // dominated by it, and the interval reaches down to resamples that leave it out (0%)
+  const skewed = [{ a: 1000, b: 500 }, ...Array.from({ length: 9 }, () => ({ a: 10, b: 10 }))];
+  const wide = bootstrapOver(skewed, { statistic: fewer, seed: 2 });
+  ok(Math.abs(wide.estimate - 100 * (1 - 590 / 1090)) < 1e-9);
+  equal(wide.low, 0);
+  ok(wide.high > wide.estimate);
+  // seeded: the same seed gives the same interval, another seed (usually) another
+  deepEqual(bootstrapOver(skewed, { statistic: fewer, seed: 2 }), wide);
+  throws(() => bootstrapOver([], { statistic: () => 0 }), TokenlabError);
+  throws(
+    () => bootstrapOver([1, 2], { statistic: (s) => (s[0] === s[1] ? NaN : 1), seed: 0 }),
+    /resample \d+ is NaN/,
+  );
 });

@@ -1,5 +1,5 @@
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { timeRun, timeRuns } from "../../lib/analysis/mod.ts";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import { type RunTiming, timeRun, timeRuns, timingRatio } from "../../lib/analysis/mod.ts";
 import { TokenlabError } from "../../mod.ts";
 
 /** Busy-waits `ms` milliseconds of wall clock. */
@@ -78,4 +78,55 @@ Deno.test("timeRuns refuses bad input with TokenlabError", async () => {
   await rejects(() => timeRuns({ a: () => 0 }, { level: 1 }), /level/);
   await rejects(() => timeRuns({ a: () => 0 }, { backend: "" }), /backend/);
   await rejects(() => timeRun("x" as unknown as () => void), TokenlabError);
+});
+
+Deno.test("timeRuns names the backend as what it is: a software adapter is flagged", async () => {
+  const sw = await timeRun(() => 1, { iters: 2, backend: "llvmpipe (LLVM 15.0.6, 256 bits)" });
+  equal(sw.software, true);
+  equal(sw.warmup, 1);
+  const hw = await timeRun(() => 1, { iters: 2, backend: "NVIDIA H200", warmup: 0 });
+  equal(hw.software, false);
+  equal(hw.warmup, 0);
+  const cpu = await timeRun(() => 1, { iters: 2, backend: "CPU (JavaScript)" });
+  equal(cpu.software, false);
+  // an adapter the name does not give away can be flagged by the caller
+  equal((await timeRun(() => 1, { iters: 2, backend: "fallback", software: true })).software, true);
+});
+
+Deno.test("timingRatio: paired bootstrap of the ratio of medians, hand-worked", () => {
+  const timing = (samples: number[], backend = "CPU (test)"): RunTiming => ({
+    ms: 0,
+    low: 0,
+    high: 0,
+    level: 0.95,
+    minMs: 0,
+    samples,
+    backend,
+    software: false,
+    warmup: 1,
+  });
+  // every round the slow variant takes exactly twice as long: every paired resample gives 2,
+  // even though the rounds themselves drift from 5 to 15 ms
+  const slow = timing([10, 20, 30, 14, 26]), fast = timing([5, 10, 15, 7, 13]);
+  const r = timingRatio(slow, { denominator: fast, seed: 1 });
+  equal(r.value, 2);
+  deepEqual([r.interval.low, r.interval.high], [2, 2]);
+  equal(r.interval.over, "5 interleaved rounds (paired)");
+  equal(r.software, false);
+  // medians 20 / 10 = 2 with round-to-round noise: the interval brackets 2 and is wider
+  const noisy = timingRatio(timing([10, 20, 30, 24, 16]), {
+    denominator: timing([6, 9, 14, 11, 10]),
+    seed: 1,
+  });
+  equal(noisy.value, 2);
+  ok(noisy.interval.low < 2 && noisy.interval.high > 2, JSON.stringify(noisy.interval));
+  // a software backend on either side makes the ratio a software result
+  const sw = timing([2, 2], "lavapipe");
+  sw.software = true;
+  equal(timingRatio(sw, { denominator: timing([1, 1], "lavapipe") }).software, true);
+  throws(() => timingRatio(slow, { denominator: timing([1, 2]) }), /must come from one timeRuns/);
+  throws(
+    () => timingRatio(slow, { denominator: timing([5, 10, 15, 7, 13], "GPU") }),
+    /different backends/,
+  );
 });

@@ -10,7 +10,7 @@ import { type ModelConfig, readConfig } from "./config.ts";
 import { readCheckpoint } from "./safetensors.ts";
 import { getDevice } from "../gpu/mod.ts";
 import { GpuForward, gpuUnsupported } from "./gpu.ts";
-import { linear } from "./cpu/ops.ts";
+import { linear } from "./_linear.ts";
 import { rmsnormReference } from "../../kernels/rmsnorm.ts";
 import { ropeReference } from "../../kernels/rope.ts";
 import {

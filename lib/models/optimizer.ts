@@ -19,7 +19,7 @@
  * @module
  */
 import { check } from "../util/errors.ts";
-import type { FloatArray } from "./cpu/matmul.ts";
+import type { FloatArray } from "../../kernels/_common.ts";
 import { gradNormReference } from "../../kernels/optimizer.ts";
 import { adamwUpdate } from "../../kernels/_adamw_update.ts";
 import type { AdamWOptions, TrainableModel } from "./train_types.ts";

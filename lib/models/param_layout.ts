@@ -21,7 +21,7 @@
 import { check } from "../util/errors.ts";
 import { Rng } from "../util/rng.ts";
 import type { ModelConfig } from "./config.ts";
-import type { FloatArray } from "./cpu/matmul.ts";
+import type { FloatArray } from "../../kernels/_common.ts";
 import type { ParamSlot } from "./train_types.ts";
 
 /** What {@linkcode paramLayout} returns. */

@@ -19,7 +19,8 @@ import { check, TokenlabError } from "../util/errors.ts";
 import type { ModelConfig } from "./config.ts";
 import { Model } from "./model.ts";
 import type { ModelWeights } from "./weights.ts";
-import { type FloatArray, matmulNN, matmulNT, matmulTN } from "./cpu/matmul.ts";
+import type { FloatArray } from "../../kernels/_common.ts";
+import { matmulNN, matmulNT, matmulTN } from "../../kernels/_matmul_cpu.ts";
 import { rmsnormBackwardReference, rmsnormReference } from "../../kernels/rmsnorm.ts";
 import { ropeBackwardReference, ropeReference } from "../../kernels/rope.ts";
 import {

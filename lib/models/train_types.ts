@@ -19,7 +19,7 @@
  * @module
  */
 import type { ModelConfig } from "./config.ts";
-import type { FloatArray } from "./cpu/matmul.ts";
+import type { FloatArray } from "../../kernels/_common.ts";
 
 /** One named parameter tensor inside the flat parameter buffer. */
 export interface ParamSlot {

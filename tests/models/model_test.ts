@@ -6,10 +6,10 @@ import {
   parseConfig,
   parseSafetensors,
   readCheckpoint,
-  ropeInvFreq,
   saveModel,
   serializeSafetensors,
 } from "../../lib/models/mod.ts";
+import { ropeInvFreq } from "../../kernels/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 import { relErr as maxRelErr } from "../_compare.ts";
 

@@ -1,6 +1,6 @@
 import { equal, ok } from "node:assert/strict";
-import { matmulNN, matmulNT, matmulTN } from "../../../lib/models/mod.ts";
-import { Rng } from "../../../lib/util/rng.ts";
+import { matmulNN, matmulNT, matmulTN } from "../../kernels/_matmul_cpu.ts";
+import { Rng } from "../../lib/util/rng.ts";
 
 Deno.test("blocked matmuls equal naive loops", () => {
   const rng = new Rng(2);

@@ -1,13 +1,13 @@
 /**
- * Register-blocked CPU matrix products on typed arrays (f32 or f64), the three shapes a linear
- * layer needs: forward `Y = X Wᵀ`, input gradient `dX = dY W`, weight gradient `dW += dYᵀ X`.
+ * Register-blocked CPU matrix products on typed arrays (f32 or f64), the one CPU matmul of the
+ * library (`matmulReference`, the model runtime's linear layers and the tiny-LM trainer all
+ * run it), in the three shapes a linear layer needs: forward `Y = X Wᵀ`, input gradient `dX = dY W`, weight gradient `dW += dYᵀ X`.
  * Every output element sums its terms in index order, so results equal a naive loop's exactly.
  *
  * @module
  */
 
-import type { FloatArray } from "../../../kernels/_common.ts";
-export type { FloatArray };
+import type { FloatArray } from "./_common.ts";
 
 /** Shape of a product: `rows` rows of input, `inDim` → `outDim`. */
 export interface MatmulShape {
@@ -23,14 +23,6 @@ export interface MatmulShape {
 
 /**
  * `out[r, o] (+)= Σ_i x[r, i] · w[o, i]` — a linear layer with an [out, in] weight.
- *
- * @example
- * ```ts
- * import { matmulNT } from "@tokenlab/tokenlab/models";
- * const y = new Float32Array(1);
- * matmulNT(y, { x: new Float32Array([1, 2]), w: new Float32Array([3, 4]), rows: 1, inDim: 2, outDim: 1 });
- * console.log(y[0]); // 11
- * ```
  */
 export function matmulNT<T extends FloatArray>(
   out: T,
@@ -117,14 +109,6 @@ export function matmulNT<T extends FloatArray>(
 
 /**
  * `dx[r, i] (+)= Σ_o dy[r, o] · w[o, i]` — the input gradient of {@linkcode matmulNT}.
- *
- * @example
- * ```ts
- * import { matmulNN } from "@tokenlab/tokenlab/models";
- * const dx = new Float32Array(2);
- * matmulNN(dx, { dy: new Float32Array([1]), w: new Float32Array([3, 4]), rows: 1, inDim: 2, outDim: 1 });
- * console.log(dx); // [3, 4]
- * ```
  */
 export function matmulNN<T extends FloatArray>(
   dx: T,
@@ -163,14 +147,6 @@ export function matmulNN<T extends FloatArray>(
 
 /**
  * `dw[o, i] (+)= Σ_r dy[r, o] · x[r, i]` — the weight gradient of {@linkcode matmulNT}.
- *
- * @example
- * ```ts
- * import { matmulTN } from "@tokenlab/tokenlab/models";
- * const dw = new Float32Array(2);
- * matmulTN(dw, { dy: new Float32Array([2]), x: new Float32Array([1, 5]), rows: 1, inDim: 2, outDim: 1 });
- * console.log(dw); // [2, 10]
- * ```
  */
 export function matmulTN<T extends FloatArray>(
   dw: T,

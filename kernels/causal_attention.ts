@@ -10,9 +10,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   castLike,
   ceilDiv,
   cpuTensor,
@@ -298,20 +297,17 @@ export async function causalAttention(
     const r = causalAttentionReference({ q: hostOf(q), k: hostOf(k), v: hostOf(v) }, { scale });
     return { out: cpuTensor(r.out, "f32"), lse: cpuTensor(r.lse, "f32") };
   }
-  const gpu = q.gpu;
-  const src = causalAttentionWgsl({ headDim: d.D });
-  const pipeline = await gpu.pipelines.get(src.forward, { label: "causal_attention" });
   const rows = d.B * d.H * d.S;
   const [gx, gy] = grid(ceilDiv(rows, WG));
-  const params = gpu.uniformBuffer(PARAMS_WGSL, { ...dimsOnly(d), scale, gridX: gx });
-  const out = Tensor.empty(q.shape, { gpu }), lse = Tensor.empty([d.B, d.H, d.S], { gpu });
-  gpu.run([{
-    pipeline,
+  return await dispatch(q.gpu, {
     label: "causal_attention",
-    bindings: [{ buffer: params }, bind(q), bind(k), bind(v), bind(out), bind(lse)],
+    source: causalAttentionWgsl({ headDim: d.D }).forward,
+    uniforms: { ...dimsOnly(d), scale, gridX: gx },
+    bindings: { q, k, v },
+    outputs: { out: { shape: q.shape }, lse: { shape: [d.B, d.H, d.S] } },
     workgroups: [rows ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params] });
-  return { out, lse };
+    profiler: options.profiler,
+  });
 }
 
 function dimsOnly(d: AttnDims) {
@@ -366,53 +362,31 @@ export async function causalAttentionBackward(
     }, { scale });
     return { dq: cpuTensor(r.dq, "f32"), dk: cpuTensor(r.dk, "f32"), dv: cpuTensor(r.dv, "f32") };
   }
-  const gpu = q.gpu;
   const src = causalAttentionWgsl({ headDim: d.D });
-  const [pq, pkv] = await Promise.all([
-    gpu.pipelines.get(src.backwardQ, { label: "causal_attention_backward_q" }),
-    gpu.pipelines.get(src.backwardKV, { label: "causal_attention_backward_kv" }),
-  ]);
   const qRows = d.B * d.H * d.S, kRows = d.B * d.KH * d.S;
   const [qx, qy] = grid(ceilDiv(qRows, WG)), [kx, ky] = grid(ceilDiv(kRows, WG));
-  const p1 = gpu.uniformBuffer(PARAMS_WGSL, { ...dimsOnly(d), scale, gridX: qx });
-  const p2 = gpu.uniformBuffer(PARAMS_WGSL, { ...dimsOnly(d), scale, gridX: kx });
-  const dq = Tensor.empty(q.shape, { gpu }), dk = Tensor.empty(k.shape, { gpu });
-  const dv = Tensor.empty(k.shape, { gpu }), delta = Tensor.empty([qRows], { gpu });
-  gpu.run([
-    {
-      pipeline: pq,
-      label: "causal_attention_backward_q",
-      bindings: [
-        { buffer: p1 },
-        bind(q),
-        bind(k),
-        bind(v),
-        bind(out),
-        bind(lse),
-        bind(dout),
-        bind(dq),
-        bind(delta),
-      ],
-      workgroups: [qRows ? qx : 0, qy],
-    },
-    {
-      pipeline: pkv,
-      label: "causal_attention_backward_kv",
-      bindings: [
-        { buffer: p2 },
-        bind(q),
-        bind(k),
-        bind(v),
-        bind(lse),
-        bind(delta),
-        bind(dout),
-        bind(dk),
-        bind(dv),
-      ],
-      workgroups: [kRows ? kx : 0, ky],
-    },
-  ], { profiler: options.profiler, release: [p1, p2, delta.buffer] });
-  return { dq, dk, dv };
+  return await dispatch(q.gpu, {
+    label: "causal_attention_backward",
+    // the query-row pass reads the forward output as `o`
+    bindings: { q, k, v, o: out, lse, dout },
+    outputs: { dq: { shape: q.shape }, dk: { shape: k.shape }, dv: { shape: k.shape } },
+    scratch: { delta: qRows * 4 },
+    profiler: options.profiler,
+    passes: [
+      {
+        label: "causal_attention_backward_q",
+        source: src.backwardQ,
+        uniforms: { ...dimsOnly(d), scale, gridX: qx },
+        workgroups: [qRows ? qx : 0, qy],
+      },
+      {
+        label: "causal_attention_backward_kv",
+        source: src.backwardKV,
+        uniforms: { ...dimsOnly(d), scale, gridX: kx },
+        workgroups: [kRows ? kx : 0, ky],
+      },
+    ],
+  });
 }
 
 /**

@@ -8,9 +8,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   cpuTensor,
   dims,
@@ -276,38 +275,37 @@ export async function decodeAttention(
     : Math.max(TILE, ceilDiv(ceilDiv(d.kvLength, 256), TILE) * TILE);
   const splits = ceilDiv(d.kvLength, chunk);
   const config = { headDim: d.D, rows: R, dtype, tile };
-  const [p1, p2] = await Promise.all([
-    gpu.pipelines.get(decodeAttentionSplitWgsl(config), { label: "decode_attention_split" }),
-    gpu.pipelines.get(decodeAttentionReduceWgsl(config), { label: "decode_attention_reduce" }),
-  ]);
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
-    nq: d.nq,
-    kvLen: d.kvLength,
-    Hq: d.Hq,
-    Hkv: d.Hkv,
-    group,
-    chunk,
-    splits,
-    scale2: (options.scale ?? 1 / Math.sqrt(d.D)) * Math.LOG2E,
-    causal: options.causal ? 1 : 0,
-  });
   const rows = d.nq * d.Hq;
-  const po = gpu.scratch(splits * rows * d.D * 4), pml = gpu.scratch(splits * rows * 8);
-  const out = Tensor.empty([d.nq, d.Hq, d.D], { dtype, gpu });
-  gpu.run([
-    {
-      pipeline: p1,
-      label: "decode_attention_split",
-      bindings: [{ buffer: params }, bind(q), bind(k), bind(v), { buffer: po }, { buffer: pml }],
-      workgroups: [splits, d.Hkv, ceilDiv(rowsInGroup, R)],
+  const { out } = await dispatch(gpu, {
+    label: "decode_attention",
+    uniforms: {
+      nq: d.nq,
+      kvLen: d.kvLength,
+      Hq: d.Hq,
+      Hkv: d.Hkv,
+      group,
+      chunk,
+      splits,
+      scale2: (options.scale ?? 1 / Math.sqrt(d.D)) * Math.LOG2E,
+      causal: options.causal ? 1 : 0,
     },
-    {
-      pipeline: p2,
-      label: "decode_attention_reduce",
-      bindings: [{ buffer: params }, { buffer: po }, { buffer: pml }, bind(out)],
-      workgroups: [Math.min(rows, 65535), ceilDiv(rows, 65535)],
-    },
-  ], { profiler: options.profiler, release: [params, po, pml] });
+    bindings: { q, k, v },
+    outputs: { out: { shape: [d.nq, d.Hq, d.D], dtype } },
+    scratch: { po: splits * rows * d.D * 4, pml: splits * rows * 8 },
+    profiler: options.profiler,
+    passes: [
+      {
+        label: "decode_attention_split",
+        source: decodeAttentionSplitWgsl(config),
+        workgroups: [splits, d.Hkv, ceilDiv(rowsInGroup, R)],
+      },
+      {
+        label: "decode_attention_reduce",
+        source: decodeAttentionReduceWgsl(config),
+        workgroups: [Math.min(rows, 65535), ceilDiv(rows, 65535)],
+      },
+    ],
+  });
   return out;
 }
 

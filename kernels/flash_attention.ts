@@ -8,9 +8,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   cpuTensor,
   dims,
@@ -473,84 +472,56 @@ export async function flashAttention(
     seqIds: !!options.seqIds,
   };
   const words = Math.max(1, ceilDiv(d.Sq, 32));
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
-    Sq: d.Sq,
-    Skv: d.Skv,
-    Hq: d.Hq,
-    Hkv: d.Hkv,
-    group: d.Hq / d.Hkv,
-    offset: d.Skv - d.Sq,
-    scale2: (options.scale ?? 1 / Math.sqrt(d.D)) * Math.LOG2E,
-    words,
-  });
-  const masks: Tensor[] = [];
-  if (options.seqIds) {
-    masks.push(
-      Tensor.fromArray(Int32Array.from(options.seqIds), { shape: [d.Skv], dtype: "i32", gpu }),
-    );
-  }
-  if (options.parents) {
-    masks.push(
-      Tensor.fromArray(treeAncestorMask(options.parents), {
-        shape: [d.Sq * words],
-        dtype: "u32",
-        gpu,
-      }),
-    );
-  }
   // first position of each position's sequence id (the forward pass starts its key loop there)
-  const segStart: Tensor[] = [];
+  let segStart: Uint32Array | undefined;
   if (options.seqIds) {
     const first = new Map<number, number>();
-    const starts = new Uint32Array(d.Skv);
+    segStart = new Uint32Array(d.Skv);
     for (let j = 0; j < d.Skv; j++) {
       const id = options.seqIds[j];
       if (!first.has(id)) first.set(id, j);
-      starts[j] = first.get(id)!;
+      segStart[j] = first.get(id)!;
     }
-    segStart.push(Tensor.fromArray(starts, { shape: [d.Skv], dtype: "u32", gpu }));
   }
-  const out = Tensor.empty([d.Sq, d.Hq, d.D], { dtype, gpu });
-  const lse = Tensor.empty([d.Hq, d.Sq], { dtype: "f32", gpu });
-  const fwd = await gpu.pipelines.get(flashAttentionWgsl(config), { label: "flash_attention" });
-  const passes = [{
-    pipeline: fwd,
+  const kernel = {
     label: "flash_attention",
-    bindings: [
-      { buffer: params },
-      bind(q),
-      bind(k),
-      bind(v),
-      bind(out),
-      bind(lse),
-      ...masks.map(bind),
-      ...segStart.map(bind),
-    ],
-    workgroups: [ceilDiv(d.Sq * (d.Hq / d.Hkv), forwardTiles(d.D)[0]), d.Hkv] as [number, number],
-  }];
-  let keyMass: Tensor | undefined;
-  if (options.keyMass) {
-    keyMass = Tensor.empty([d.Hq, d.Skv], { dtype: "f32", gpu });
-    const pm = await gpu.pipelines.get(flashKeyMassWgsl(config), { label: "flash_key_mass" });
-    passes.push({
-      pipeline: pm,
-      label: "flash_key_mass",
-      bindings: [
-        { buffer: params },
-        bind(q),
-        bind(k),
-        bind(lse),
-        bind(keyMass),
-        ...masks.map(bind),
-      ],
-      workgroups: [ceilDiv(d.Skv, 64), d.Hq],
-    });
-  }
-  gpu.run(passes, {
+    uniforms: {
+      Sq: d.Sq,
+      Skv: d.Skv,
+      Hq: d.Hq,
+      Hkv: d.Hkv,
+      group: d.Hq / d.Hkv,
+      offset: d.Skv - d.Sq,
+      scale2: (options.scale ?? 1 / Math.sqrt(d.D)) * Math.LOG2E,
+      words,
+    },
+    bindings: {
+      q,
+      k,
+      v,
+      seq: options.seqIds && Int32Array.from(options.seqIds),
+      tree: options.parents && treeAncestorMask(options.parents),
+      segStart,
+    },
     profiler: options.profiler,
-    release: [params, ...masks.map((m) => m.buffer), ...segStart.map((m) => m.buffer)],
+  };
+  const forward = {
+    label: "flash_attention",
+    source: flashAttentionWgsl(config),
+    workgroups: [ceilDiv(d.Sq * (d.Hq / d.Hkv), forwardTiles(d.D)[0]), d.Hkv] as [number, number],
+  };
+  const outputs = { out: { shape: [d.Sq, d.Hq, d.D], dtype }, lse: { shape: [d.Hq, d.Sq] } };
+  if (!options.keyMass) return await dispatch(gpu, { ...kernel, outputs, passes: [forward] });
+  const r = await dispatch(gpu, {
+    ...kernel,
+    outputs: { ...outputs, mass: { shape: [d.Hq, d.Skv] } },
+    passes: [forward, {
+      label: "flash_key_mass",
+      source: flashKeyMassWgsl(config),
+      workgroups: [ceilDiv(d.Skv, 64), d.Hq],
+    }],
   });
-  return keyMass ? { out, lse, keyMass } : { out, lse };
+  return { out: r.out, lse: r.lse, keyMass: r.mass };
 }
 
 /**

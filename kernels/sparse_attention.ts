@@ -12,9 +12,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   cpuTensor,
   dims,
@@ -288,51 +287,39 @@ export async function sparseAttention(
     : Math.max(TILE, ceilDiv(ceilDiv(longest, 64), TILE) * TILE);
   const splits = Math.max(1, ceilDiv(longest, chunk));
   const config = { headDim: d.D, rows: R, dtype };
-  const [p1, p2] = await Promise.all([
-    gpu.pipelines.get(sparseAttentionSplitWgsl(config), { label: "sparse_attention_split" }),
-    gpu.pipelines.get(sparseAttentionMergeWgsl(config), { label: "sparse_attention_merge" }),
-  ]);
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
-    nq: d.nq,
-    Hq: d.Hq,
-    Hkv: d.Hkv,
-    group: d.group,
-    perList: d.perList,
-    lists: d.lists,
-    chunk,
-    splits,
-    kvLen: d.kvLength,
-    causal: options.causal ? 1 : 0,
-    scale2: (options.scale ?? 1 / Math.sqrt(d.D)) * Math.LOG2E,
-  });
-  const offT = Tensor.fromArray(offsets, { shape: [d.lists + 1], gpu });
-  const selT = Tensor.fromArray(sel, { shape: [sel.length], gpu });
   const rows = d.nq * d.Hq;
-  const po = gpu.scratch(splits * rows * d.D * 4), pml = gpu.scratch(splits * rows * 8);
-  const out = Tensor.empty([d.nq, d.Hq, d.D], { dtype, gpu });
-  gpu.run([
-    {
-      pipeline: p1,
-      label: "sparse_attention_split",
-      bindings: [
-        { buffer: params },
-        bind(q),
-        bind(k),
-        bind(v),
-        bind(offT),
-        bind(selT),
-        { buffer: po },
-        { buffer: pml },
-      ],
-      workgroups: [splits, d.lists, ceilDiv(rowsInList, R)],
+  const { out } = await dispatch(gpu, {
+    label: "sparse_attention",
+    uniforms: {
+      nq: d.nq,
+      Hq: d.Hq,
+      Hkv: d.Hkv,
+      group: d.group,
+      perList: d.perList,
+      lists: d.lists,
+      chunk,
+      splits,
+      kvLen: d.kvLength,
+      causal: options.causal ? 1 : 0,
+      scale2: (options.scale ?? 1 / Math.sqrt(d.D)) * Math.LOG2E,
     },
-    {
-      pipeline: p2,
-      label: "sparse_attention_merge",
-      bindings: [{ buffer: params }, { buffer: po }, { buffer: pml }, bind(out)],
-      workgroups: [Math.min(rows, 65535), ceilDiv(rows, 65535)],
-    },
-  ], { profiler: options.profiler, release: [params, po, pml, offT.buffer, selT.buffer] });
+    bindings: { q, k, v, offsets, sel },
+    outputs: { out: { shape: [d.nq, d.Hq, d.D], dtype } },
+    scratch: { po: splits * rows * d.D * 4, pml: splits * rows * 8 },
+    profiler: options.profiler,
+    passes: [
+      {
+        label: "sparse_attention_split",
+        source: sparseAttentionSplitWgsl(config),
+        workgroups: [splits, d.lists, ceilDiv(rowsInList, R)],
+      },
+      {
+        label: "sparse_attention_merge",
+        source: sparseAttentionMergeWgsl(config),
+        workgroups: [Math.min(rows, 65535), ceilDiv(rows, 65535)],
+      },
+    ],
+  });
   return out;
 }
 

@@ -9,8 +9,14 @@
  * @example
  * ```ts
  * import { Rng } from "@tokenlab/tokenlab";
- * const rng = new Rng(7);
- * console.log(rng.shuffle([1, 2, 3, 4]));
+ * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+ * import { describeSample } from "@tokenlab/tokenlab/analysis";
+ * // corpus → tokenizer → tokens → records: bytes per token over a seeded sample of sentences
+ * const sentences = ["The cat sat on the mat.", "Tokenizers are compressors.", "Ünïcödé too."];
+ * const sample = new Rng(7).shuffle(sentences).slice(0, 2);
+ * const o200k = await loadPretrained("o200k_base");
+ * const bpt = sample.map((s) => new TextEncoder().encode(s).length / o200k.encode(s).length);
+ * console.log(describeSample(bpt));
  * ```
  *
  * @module

@@ -18,7 +18,7 @@
  * @module
  */
 import { sampleReference } from "../../kernels/sampling.ts";
-import { TokenlabError } from "../util/errors.ts";
+import { check, TokenlabError } from "../util/errors.ts";
 import type { Model } from "./model.ts";
 
 /** Options for {@linkcode generate}; the sampling options are those of the kernels' `sample`. */
@@ -49,17 +49,23 @@ export interface GenerateOptions {
  */
 export async function* generateStream(
   model: Model,
-  promptIds: number[],
+  promptIds: ArrayLike<number>,
   options: GenerateOptions = {},
 ): AsyncGenerator<number> {
   const max = options.maxNewTokens ?? 16;
-  if (promptIds.length === 0) {
+  check(
+    Number.isInteger(max) && max >= 0,
+    `generate: maxNewTokens must be a non-negative integer, got ${max}`,
+  );
+  const prompt = Array.from(promptIds);
+  if (prompt.length === 0) {
     throw new TokenlabError("generate needs a non-empty prompt", { hint: "start with a BOS id" });
   }
   const stop = new Set(options.stop ?? []);
   const cache = model.newCache();
   const V = model.config.vocabSize;
-  let logits = await model.forward(promptIds, cache);
+  if (max === 0) return;
+  let logits = await model.forward(prompt, cache);
   let row = logits.subarray(logits.length - V);
   for (let i = 0; i < max; i++) {
     const id = sampleReference({ data: row, shape: [1, V] }, {
@@ -88,10 +94,10 @@ export async function* generateStream(
  */
 export async function generate(
   model: Model,
-  promptIds: number[],
+  promptIds: ArrayLike<number>,
   options: GenerateOptions = {},
 ): Promise<number[]> {
-  const out = [...promptIds];
+  const out = Array.from(promptIds);
   for await (const id of generateStream(model, promptIds, options)) out.push(id);
   return out;
 }

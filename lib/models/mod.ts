@@ -1,10 +1,17 @@
 /**
- * Model runtime: HF config and safetensors I/O, Llama-style transformer, KV cache, generation, tiny-model training.
+ * Model runtime: HF config and safetensors I/O, a Llama-style transformer (CPU or WebGPU), the
+ * KV cache, generation, and tiny-model training (`trainTinyLM` driving a CPU or GPU trainer).
  *
  * @example
  * ```ts
- * import * as area from "@tokenlab/tokenlab/models";
- * console.log(Object.keys(area));
+ * import { bundledModelPath, generate, loadModel, saveModel } from "@tokenlab/tokenlab/models";
+ * // load a bundled default model (config.json + model.safetensors + tokenizer.json)
+ * const model = await loadModel(bundledModelPath("tiny-target"));
+ * const prompt = model.tokenizer!.encode("Once upon a time");
+ * // greedy by default; temperature/topK/topP with a seed draw the same tokens on CPU and GPU
+ * const ids = await generate(model, prompt, { maxNewTokens: 12 });
+ * console.log(model.tokenizer!.decode(ids));
+ * await saveModel(model, await Deno.makeTempDir()); // an HF folder transformers can load
  * ```
  *
  * @module

@@ -11,9 +11,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   dims,
   grid,
@@ -327,23 +326,15 @@ async function statsPass(
     }
     return;
   }
-  const gpu = l.gpu;
-  const pipeline = await gpu.pipelines.get(linearCrossEntropyStatsWgsl(), { label: "lce_stats" });
   const [gx, gy] = grid(N);
-  const params = gpu.uniformBuffer(STATS_PARAMS, {
-    rows: N,
-    C,
-    c0: o.c0,
-    gridX: gx,
-    first: o.first ? 1 : 0,
-    last: o.last ? 1 : 0,
-  });
-  gpu.run([{
-    pipeline,
+  await dispatch(l.gpu, {
     label: "lce_stats",
-    bindings: [{ buffer: params }, bind(l), bind(o.tgt), bind(o.state), bind(o.loss)],
+    source: linearCrossEntropyStatsWgsl(),
+    uniforms: { rows: N, C, c0: o.c0, gridX: gx, first: o.first ? 1 : 0, last: o.last ? 1 : 0 },
+    bindings: { logits: l, targets: o.tgt, state: o.state, loss: o.loss },
     workgroups: [N ? gx : 0, gy],
-  }], { profiler: o.prof, release: [params] });
+    profiler: o.prof,
+  });
 }
 
 async function gradPass(
@@ -362,22 +353,15 @@ async function gradPass(
     }
     return;
   }
-  const gpu = g.gpu;
-  const pipeline = await gpu.pipelines.get(linearCrossEntropyGradWgsl(), { label: "lce_grad" });
   const [gx, gy] = grid(ceilDiv(N * C, 256));
-  const params = gpu.uniformBuffer(GRAD_PARAMS, {
-    n: N * C,
-    C,
-    c0: o.c0,
-    gridX: gx,
-    scale: o.scale,
-  });
-  gpu.run([{
-    pipeline,
+  await dispatch(g.gpu, {
     label: "lce_grad",
-    bindings: [{ buffer: params }, bind(g), bind(o.tgt), bind(o.state)],
+    source: linearCrossEntropyGradWgsl(),
+    uniforms: { n: N * C, C, c0: o.c0, gridX: gx, scale: o.scale },
+    bindings: { g, targets: o.tgt, state: o.state },
     workgroups: [N * C ? gx : 0, gy],
-  }], { profiler: o.prof, release: [params] });
+    profiler: o.prof,
+  });
 }
 
 /**

@@ -8,9 +8,8 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type DispatchPass, type Tensor } from "../lib/gpu/mod.ts";
 import {
-  bind,
   ceilDiv,
   cpuTensor,
   type FloatArray,
@@ -135,50 +134,41 @@ export async function gradNorm(tensors: Tensor[], options: GradNormOptions = {})
   if (tensors[0].isCpu) {
     return cpuTensor(gradNormReference(tensors.map(hostOf), options), "f32");
   }
-  const gpu = tensors[0].gpu;
   const src = gradNormWgsl();
-  const [pp, pf] = await Promise.all([
-    gpu.pipelines.get(src.partial, { label: "grad_norm_partial" }),
-    gpu.pipelines.get(src.finish, { label: "grad_norm_finish" }),
-  ]);
   const chunks = tensors.map((t) => ceilDiv(t.size, CHUNK));
   const total = chunks.reduce((a, b) => a + b, 0);
-  const partials = Tensor.zeros([Math.max(1, total)], { gpu });
-  const stats = Tensor.empty([2], { gpu });
-  const release: GPUBuffer[] = [partials.buffer];
-  const passes = [];
+  const passes: DispatchPass[] = [];
   let offset = 0;
   for (let i = 0; i < tensors.length; i++) {
     const [gx, gy] = grid(chunks[i]);
-    const params = gpu.uniformBuffer(SQ_PARAMS, {
-      n: tensors[i].size,
-      offset,
-      gridX: gx,
-      maxNorm: 0,
-    });
-    release.unshift(params);
     passes.push({
-      pipeline: pp,
       label: "grad_norm_partial",
-      bindings: [{ buffer: params }, bind(tensors[i]), bind(partials)],
-      workgroups: [chunks[i] ? gx : 0, gy] as [number, number],
+      source: src.partial,
+      uniforms: { n: tensors[i].size, offset, gridX: gx, maxNorm: 0 },
+      bindings: { g: tensors[i] },
+      workgroups: [chunks[i] ? gx : 0, gy],
     });
     offset += chunks[i];
   }
-  const fin = gpu.uniformBuffer(SQ_PARAMS, {
-    n: total,
-    offset: 0,
-    gridX: 1,
-    maxNorm: Number.isFinite(options.maxNorm) ? options.maxNorm : 0,
-  });
-  release.unshift(fin);
   passes.push({
-    pipeline: pf,
     label: "grad_norm_finish",
-    bindings: [{ buffer: fin }, bind(partials), bind(stats)],
-    workgroups: [1, 1] as [number, number],
+    source: src.finish,
+    uniforms: {
+      n: total,
+      offset: 0,
+      gridX: 1,
+      maxNorm: Number.isFinite(options.maxNorm) ? options.maxNorm : 0,
+    },
+    workgroups: [1, 1],
   });
-  gpu.run(passes, { profiler: options.profiler, release });
+  // every partial slot 0..total-1 is written by the first passes before the finish reads it
+  const { stats } = await dispatch(tensors[0].gpu, {
+    label: "grad_norm",
+    outputs: { stats: { shape: [2] } },
+    scratch: { partials: Math.max(1, total) * 4 },
+    passes,
+    profiler: options.profiler,
+  });
   return stats;
 }
 
@@ -337,21 +327,16 @@ export async function adamw(inputs: AdamwInputs<Tensor>, options: AdamWOptions):
     (v.host as Float32Array).set(r.v.data);
     return;
   }
-  const gpu = param.gpu;
-  const pipeline = await gpu.pipelines.get(ADAMW_WGSL, { label: "adamw" });
   const [gx, gy] = grid(ceilDiv(param.size, 256));
-  const params = gpu.uniformBuffer(ADAM_PARAMS, {
-    n: param.size,
-    gridX: gx,
-    ...adamConstants(options),
-  });
-  const one = clip ? null : Tensor.fromArray([1, 1], { shape: [2], gpu });
-  gpu.run([{
-    pipeline,
+  await dispatch(param.gpu, {
     label: "adamw",
-    bindings: [{ buffer: params }, bind(param), bind(grad), bind(m), bind(v), bind(clip ?? one!)],
+    source: ADAMW_WGSL,
+    uniforms: { n: param.size, gridX: gx, ...adamConstants(options) },
+    // without a clip tensor, the [norm, scale] pair is [1, 1]: no scaling
+    bindings: { p: param, g: grad, m, v, clip: clip ?? Float32Array.of(1, 1) },
     workgroups: [param.size ? gx : 0, gy],
-  }], { profiler: options.profiler, release: one ? [params, one.buffer] : [params] });
+    profiler: options.profiler,
+  });
 }
 
 /** Outputs of {@linkcode adamwReference}: the updated tensors. */

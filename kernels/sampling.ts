@@ -38,7 +38,7 @@
  */
 
 import { check } from "../lib/util/errors.ts";
-import { Tensor } from "../lib/gpu/mod.ts";
+import { dispatch, type Tensor } from "../lib/gpu/mod.ts";
 import {
   cpuTensor,
   enables,
@@ -517,32 +517,31 @@ export async function topK(x: Tensor, options: TopKOptions): Promise<TopKResult<
       indices: cpuTensor({ data: r.indices, shape: r.values.shape }, "i32"),
     };
   }
-  const gpu = x.gpu, k = options.k;
+  const k = options.k;
   const threads = threadsFor(cols);
-  const pipeline = await gpu.pipelines.get(topKWgsl({ dtype, threads }), { label: "top_k" });
   const [gx, gy] = grid(rows);
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
-    rows,
-    cols,
-    k,
-    padK: 2 ** Math.ceil(Math.log2(k)),
-    gridX: gx,
-  });
   const shape = [...x.shape.slice(0, -1), k];
-  const values = Tensor.empty(shape, { dtype: "f32", gpu });
-  const indices = Tensor.empty(shape, { dtype: "i32", gpu });
-  gpu.run([{
-    pipeline,
+  return await dispatch(x.gpu, {
     label: "top_k",
-    bindings: [
-      { buffer: params },
-      { buffer: x.buffer, size: x.bindingSize },
-      { buffer: values.buffer, size: values.bindingSize },
-      { buffer: indices.buffer, size: indices.bindingSize },
-    ],
+    source: topKWgsl({ dtype, threads }),
+    // the params struct is shared with sample: its sampling fields are unused here
+    uniforms: {
+      rows,
+      cols,
+      k,
+      padK: 2 ** Math.ceil(Math.log2(k)),
+      topP: 0,
+      invT: 0,
+      greedy: 0,
+      seed: 0,
+      counter: 0,
+      gridX: gx,
+    },
+    bindings: { x },
+    outputs: { values: { shape }, indices: { shape, dtype: "i32" } },
     workgroups: [rows ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params] });
-  return { values, indices };
+    profiler: options.profiler,
+  });
 }
 
 /**
@@ -573,32 +572,28 @@ export async function sample(logits: Tensor, options: SampleOptions = {}): Promi
   if (logits.isCpu) {
     return cpuTensor({ data: sampleReference(hostOf(logits), options), shape }, "i32");
   }
-  const gpu = logits.gpu;
   const threads = threadsFor(cols);
-  const pipeline = await gpu.pipelines.get(sampleWgsl({ dtype, threads }), { label: "sample" });
   const [gx, gy] = grid(rows);
-  const params = gpu.uniformBuffer(PARAMS_WGSL, {
-    rows,
-    cols,
-    k: p.k,
-    topP: p.topP,
-    invT: p.invT,
-    greedy: p.greedy ? 1 : 0,
-    seed: p.seed,
-    counter: p.counter,
-    gridX: gx,
-  });
-  const tokens = Tensor.empty(shape, { dtype: "i32", gpu });
-  gpu.run([{
-    pipeline,
+  const { tokens } = await dispatch(logits.gpu, {
     label: "sample",
-    bindings: [
-      { buffer: params },
-      { buffer: logits.buffer, size: logits.bindingSize },
-      { buffer: tokens.buffer, size: tokens.bindingSize },
-    ],
+    source: sampleWgsl({ dtype, threads }),
+    uniforms: {
+      rows,
+      cols,
+      k: p.k,
+      padK: 0, // top-k's sort width, unused by sample
+      topP: p.topP,
+      invT: p.invT,
+      greedy: p.greedy ? 1 : 0,
+      seed: p.seed,
+      counter: p.counter,
+      gridX: gx,
+    },
+    bindings: { x: logits },
+    outputs: { tokens: { shape, dtype: "i32" } },
     workgroups: [rows ? gx : 0, gy],
-  }], { profiler: options.profiler, release: [params] });
+    profiler: options.profiler,
+  });
   return tokens;
 }
 

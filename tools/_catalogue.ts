@@ -1,4 +1,22 @@
-// The paper catalogue (data/papers.json): loading and validation.
+// The paper catalogue (data/papers.json): loading and validation, and the status a paper's
+// record gives it.
+//
+// A paper with a notebook gets its status from the run's record (paperStatus in
+// lib/analysis/status.ts: headline rows decide); its `status` field in papers.json is only the
+// committed expectation, which tests/tools/papers_status_test.ts checks against the last run's
+// record. Papers without a notebook keep a hand-set status (not started / out of reach).
+import { type DerivedStatus, type PaperStatus, paperStatus } from "../lib/analysis/status.ts";
+import type { ClaimVerdict } from "../lib/analysis/record.ts";
+
+/** A paper's status. */
+export type Status =
+  | "not started"
+  | "in progress"
+  | "reproduced"
+  | "partly reproduced"
+  | "not reproduced"
+  | "inconclusive"
+  | "out of reach";
 
 /** One catalogue entry. */
 export interface Paper {
@@ -6,10 +24,13 @@ export interface Paper {
   title: string;
   family: string;
   tier: "A" | "B" | "C";
-  status: "not started" | "in progress" | "reproduced" | "partly reproduced" | "out of reach";
+  /** Hand-set for papers without a notebook; for the others the expectation a run must meet. */
+  status: Status;
   notebook?: string;
   reason?: string;
+  /** The paper's headline claim, in words. */
   claim?: string;
+  /** Optional committed summary: when present it must equal the one generated from the record. */
   summary?: string;
 }
 
@@ -19,8 +40,46 @@ export const STATUSES = [
   "in progress",
   "reproduced",
   "partly reproduced",
+  "not reproduced",
+  "inconclusive",
   "out of reach",
-] as const;
+] as const satisfies readonly Status[];
+
+/** The statuses a record can give (see lib/analysis/status.ts). */
+export const DERIVED_STATUSES: readonly DerivedStatus[] = [
+  "reproduced",
+  "partly reproduced",
+  "not reproduced",
+  "inconclusive",
+  "in progress",
+];
+
+/** The record names a notebook writes: the `writeRecord("<name>", …)` calls in its code cells. */
+export function recordNamesOf(notebookPath: string): string[] {
+  const nb = JSON.parse(Deno.readTextFileSync(notebookPath));
+  const code = (nb.cells ?? []).filter((c: { cell_type: string }) => c.cell_type === "code")
+    .map((c: { source: string | string[] }) =>
+      Array.isArray(c.source) ? c.source.join("") : c.source
+    ).join("\n");
+  return [...new Set([...code.matchAll(/writeRecord\(\s*["'`]([\w.-]+)["'`]/g)].map((m) => m[1]))];
+}
+
+/** The claim rows of a set of records (`values.verdicts` of each, in order). */
+export function claimRowsOf(
+  records: readonly { values?: Record<string, unknown> }[],
+): ClaimVerdict[] {
+  return records.flatMap((r) =>
+    Array.isArray(r?.values?.verdicts) ? r.values.verdicts as ClaimVerdict[] : []
+  );
+}
+
+/** A paper's status from its records' claim rows (only the rows for this paper count). */
+export function statusFromRecords(
+  paper: Paper,
+  records: readonly { values?: Record<string, unknown> }[],
+): PaperStatus {
+  return paperStatus(claimRowsOf(records), { paperId: paper.id });
+}
 
 /** Reads and validates the catalogue; throws an Error listing every problem found. */
 export function loadCatalogue(path: string): Paper[] {
@@ -60,5 +119,34 @@ export function validateCatalogue(data: unknown): string[] {
     }
     if (p.tier === "C" && !p.reason) problems.push(`${at}: tier C needs a reason`);
   });
+  return problems;
+}
+
+/**
+ * What is wrong with a paper's committed `status` (and `summary`, if it has one) given the
+ * records of its notebook's run: an empty list when they match what the records give.
+ */
+export function committedStatusProblems(
+  paper: Paper,
+  records: readonly { values?: Record<string, unknown> }[],
+): string[] {
+  const derived = statusFromRecords(paper, records);
+  const problems: string[] = [];
+  if (derived.status !== paper.status) {
+    const why = derived.decidedBy.map((r) =>
+      `${r.quantity}: ${r.verdict}${r.fragile ? " (fragile)" : ""}`
+    );
+    problems.push(
+      `${paper.id}: papers.json says "${paper.status}" but the record gives "${derived.status}"` +
+        (why.length ? ` (decided by ${why.join("; ")})` : "") +
+        ` — set "status": "${derived.status}" once the run is the one you mean`,
+    );
+  }
+  if (paper.summary !== undefined && paper.summary !== derived.summary) {
+    problems.push(
+      `${paper.id}: the committed summary differs from the record's; generated: ${derived.summary}` +
+        " (drop the summary field: the site generates it)",
+    );
+  }
   return problems;
 }

@@ -3,6 +3,10 @@
  * counts per tier and status, build environment) and one page per executed notebook in
  * `site/notebooks/`. Self-contained: no CDN, works from the file system.
  *
+ * A paper with an executed notebook takes its status and one-line summary from the records
+ * that run wrote (`paperStatus`: the headline claim rows decide), never from papers.json, whose
+ * `status` is then only the committed expectation (shown when the two disagree).
+ *
  * Usage: deno task site [--from DIR …] [--out DIR]
  *
  * With `--from`, the executed copies and records of several output folders (the shards of
@@ -12,7 +16,17 @@
  */
 import { marked } from "marked";
 import { describeEnvironment, type EnvironmentReport } from "../lib/analysis/environment.ts";
-import { loadCatalogue, type Paper, STATUSES, TIERS } from "./_catalogue.ts";
+import type { ClaimVerdict } from "../lib/analysis/record.ts";
+import { type PaperStatus, paperStatus } from "../lib/analysis/status.ts";
+import {
+  claimRowsOf,
+  loadCatalogue,
+  type Paper,
+  type Status,
+  STATUSES,
+  statusFromRecords,
+  TIERS,
+} from "./_catalogue.ts";
 import { repoRoot } from "./_jupyter.ts";
 
 interface Output {
@@ -60,6 +74,8 @@ export interface NotebookPage {
   status: string;
   /** Seconds the run took. */
   seconds: number | null;
+  /** The records the run wrote (parsed), in the order the notebook's metadata lists them. */
+  records: { name?: string; values?: Record<string, unknown> }[];
 }
 
 const CSS = `
@@ -71,6 +87,10 @@ th{background:#f6f8fa}
 .s-reproduced,.s-passed{background:#dafbe1;color:#116329}.s-partly-reproduced{background:#fff8c5;color:#7d4e00}
 .s-in-progress{background:#ddf4ff;color:#0550ae}.s-not-started{background:#eaeef2;color:#57606a}
 .s-out-of-reach{background:#ffebe9;color:#a40e26}.s-failed,.s-timeout,.s-invalid{background:#ffebe9;color:#a40e26}
+.s-not-reproduced{background:#ffd8d3;color:#82071e}.s-inconclusive{background:#f5e0ff;color:#6e3f9b}
+.warn{color:#9a6700;font-size:13px}.sw{color:#9a6700;font-weight:bold}
+.v-agrees{color:#1a7f37;font-weight:bold}.v-differs{color:#cf222e;font-weight:bold}
+.v-inconclusive{color:#9a6700;font-weight:bold}.v-missing{color:#57606a;font-weight:bold}
 .meta{color:#57606a;font-size:13px}.reason{color:#57606a;font-size:13px}
 .cell{margin:1em 0}.src{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px;overflow-x:auto;font-size:13px}
 .out{padding:4px 8px;overflow-x:auto}.out pre{margin:0;font-size:13px}.err{background:#ffebe9;border-radius:6px}
@@ -130,8 +150,20 @@ export function renderOutput(o: Output): string {
   return "";
 }
 
-/** Renders an executed notebook as an HTML page. */
-export function renderNotebook(nb: Notebook, name: string): { html: string; title: string } {
+/** What {@linkcode renderNotebook} shows beside the cells. */
+export interface NotebookPageOptions {
+  /** Notebook file name. */
+  name: string;
+  /** The records the run wrote: their claim rows and derived status head the page. */
+  records?: { values?: Record<string, unknown> }[];
+}
+
+/** Renders an executed notebook as an HTML page (`options` may be just its file name). */
+export function renderNotebook(
+  nb: Notebook,
+  options: string | NotebookPageOptions,
+): { html: string; title: string } {
+  const { name, records = [] } = typeof options === "string" ? { name: options } : options;
   const heading = nb.cells.find((c) => c.cell_type === "markdown" && /^#\s/m.test(text(c.source)));
   const title = heading ? text(heading.source).match(/^#\s+(.+)$/m)![1].trim() : name;
   const meta = nb.metadata?.tokenlab;
@@ -145,7 +177,7 @@ export function renderNotebook(nb: Notebook, name: string): { html: string; titl
     : meta?.date
     ? " (commit unknown)"
     : "";
-  const records = (meta?.records ?? []).map((r) => {
+  const recordLinks = (meta?.records ?? []).map((r) => {
     const file = r.slice(r.lastIndexOf("/") + 1);
     return `<a href="../records/${esc(file)}">${esc(r)}</a>`;
   });
@@ -156,9 +188,11 @@ export function renderNotebook(nb: Notebook, name: string): { html: string; titl
     }${
       meta?.parameters ? ` · parameters <code>${esc(JSON.stringify(meta.parameters))}</code>` : ""
     }${meta?.date ? ` · executed ${esc(meta.date)}` : ""}${commit}${
-      records.length ? ` · record ${records.join(", ")}` : ""
+      recordLinks.length ? ` · record ${recordLinks.join(", ")}` : ""
     }</p>`,
   ];
+  const rows = claimRowsOf(records);
+  if (rows.length) parts.push(renderEvidence(rows, paperStatus(rows)));
   if (meta?.error) {
     parts.push(
       `<p class="out err">Failed in code cell ${meta.failed_cell ?? "?"}: ${
@@ -183,6 +217,68 @@ export function renderNotebook(nb: Notebook, name: string): { html: string; titl
   return { html: page(title, parts.join("\n")), title };
 }
 
+/** Renders a record's claim rows: the derived status, its summary, and every row's evidence. */
+export function renderEvidence(rows: readonly ClaimVerdict[], status: PaperStatus): string {
+  const n = (x: number | null | undefined) =>
+    x === null || x === undefined ? "—" : Number.isInteger(x) ? String(x) : x.toPrecision(4);
+  const band = (r: ClaimVerdict) =>
+    r.band
+      ? `[${r.band.low === null ? "−∞" : n(r.band.low)}, ${
+        r.band.high === null ? "∞" : n(r.band.high)
+      }]`
+      : "";
+  const body = rows.map((r) => {
+    const iv = r.interval
+      ? `${r.interval.level ? `${Math.round(r.interval.level * 100)}% ` : ""}[${
+        n(r.interval.low)
+      }, ${n(r.interval.high)}]${r.interval.over ? ` over ${r.interval.over}` : ""}`
+      : "";
+    const notes = [
+      r.backend
+        ? r.software
+          ? `<span class="sw">timed on ${
+            esc(r.backend)
+          }: a software adapter, not a hardware result</span>`
+          : `timed on ${esc(r.backend)}`
+        : "",
+      r.fragile
+        ? `fragile: flips without ${
+          esc((r.flips ?? []).map((f) => `${f.group} (${n(f.value)})`).join(", "))
+        }`
+        : "",
+      r.missing ? `not measured: ${esc(r.missing)}` : "",
+    ].filter(Boolean).join("; ");
+    return `<tr><td>${r.headline ? "★ " : ""}${esc(r.quantity)}${
+      r.paperId ? ` <span class="meta">(${esc(r.paperId)})</span>` : ""
+    }</td><td>${n(r.paper)}${r.unit ? ` ${esc(r.unit)}` : ""}</td><td>${esc(band(r))}</td><td>${
+      n(r.measured)
+    }</td><td>${esc(iv)}</td><td class="v-${r.verdict}">${r.verdict}${
+      r.fragile ? " (fragile)" : ""
+    }</td><td>${notes}</td></tr>`;
+  }).join("");
+  return `<h2>Evidence</h2><p>${badge(status.status)} ${esc(status.summary)}</p>` +
+    `<table class="evidence"><thead><tr><th>claim (★ headline)</th><th>paper</th><th>agrees in</th>` +
+    `<th>measured</th><th>interval</th><th>verdict</th><th>notes</th></tr></thead><tbody>${body}` +
+    `</tbody></table>`;
+}
+
+/** The status a paper shows: derived from its notebook's run when there is one. */
+export interface ShownStatus {
+  /** The status on the page. */
+  status: Status;
+  /** Derived from the run's records (null: no passed run with records; the catalogue's then). */
+  derived: PaperStatus | null;
+}
+
+/** A paper's shown status: from the records of its notebook's passed run, else the catalogue. */
+export function shownStatus(paper: Paper, page: NotebookPage | undefined): ShownStatus {
+  if (!page || page.status !== "passed" || claimRowsOf(page.records).length === 0) {
+    return { status: paper.status, derived: null };
+  }
+  const derived = statusFromRecords(paper, page.records);
+  return { status: derived.status, derived };
+}
+
 /** Renders the index page. */
 export function renderIndex(
   papers: Paper[],
@@ -190,17 +286,21 @@ export function renderIndex(
   env: EnvironmentReport,
 ): string {
   const byNotebook = new Map(pages.map((p) => [`notebooks/${p.name}`, p]));
+  const shown = new Map(
+    papers.map((p) => [p.id, shownStatus(p, p.notebook ? byNotebook.get(p.notebook) : undefined)]),
+  );
+  const statusOf = (p: Paper) => shown.get(p.id)!.status;
   const count = (pred: (p: Paper) => boolean) => papers.filter(pred).length;
   const summary = `<table><thead><tr><th>tier</th>${
     STATUSES.map((s) => `<th>${badge(s)}</th>`).join("")
   }<th>all</th></tr></thead><tbody>${
     TIERS.map((t) =>
       `<tr><th>${t}</th>${
-        STATUSES.map((s) => `<td>${count((p) => p.tier === t && p.status === s)}</td>`).join("")
+        STATUSES.map((s) => `<td>${count((p) => p.tier === t && statusOf(p) === s)}</td>`).join("")
       }<td>${count((p) => p.tier === t)}</td></tr>`
     ).join("")
   }<tr><th>all</th>${
-    STATUSES.map((s) => `<td>${count((p) => p.status === s)}</td>`).join("")
+    STATUSES.map((s) => `<td>${count((p) => statusOf(p) === s)}</td>`).join("")
   }<td>${papers.length}</td></tr></tbody></table>`;
   // families in the catalogue's reading order; any new family goes last
   const preferred = [
@@ -223,11 +323,26 @@ export function renderIndex(
           : p.notebook
           ? `${esc(p.notebook.slice(10))} (not run)`
           : "";
-        const notes = [p.summary, p.tier === "C" ? p.reason : undefined].filter(Boolean)
-          .map((s) => `<span class="reason">${esc(s!)}</span>`).join("<br>");
+        const { status, derived } = shown.get(p.id)!;
+        const notes = [
+          derived ? derived.summary : undefined,
+          p.tier === "C" || !p.notebook ? p.reason : undefined,
+        ].filter(Boolean).map((s) => `<span class="reason">${esc(s!)}</span>`);
+        if (derived && derived.status !== p.status) {
+          notes.push(
+            `<span class="warn">the catalogue expects “${
+              esc(p.status)
+            }”: update data/papers.json</span>`,
+          );
+        }
+        if (p.notebook && !derived) {
+          notes.push(
+            `<span class="warn">status from the catalogue: no passed run with a record here</span>`,
+          );
+        }
         return `<tr id="${p.id}"><td>${p.id}</td><td>${esc(p.title)}</td><td>${p.tier}</td><td>${
-          badge(p.status)
-        }</td><td>${link}</td><td>${notes}</td></tr>`;
+          badge(status)
+        }</td><td>${link}</td><td>${notes.join("<br>")}</td></tr>`;
       }).join("")
     }</tbody></table>`
   ).join("\n");
@@ -275,7 +390,8 @@ export async function buildSite(
       console.error(`site: skipping ${name}: not valid JSON (${(e as Error).message})`);
       continue;
     }
-    const { html, title } = renderNotebook(nb, name);
+    const records = readRunRecords(nb.metadata?.tokenlab?.records ?? [], { root, siteDir });
+    const { html, title } = renderNotebook(nb, { name, records });
     const pageName = `notebooks/${name.replace(/\.ipynb$/, ".html")}`;
     await Deno.writeTextFile(`${siteDir}/${pageName}`, html);
     pages.push({
@@ -284,11 +400,43 @@ export async function buildSite(
       title,
       status: nb.metadata?.tokenlab?.status ?? "not run",
       seconds: nb.metadata?.tokenlab?.seconds ?? null,
+      records,
     });
   }
   const index = `${siteDir}/index.html`;
   await Deno.writeTextFile(index, renderIndex(papers, pages, await describeEnvironment()));
   return { index, pages };
+}
+
+/**
+ * The records a run wrote (`results/<name>.json` paths from the executed notebook's metadata):
+ * the copy under `<siteDir>/records/` (reproduce puts them there), else the file under the root.
+ * Unreadable ones are skipped with a notice.
+ */
+function readRunRecords(
+  paths: string[],
+  where: { root: string; siteDir: string },
+): { name?: string; values?: Record<string, unknown> }[] {
+  const out: { name?: string; values?: Record<string, unknown> }[] = [];
+  for (const rel of paths) {
+    if (!rel.endsWith(".json")) continue;
+    const file = rel.slice(rel.lastIndexOf("/") + 1);
+    for (const path of [`${where.siteDir}/records/${file}`, `${where.root}/${rel}`]) {
+      let text: string;
+      try {
+        text = Deno.readTextFileSync(path);
+      } catch {
+        continue;
+      }
+      try {
+        out.push(JSON.parse(text));
+      } catch (e) {
+        console.error(`site: skipping record ${path}: not valid JSON (${(e as Error).message})`);
+      }
+      break;
+    }
+  }
+  return out;
 }
 
 /** Options of {@linkcode mergeShards}. */

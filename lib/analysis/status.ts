@@ -10,7 +10,8 @@
  * - **in progress** — the record has no claim rows, or none of its headline rows was measured.
  *
  * Records written before headline rows existed (no row has a `headline` field) count every
- * row as a headline row, and the result says so.
+ * row as a headline row, and the result says so; such a record is at best partly reproduced,
+ * since nothing in it was declared before the experiment.
  *
  * @module
  */
@@ -49,7 +50,10 @@ export interface PaperStatus {
     missing: number;
     fragile: number;
   };
-  /** The rows that decided the status (the non-agreeing or fragile ones; all when reproduced). */
+  /**
+   * The rows that decided the status: the non-agreeing or fragile ones, else (reproduced, or an
+   * undeclared record whose rows all agree) every headline row.
+   */
   decidedBy: ClaimVerdict[];
   /** True when the record declares no headline row, so every row was counted. */
   undeclared: boolean;
@@ -94,13 +98,13 @@ export function paperStatus(
   };
   let status: DerivedStatus;
   if (head.length === 0 || counts.missing === head.length) status = "in progress";
-  else if (counts.agrees === head.length && counts.fragile === 0) status = "reproduced";
-  else if (counts.agrees > 0) status = "partly reproduced";
+  else if (counts.agrees === head.length && counts.fragile === 0 && !undeclared) {
+    status = "reproduced";
+  } else if (counts.agrees > 0) status = "partly reproduced";
   else if (counts.differs > 0) status = "not reproduced";
   else status = "inconclusive";
-  const decidedBy = status === "reproduced"
-    ? head
-    : head.filter((r) => r.verdict !== "agrees" || r.fragile === true);
+  const against = head.filter((r) => r.verdict !== "agrees" || r.fragile === true);
+  const decidedBy = status === "reproduced" || against.length === 0 ? head : against;
   return {
     status,
     summary: summarise(status, head, { counts, undeclared, empty: mine.length === 0 }),

@@ -63,7 +63,7 @@ Deno.test("paperStatus: some agree → partly; none agree but some differ → no
   throws(() => paperStatus(undefined as unknown as ClaimVerdict[]), /values\.verdicts/);
 });
 
-Deno.test("paperStatus: records without headline rows count every row, and say so", () => {
+Deno.test("paperStatus: records without headline rows count every row and never reproduce", () => {
   const legacy = [
     { quantity: "a", measured: 1, verdict: "agrees" as const },
     { quantity: "b", measured: 2, verdict: "differs" as const },
@@ -71,7 +71,13 @@ Deno.test("paperStatus: records without headline rows count every row, and say s
   const s = paperStatus(legacy);
   equal(s.status, "partly reproduced");
   equal(s.undeclared, true);
-  ok(s.summary.includes("no headline rows declared, all counted"));
+  equal(s.counts.headline, 2);
+  ok(s.summary.includes("no headline rows declared"), s.summary);
+  // every row agreeing is still only partly: nothing was declared before the experiment
+  const all = paperStatus([legacy[0], { ...legacy[0], quantity: "c" }]);
+  equal(all.status, "partly reproduced");
+  equal(all.decidedBy.length, 2);
+  equal(paperStatus([legacy[1]]).status, "not reproduced");
 });
 
 Deno.test("paperStatus: rows of another paper of the same notebook are left out", () => {

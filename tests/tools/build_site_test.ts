@@ -168,6 +168,83 @@ Deno.test("site --from: the shards' executed copies and records merge into one i
   await Deno.remove(tmp, { recursive: true });
 });
 
+Deno.test("site: a paper's status and summary come from its run's record, not papers.json", async () => {
+  const siteDir = await Deno.makeTempDir();
+  await Deno.mkdir(`${siteDir}/notebooks`);
+  await Deno.mkdir(`${siteDir}/records`);
+  const row = (quantity: string, verdict: string, more: Record<string, unknown> = {}) => ({
+    quantity,
+    measured: 7,
+    verdict,
+    headline: true,
+    declared: true,
+    paper: 33,
+    unit: "%",
+    band: { low: 24.75, high: 41.25 },
+    interval: { low: 5.1, high: 8.8, level: 0.95, over: "500 documents" },
+    fragile: false,
+    flips: [],
+    ...more,
+  });
+  // P47: its one headline row differs, a side row agrees → not reproduced (papers.json
+  // expects something else: the index says so)
+  await Deno.writeTextFile(
+    `${siteDir}/records/P47-superbpe.json`,
+    JSON.stringify({
+      name: "P47-superbpe",
+      values: {
+        verdicts: [
+          row("token reduction at 12k", "differs"),
+          row("side", "agrees", { headline: false }),
+          row("speed-up", "agrees", {
+            headline: false,
+            backend: "llvmpipe (LLVM 15.0.6, 256 bits)",
+            software: true,
+          }),
+        ],
+      },
+    }),
+  );
+  await Deno.writeTextFile(
+    `${siteDir}/notebooks/47-superbpe.ipynb`,
+    executedNotebook("SuperBPE", "2026-12-01T10:00:00Z", {
+      records: ["results/P47-superbpe.json"],
+    }),
+  );
+  // P68: the run failed, so no status can be derived: the catalogue's is shown, flagged
+  await Deno.writeTextFile(
+    `${siteDir}/notebooks/68-prepacking.ipynb`,
+    JSON.stringify({
+      cells: [{ cell_type: "markdown", source: "# Prepacking" }],
+      metadata: { tokenlab: { status: "failed", records: [] } },
+    }),
+  );
+  await buildSite({ root, siteDir });
+  const html = await Deno.readTextFile(`${siteDir}/index.html`);
+  const p47 = html.match(/<tr id="P47">.*?<\/tr>/)![0];
+  ok(p47.includes('<span class="badge s-not-reproduced">not reproduced</span>'), p47);
+  ok(
+    p47.includes(
+      "Not reproduced: 0 of 1 headline rows agree — token reduction at 12k 7% [5.10, 8.80] vs " +
+        "paper 33%: differs.",
+    ),
+    p47,
+  );
+  const catalogue = loadCatalogue(`${root}/data/papers.json`);
+  const expected = catalogue.find((p) => p.id === "P47")!.status;
+  if (expected !== "not reproduced") ok(p47.includes(`the catalogue expects “${expected}”`), p47);
+  const p68 = html.match(/<tr id="P68">.*?<\/tr>/)![0];
+  ok(p68.includes("status from the catalogue: no passed run with a record here"), p68);
+  // the status counts use the derived status
+  ok(html.includes("not reproduced"));
+  const page = await Deno.readTextFile(`${siteDir}/notebooks/47-superbpe.html`);
+  ok(page.includes("<h2>Evidence</h2>"), page);
+  ok(page.includes("★ token reduction at 12k"));
+  ok(page.includes("95% [5.100, 8.800] over 500 documents"), page);
+  ok(page.includes("a software adapter, not a hardware result"), page);
+  await Deno.remove(siteDir, { recursive: true });
+});
+
 Deno.test("site: --from is repeatable, --out names the site folder", () => {
   const parsed = parseSiteArgs(["--from", "a", "--from=b", "--out", "c"]);
   equal(JSON.stringify(parsed), JSON.stringify({ from: ["a", "b"], out: "c" }));

@@ -110,11 +110,6 @@ export function f32Only(ts: (Tensor | undefined)[], what: string): void {
   }
 }
 
-/** Bindings for `run`: tensors bound with their data size. */
-export function bind(t: Tensor): { buffer: GPUBuffer; size: number } {
-  return { buffer: t.buffer, size: t.bindingSize };
-}
-
 /** Checks that two shapes are equal. */
 export function sameShape(a: readonly number[], b: readonly number[], what: string): void {
   check(

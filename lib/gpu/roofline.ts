@@ -15,6 +15,7 @@
 import { check } from "../util/errors.ts";
 import { currentDevice, type GpuContext } from "./device.ts";
 import { Profiler } from "./profiler.ts";
+import { dispatch } from "./dispatch.ts";
 
 /** Options for {@linkcode measureRoofline}. */
 export interface RooflineOptions {
@@ -346,10 +347,10 @@ type Resolved = RooflineOptions & { repeats: number; minMs: number };
 async function measureGpu(gpu: GpuContext, o: Resolved): Promise<Roofline> {
   const prof = new Profiler(gpu, { wallClock: o.wallClock });
   const device = gpu.device;
-  const timeOne = async (encode: (p: Profiler) => void): Promise<number> => {
+  const timeOne = async (encode: (p: Profiler) => Promise<void>): Promise<number> => {
     if (prof.mode === "wall-clock") return await prof.measure("roofline", () => encode(prof));
     prof.reset();
-    encode(prof);
+    await encode(prof);
     const entries = await prof.read();
     return entries.reduce((s, e) => s + e.totalMs, 0);
   };
@@ -361,19 +362,18 @@ async function measureGpu(gpu: GpuContext, o: Resolved): Promise<Roofline> {
     const out = device.createBuffer({ size: threads * 16, usage: GPUBufferUsage.STORAGE });
     const fma = async (dtype: "f32" | "f16"): Promise<{ gflops: number; flops: number }> => {
       const src = fmaPeakWgsl(dtype);
-      const pipeline = await gpu.pipelines.get(src, { label: `roofline.fma.${dtype}` });
-      const launch = (iters: number) => (p: Profiler) => {
-        const params = gpu.uniformBuffer(src, { iters, mul: 0.9, add: 0.1, gridX: gx });
-        gpu.run([{
-          pipeline,
+      const launch = (iters: number) => async (p: Profiler) => {
+        await dispatch(gpu, {
           label: `roofline.fma.${dtype}`,
-          bindings: [{ buffer: params }, {
-            buffer: out,
-            size: threads * (dtype === "f16" ? 8 : 16),
-          }],
+          source: src,
+          uniforms: { iters, mul: 0.9, add: 0.1, gridX: gx },
+          bindings: { out: { buffer: out, size: threads * (dtype === "f16" ? 8 : 16) } },
           workgroups: [gx, gy],
-        }], { profiler: p, release: [params] });
+          profiler: p,
+        });
       };
+      // compile outside the timed runs
+      await gpu.pipelines.get(src, { label: `roofline.fma.${dtype}` });
       let iters = 16;
       let ms = await timeOne(launch(iters)); // also the warm-up
       while (ms < o.minMs && iters < 1 << 24) {
@@ -401,16 +401,17 @@ async function measureGpu(gpu: GpuContext, o: Resolved): Promise<Roofline> {
     const dst = device.createBuffer({ size: bytes, usage });
     // a software adapter spreads ~1K workgroups over its threads best (measured on llvmpipe)
     const copyGroups = Math.min(Math.ceil(n / 256), gpu.adapter.software ? 1024 : 65535);
-    const pipeline = await gpu.pipelines.get(COPY_BANDWIDTH_WGSL, { label: "roofline.copy" });
-    const copy = (p: Profiler) => {
-      const params = gpu.uniformBuffer(COPY_BANDWIDTH_WGSL, { n, stride: copyGroups * 256 });
-      gpu.run([{
-        pipeline,
+    const copy = async (p: Profiler) => {
+      await dispatch(gpu, {
         label: "roofline.copy",
-        bindings: [{ buffer: params }, { buffer: src }, { buffer: dst }],
+        source: COPY_BANDWIDTH_WGSL,
+        uniforms: { n, stride: copyGroups * 256 },
+        bindings: { src, dst },
         workgroups: [copyGroups],
-      }], { profiler: p, release: [params] });
+        profiler: p,
+      });
     };
+    await gpu.pipelines.get(COPY_BANDWIDTH_WGSL, { label: "roofline.copy" });
     let ms = await timeOne(copy); // warm-up (first touch of the pages)
     ms = Infinity;
     for (let r = 0; r < Math.max(o.repeats, 3); r++) ms = Math.min(ms, await timeOne(copy));

@@ -10,7 +10,7 @@
  * @module
  */
 import { check, TokenlabError } from "../util/errors.ts";
-import { type GpuContext, Tensor } from "../gpu/mod.ts";
+import { dispatch, type GpuContext, Tensor } from "../gpu/mod.ts";
 import { flashAttention, matmul, rmsnorm, rope, swiglu } from "../../kernels/mod.ts";
 import type { ModelConfig } from "./config.ts";
 import type { KvCache } from "./kv_cache.ts";
@@ -138,24 +138,15 @@ export class GpuForward {
 
   async #addBias(x: Tensor, bias: Tensor | undefined): Promise<void> {
     if (!bias) return;
-    const gpu = this.#gpu;
-    const pipeline = await gpu.pipelines.get(BIAS_WGSL, { label: "models.bias" });
     const n = x.size, groups = Math.ceil(n / 256);
-    const gx = Math.min(groups, 65535), gy = Math.ceil(groups / gx);
-    const params = gpu.uniformBuffer(BIAS_WGSL, {
-      rows: n / bias.size,
-      cols: bias.size,
-      gridX: gx,
-    });
-    gpu.run([{
-      pipeline,
+    const gx = Math.max(1, Math.min(groups, 65535)), gy = Math.ceil(groups / gx);
+    await dispatch(this.#gpu, {
       label: "models.bias",
-      bindings: [{ buffer: params }, { buffer: x.buffer, size: x.bindingSize }, {
-        buffer: bias.buffer,
-        size: bias.bindingSize,
-      }],
-      workgroups: [gx, gy],
-    }], { release: [params] });
+      source: BIAS_WGSL,
+      uniforms: { rows: n / bias.size, cols: bias.size, gridX: gx },
+      bindings: { x, bias },
+      workgroups: [n ? gx : 0, Math.max(1, gy)],
+    });
   }
 
   async #linear(x: Tensor, w: Tensor, bias?: Tensor): Promise<Tensor> {

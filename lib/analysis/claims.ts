@@ -558,6 +558,7 @@ function bandOf(
   switch (rule?.kind) {
     case "relative": {
       need(paper, where);
+      need(paper !== 0, where, "a relative tolerance needs a non-zero paper value (use absolute)");
       need(rule.tolerance >= 0, where, "tolerance must be >= 0");
       const p = paper!;
       const w = rule.tolerance * Math.abs(p);

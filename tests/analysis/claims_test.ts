@@ -111,6 +111,7 @@ Deno.test("intervals against the band: inside agrees, outside differs, straddlin
   // the same value without its interval decides on the point: the old behaviour
   equal(compareClaims([{ ...row(26, 0, 0), interval: undefined }]).rows[0].verdict, "agrees");
   throws(() => compareClaims([row(30, 31, 29)]), /low <= high/);
+  throws(() => compareClaims([{ ...row(1, 0, 2), paper: 0 }]), /non-zero paper value/);
 });
 
 Deno.test("directional claims: the minimum effect moves the edge; declared rows must state it", () => {

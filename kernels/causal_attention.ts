@@ -41,12 +41,6 @@ const WG = 64;
  *   `dq = scale · Σ_t p·(dO·v_t − delta)·k_t` with `p = exp(scale·q·k_t − lse)`;
  * - `backwardKV`: one thread per (b, kv head, key t): over the group's heads and the queries
  *   i ≥ t, `dv = Σ p·dO_i`, `dk = scale · Σ p·(dO_i·v_t − delta_i)·q_i`.
- *
- * @example
- * ```ts
- * import { causalAttentionWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(Object.keys(causalAttentionWgsl({ headDim: 16 })));
- * ```
  */
 export function causalAttentionWgsl(
   config: { headDim: number },

@@ -32,12 +32,6 @@ const PARAMS_WGSL = `struct Params { rows: u32, V: u32, gradScale: f32, gridX: u
  * strided slice of the vocabulary into a running (max, sum), the pairs are merged in a tree,
  * and the loss is `lse − logit[target]` (0 for a negative target). With `grad`, the same
  * workgroup writes `gradScale · (softmax − onehot)` for the row.
- *
- * @example
- * ```ts
- * import { crossEntropyWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(crossEntropyWgsl({ grad: true }).includes("dlogits"));
- * ```
  */
 export function crossEntropyWgsl(config: { dtype?: "f32" | "f16"; grad?: boolean } = {}): string {
   const T = config.dtype ?? "f32";

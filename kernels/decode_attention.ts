@@ -61,12 +61,6 @@ function splitSharedBytes(c: { headDim: number; rows: number; tile: number }): n
  * max and sum are updated once, then the V tile replaces K in the same buffer and every thread
  * accumulates its slice of the row × dim outputs. Each cache element crosses memory once per
  * workgroup. Writes the unnormalised partial output and (max, sum) per row.
- *
- * @example
- * ```ts
- * import { decodeAttentionSplitWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(decodeAttentionSplitWgsl({ headDim: 128, rows: 4, dtype: "f16" }).length > 0);
- * ```
  */
 export function decodeAttentionSplitWgsl(config: DecodeAttentionShaderConfig): string {
   const T = config.dtype ?? "f32", D = config.headDim, R = config.rows;
@@ -180,12 +174,6 @@ ${onlineSoftmaxTileWgsl({ scores: "sc", rows: "R", tile: "TILE" })}
 /**
  * WGSL source of the reduction pass: one 64-thread workgroup per (query, head) merges the
  * splits' partial states `(m_s, l_s, o_s)` into `Σ 2^(m_s−M) o_s / Σ 2^(m_s−M) l_s`.
- *
- * @example
- * ```ts
- * import { decodeAttentionReduceWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(decodeAttentionReduceWgsl({ headDim: 64, rows: 1 }).length > 0);
- * ```
  */
 export function decodeAttentionReduceWgsl(config: DecodeAttentionShaderConfig): string {
   return splitMergeWgsl(PARAMS_WGSL, config);

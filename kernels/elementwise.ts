@@ -92,12 +92,6 @@ function checkOp<T extends string>(op: T, table: Record<T, unknown>, what: strin
 
 /**
  * WGSL source of an element-wise unary op: one thread per element, math in f32.
- *
- * @example
- * ```ts
- * import { unaryWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(unaryWgsl({ op: "rsqrt" }).includes("inverseSqrt"));
- * ```
  */
 export function unaryWgsl(config: { op: UnaryOp; dtype?: "f32" | "f16" }): string {
   checkOp(config.op, UNARY, "unary");
@@ -206,12 +200,6 @@ function broadcast(
 /**
  * WGSL source of a broadcasting binary op: one thread per output element; the index into `b`
  * comes from the element's coordinates and b's strides (0 along broadcast dimensions).
- *
- * @example
- * ```ts
- * import { binaryWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(binaryWgsl({ op: "mul" }).includes("bstride"));
- * ```
  */
 export function binaryWgsl(config: { op: BinaryOp; dtype?: "f32" | "f16" }): string {
   checkOp(config.op, BINARY, "binary");

@@ -41,12 +41,6 @@ const PARAMS_WGSL = `struct Params { n: u32, D: u32, gridX: u32, accumulate: u32
 /**
  * WGSL source of the embedding lookup: one thread per output element, `out[n, d] =
  * table[ids[n], d]`.
- *
- * @example
- * ```ts
- * import { EMBEDDING_WGSL } from "@tokenlab/tokenlab/kernels";
- * console.log(EMBEDDING_WGSL.includes("table"));
- * ```
  */
 export const EMBEDDING_WGSL: string = `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> table: array<f32>;
@@ -67,12 +61,6 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
  * token (`rows[u]` is the u-th distinct token, its positions are `pos[start[u]..start[u+1]]`);
  * one thread per (distinct token, column) sums `dy` over those positions in order and writes
  * (or adds) the table row's gradient, so the result is deterministic.
- *
- * @example
- * ```ts
- * import { EMBEDDING_BACKWARD_WGSL } from "@tokenlab/tokenlab/kernels";
- * console.log(EMBEDDING_BACKWARD_WGSL.includes("start"));
- * ```
  */
 export const EMBEDDING_BACKWARD_WGSL: string = `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> dy: array<f32>;

@@ -103,12 +103,6 @@ function load4(buf: string, D: number): string {
  * vec4 dot products (each thread a few (row, key) pairs), updates every row's running max and
  * sum once (online softmax), then each thread rescales and accumulates its vec4 slice of the
  * output rows. Writes the output and the natural-log sum-exp of every (head, query).
- *
- * @example
- * ```ts
- * import { flashAttentionWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(flashAttentionWgsl({ headDim: 128, causal: true }).length > 0);
- * ```
  */
 export function flashAttentionWgsl(config: FlashAttentionShaderConfig): string {
   const T = config.dtype ?? "f32", D = config.headDim;
@@ -254,12 +248,6 @@ ${onlineSoftmaxTileWgsl({ scores: "S", rows: "BQ", tile: "BK" })}
 /**
  * WGSL source of the key-mass pass: one thread per key of one head sums, over all queries
  * that may see it, `exp(score − lse(query))`, the probability the query gave that key.
- *
- * @example
- * ```ts
- * import { flashKeyMassWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(flashKeyMassWgsl({ headDim: 64, causal: true }).length > 0);
- * ```
  */
 export function flashKeyMassWgsl(config: FlashAttentionShaderConfig): string {
   const T = config.dtype ?? "f32", D = config.headDim, BQ = keyTile(D);

@@ -39,12 +39,6 @@ const GRAD_PARAMS = `struct Params { n: u32, C: u32, c0: u32, gridX: u32, scale:
  * WGSL source of the per-chunk statistics pass: one 256-thread workgroup per row folds the
  * chunk's logits into the row's running (max, sum), records the target's logit when the
  * target falls in the chunk, and on the last chunk writes the loss and the log-sum-exp.
- *
- * @example
- * ```ts
- * import { linearCrossEntropyStatsWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(linearCrossEntropyStatsWgsl().includes("params.last"));
- * ```
  */
 export function linearCrossEntropyStatsWgsl(): string {
   return `${STATS_PARAMS}
@@ -88,12 +82,6 @@ ${rowMaxSumWgsl("params.C", "logits[base + i]")}
 /**
  * WGSL source of the per-chunk gradient pass: one thread per chunk logit, replaced in place
  * by `scale · (exp(logit − lse) − [column is the target])` (0 for ignored rows).
- *
- * @example
- * ```ts
- * import { linearCrossEntropyGradWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(linearCrossEntropyGradWgsl().includes("params.scale"));
- * ```
  */
 export function linearCrossEntropyGradWgsl(): string {
   return `${GRAD_PARAMS}

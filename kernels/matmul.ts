@@ -55,12 +55,6 @@ const PARAMS_WGSL = `struct Params {
  * `tileM × tileN` block of one batch entry, staging 16-deep slices of A and B in workgroup
  * memory (converted to f32); each thread holds a `perThread × perThread` block of accumulators
  * in registers. Edges are zero-padded on load and masked on store, so any M, N, K work.
- *
- * @example
- * ```ts
- * import { matmulWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(matmulWgsl({ aType: "f16", bType: "f16", transposeB: true }).length > 0);
- * ```
  */
 export function matmulWgsl(config: MatmulShaderConfig = {}): string {
   const at = config.aType ?? "f32", bt = config.bType ?? "f32", ct = config.cType ?? "f32";
@@ -178,12 +172,6 @@ const REG_ROWS = 4, REG_COLS = 4;
  * streams A and B from storage. On software adapters (llvmpipe), where barriers and
  * workgroup memory are expensive, it runs several times faster than the tiled kernel; on GPUs
  * the tiled one is the better choice.
- *
- * @example
- * ```ts
- * import { matmulRegistersWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(matmulRegistersWgsl({ transposeB: true }).includes("acc3_3"));
- * ```
  */
 export function matmulRegistersWgsl(
   config: Omit<MatmulShaderConfig, "tileM" | "tileN" | "perThread"> = {},

@@ -34,12 +34,6 @@ const SQ_PARAMS = `struct Params { n: u32, offset: u32, gridX: u32, maxNorm: f32
  * squares of a 4096-element chunk of one tensor into `partials[offset + chunk]`; `finish` —
  * one workgroup sums all partials and writes `stats = [norm, scale]` with
  * `scale = min(1, maxNorm / norm)` (a `maxNorm` of 0 in the uniform means no clipping).
- *
- * @example
- * ```ts
- * import { gradNormWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(gradNormWgsl().finish.includes("maxNorm"));
- * ```
  */
 export function gradNormWgsl(): { partial: string; finish: string } {
   const partial = `${SQ_PARAMS}
@@ -204,12 +198,6 @@ const ADAM_PARAMS = `struct Params {
  * WGSL source of the fused AdamW update, one thread per parameter:
  * `g ← g·clip[1]; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
  * p ← p·(1 − lr·wd) − lr·(m/c1) / (√(v/c2) + ε)` with `c = 1 − βᵗ`.
- *
- * @example
- * ```ts
- * import { ADAMW_WGSL } from "@tokenlab/tokenlab/kernels";
- * console.log(ADAMW_WGSL.includes("shrink"));
- * ```
  */
 export const ADAMW_WGSL: string = `${ADAM_PARAMS}
 @group(0) @binding(1) var<storage, read_write> p: array<f32>;

@@ -40,12 +40,6 @@ const PARAMS_WGSL = `struct Params { rows: u32, D: u32, eps: f32, gridX: u32 }
 /**
  * WGSL source of RMSNorm: one 256-thread workgroup per row; with `residual`, the shader also
  * reads `res`, and writes `h = x + res` to `hout` and normalises `h`.
- *
- * @example
- * ```ts
- * import { rmsnormWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(rmsnormWgsl({ dtype: "f16", residual: true }).includes("hout"));
- * ```
  */
 export function rmsnormWgsl(config: { dtype?: "f32" | "f16"; residual?: boolean } = {}): string {
   const T = config.dtype ?? "f32";
@@ -235,12 +229,6 @@ const BACKWARD_PARAMS_WGSL =
  * WGSL sources of the RMSNorm backward (f32): `dx` — one 256-thread workgroup per row computes
  * `r = 1/rms(x)` and `Σ dy·w·x`, writes (or adds) `dx = r·dy·w − r³/D·(Σ dy·w·x)·x` and keeps
  * `r` per row; `dweight` — one workgroup per feature sums `dy·x·r` over the rows.
- *
- * @example
- * ```ts
- * import { rmsnormBackwardWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(rmsnormBackwardWgsl().dweight.includes("rinv"));
- * ```
  */
 export function rmsnormBackwardWgsl(): { dx: string; dweight: string } {
   const dx = `${BACKWARD_PARAMS_WGSL}

@@ -68,12 +68,6 @@ const PARAMS_WGSL =
 /**
  * WGSL source of RoPE: one thread per pair of features of one (token, head) row; pairs past
  * `rotaryDim` are copied unchanged.
- *
- * @example
- * ```ts
- * import { ropeWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(ropeWgsl({ layout: "interleaved" }).length > 0);
- * ```
  */
 export function ropeWgsl(config: { dtype?: "f32" | "f16"; layout?: RopeLayout } = {}): string {
   const T = config.dtype ?? "f32";
@@ -251,12 +245,6 @@ const QK_PARAMS_WGSL =
  * WGSL source of the fused QK-RoPE: one thread per (token, feature pair) computes the angle,
  * its cosine and sine once, and rotates that pair in every query head and every key head —
  * one dispatch for both tensors, no cos/sin tables in memory.
- *
- * @example
- * ```ts
- * import { ropeQkWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(ropeQkWgsl({ layout: "half" }).includes("params.Hk"));
- * ```
  */
 export function ropeQkWgsl(config: { dtype?: "f32" | "f16"; layout?: RopeLayout } = {}): string {
   const T = config.dtype ?? "f32";

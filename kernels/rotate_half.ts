@@ -33,12 +33,6 @@ const PARAMS_WGSL = `struct Params { rows: u32, D: u32, gridX: u32 }
 /**
  * WGSL source of rotate-half, `cat(−x[..., D/2:], x[..., :D/2])` over the last dimension: one
  * thread per output element.
- *
- * @example
- * ```ts
- * import { rotateHalfWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(rotateHalfWgsl().length > 0);
- * ```
  */
 export function rotateHalfWgsl(config: { dtype?: "f32" | "f16" } = {}): string {
   const T = config.dtype ?? "f32";

@@ -34,12 +34,6 @@ const PARAMS_WGSL = `struct Params { rows: u32, D: u32, gridX: u32 }
 /**
  * WGSL source of a reduction over the last dimension: one 256-thread workgroup per row, a
  * strided pass per thread then a tree in workgroup memory.
- *
- * @example
- * ```ts
- * import { rowReduceWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(rowReduceWgsl({ op: "mean" }).includes("workgroupBarrier"));
- * ```
  */
 export function rowReduceWgsl(config: { op: ReduceOp; dtype?: "f32" | "f16" }): string {
   check(

@@ -172,12 +172,6 @@ fn kth_key(tid: u32, base: u32, n: u32, k: u32) -> u32 {
  * WGSL source of top-k: one workgroup per row finds the k-th key by bisection, gathers the
  * selected elements (ties at the threshold by lower index) into workgroup memory, sorts them
  * with a bitonic network and writes values (f32) and indices (i32), best first.
- *
- * @example
- * ```ts
- * import { topKWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(topKWgsl({ dtype: "f16" }).includes("enable f16"));
- * ```
  */
 export function topKWgsl(config: { dtype?: "f32" | "f16"; threads?: number } = {}): string {
   const T = config.dtype ?? "f32", WG = config.threads ?? 256;
@@ -280,12 +274,6 @@ fn uniform01(seed: u32, row: u32, counter: u32) -> f32 {
  * order. Otherwise the kept set is the longest top-k prefix of the order cut to the shortest
  * prefix holding `topP` of its probability mass (both found by key bisection), and the token is
  * the first kept index, in index order, whose running weight exceeds `u ×` the kept total.
- *
- * @example
- * ```ts
- * import { sampleWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(sampleWgsl().includes("fn pcg"));
- * ```
  */
 export function sampleWgsl(config: { dtype?: "f32" | "f16"; threads?: number } = {}): string {
   const T = config.dtype ?? "f32", WG = config.threads ?? 256;

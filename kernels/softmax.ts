@@ -24,12 +24,6 @@ const PARAMS_WGSL = `struct Params { rows: u32, cols: u32, scale: f32, gridX: u3
 /**
  * WGSL source of row softmax: one 256-thread workgroup per row; each thread keeps an online
  * (max, sum) over its strided columns, the pairs are merged in a tree, then the row is written.
- *
- * @example
- * ```ts
- * import { softmaxWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(softmaxWgsl().includes("workgroup_size(256)"));
- * ```
  */
 export function softmaxWgsl(config: { dtype?: "f32" | "f16" } = {}): string {
   const T = config.dtype ?? "f32";

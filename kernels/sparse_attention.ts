@@ -56,12 +56,6 @@ export interface SparseAttentionShaderConfig {
  * `rows` rows. Per tile of 16 selected positions it gathers the positions into workgroup memory,
  * scores them, updates each row's running max and sum, and accumulates the gathered values.
  * Writes unnormalised partial outputs and (max, sum) per row and chunk.
- *
- * @example
- * ```ts
- * import { sparseAttentionSplitWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(sparseAttentionSplitWgsl({ headDim: 64, rows: 4 }).includes("sel"));
- * ```
  */
 export function sparseAttentionSplitWgsl(config: SparseAttentionShaderConfig): string {
   const T = config.dtype ?? "f32", D = config.headDim, R = config.rows;
@@ -169,12 +163,6 @@ ${onlineSoftmaxTileWgsl({ scores: "sc", rows: "R", tile: "TILE" })}
 /**
  * WGSL source of the merge pass: one 64-thread workgroup per (query, head) combines the chunks'
  * partial states; a row with no visible position (sum 0) is written as zeros.
- *
- * @example
- * ```ts
- * import { sparseAttentionMergeWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(sparseAttentionMergeWgsl({ headDim: 64, rows: 1 }).length > 0);
- * ```
  */
 export function sparseAttentionMergeWgsl(config: SparseAttentionShaderConfig): string {
   return splitMergeWgsl(PARAMS_WGSL, config);

@@ -38,12 +38,6 @@ const PARAMS_WGSL = `struct Params { n: u32, gridX: u32 }
 
 /**
  * WGSL source of SwiGLU: one thread per element, `silu(g) = g / (1 + e^-g)` in f32.
- *
- * @example
- * ```ts
- * import { swigluWgsl } from "@tokenlab/tokenlab/kernels";
- * console.log(swigluWgsl({ dtype: "f16" }).startsWith("enable f16"));
- * ```
  */
 export function swigluWgsl(config: { dtype?: "f32" | "f16" } = {}): string {
   const T = config.dtype ?? "f32";
@@ -143,12 +137,6 @@ export function swigluReference<A extends FloatArray = Float32Array>(
 /**
  * WGSL source of the SwiGLU backward (f32), one thread per element:
  * `dgate = dout·up·σ(g)·(1 + g·(1 − σ(g)))`, `dup = dout·g·σ(g)`.
- *
- * @example
- * ```ts
- * import { SWIGLU_BACKWARD_WGSL } from "@tokenlab/tokenlab/kernels";
- * console.log(SWIGLU_BACKWARD_WGSL.includes("dgate"));
- * ```
  */
 export const SWIGLU_BACKWARD_WGSL: string = `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> gate: array<f32>;

@@ -28,5 +28,13 @@ export {
   loadTranslationCatalogues,
   type LoadTranslationCataloguesOptions,
 } from "./catalogues.ts";
+export {
+  alignCatalogues,
+  type AlignCataloguesOptions,
+  type AlignedMessage,
+  type CatalogueMessage,
+  loadParallelCatalogues,
+  type LoadParallelCataloguesOptions,
+} from "./parallel_catalogues.ts";
 export * from "./hunspell.ts";
 export * from "./packing.ts";

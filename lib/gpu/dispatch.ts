@@ -68,7 +68,10 @@ export interface DispatchPass {
   entryPoint?: string;
   /** Values of WGSL `override` constants. */
   constants?: Record<string, number>;
-  /** Values of the fields of the WGSL variable `params` (a `var<uniform>`), by field name. */
+  /**
+   * Values of the fields of the WGSL variable `params` (a `var<uniform>`), by field name; every
+   * field must be given. Set on the kernel, they go to each pass whose WGSL declares `params`.
+   */
   uniforms?: Record<string, unknown>;
   /** Values of the WGSL's `var<storage>` / `var<uniform>` variables, by variable name. */
   bindings?: Record<string, BindingValue>;
@@ -190,7 +193,9 @@ function resolvePasses(kernel: DispatchKernel): Resolved[] {
       source,
       entryPoint: p.entryPoint ?? kernel.entryPoint ?? "main",
       constants: p.constants ?? kernel.constants,
-      uniforms: p.uniforms ?? kernel.uniforms,
+      // kernel-level uniforms go to the passes whose WGSL declares `params`
+      uniforms: p.uniforms ??
+        (kernel.passes && !shaderBindings(source).has("params") ? undefined : kernel.uniforms),
       // a one-pass kernel's bindings are that pass's own (checked against its WGSL)
       own: kernel.passes ? p.bindings ?? {} : kernel.bindings ?? {},
       workgroups,
@@ -274,6 +279,10 @@ export async function dispatch<O extends string = never>(
     check(!(k in shared), `kernel ${kernel.label} names "${k}" twice (scratch and another)`);
     shared[k] = "scratch";
   }
+  check(
+    !kernel.passes || kernel.uniforms === undefined || passes.some((p) => p.uniforms),
+    `kernel ${kernel.label} has uniforms but no pass's WGSL declares \`var<uniform> params\``,
+  );
   // 1. names, before anything is allocated
   const declaredSomewhere = new Set<string>();
   const uses: { bind: string[] }[] = [];

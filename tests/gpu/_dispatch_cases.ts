@@ -45,12 +45,14 @@ registerCase("axpy", async (gpu) => {
 });
 
 registerCase("passes", async (gpu) => {
-  // pass 1 writes tmp[i] = i + 1 into scratch; pass 2 sums tmp into a zeroed output by atomics-free
-  // single-thread loop, then adds to what was there (0): 1+2+3+4 = 10; the u32 output is exact
+  // pass 1 writes tmp[i] = i + 1 into scratch; pass 2 adds 3·tmp[i] into a zeroed output in a
+  // single-thread loop: 3·(1+2+3+4) = 30; the u32 output is exact
   const head = `@group(0) @binding(0) var<storage, read_write> tmp: array<u32>;`;
   const { total, copy } = await dispatch(gpu, {
     label: "sum",
     scratch: { tmp: 16 },
+    // kernel-level uniforms reach only the pass that declares params (the fill pass has none)
+    uniforms: { k: 3 },
     outputs: {
       total: { shape: [1], dtype: "u32", zeroed: true },
       copy: { shape: [4], dtype: "u32" },
@@ -69,8 +71,10 @@ registerCase("passes", async (gpu) => {
         label: "sum.reduce",
         source: `${head}
 @group(0) @binding(1) var<storage, read_write> total: array<u32>;
+struct Params { k: u32 }
+@group(0) @binding(2) var<uniform> params: Params;
 @compute @workgroup_size(1) fn main() {
-  for (var i = 0u; i < 4u; i++) { total[0] += tmp[i]; }
+  for (var i = 0u; i < 4u; i++) { total[0] += tmp[i] * params.k; }
 }`,
       },
     ],
@@ -78,7 +82,7 @@ registerCase("passes", async (gpu) => {
   const got = [...await total.toArray(), ...await copy.toArray()];
   total.release();
   copy.release();
-  return [{ got, want: [10, 1, 2, 3, 4] }];
+  return [{ got, want: [30, 1, 2, 3, 4] }];
 });
 
 registerCase("entryPoint", async (gpu) => {

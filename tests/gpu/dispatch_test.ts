@@ -135,6 +135,18 @@ Deno.test("dispatch: kernel-level names must be declared by some pass; passes ne
     /kernel two has scratch "tmpp", which no pass's WGSL declares/,
   );
   await rejects(
+    dispatch(noDevice, {
+      label: "two",
+      uniforms: { n: 1 },
+      workgroups: [1],
+      passes: [{ source: SRC, entryPoint: "other", bindings: { y: Float32Array.of(1) } }].map(
+        (p) => ({ ...p, source: p.source.replace(/.*var<uniform> params.*\n/, "") }),
+      ),
+      outputs: { out: { shape: [1] } },
+    }),
+    /kernel two has uniforms but no pass's WGSL declares/,
+  );
+  await rejects(
     dispatch(noDevice, { label: "two", passes: [{ workgroups: [1] }] }),
     /pass two has no WGSL source/,
   );

@@ -21,7 +21,7 @@
  */
 import { TokenlabError } from "../util/errors.ts";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../util/jupyter.ts";
-import { isSoftwareAdapter } from "../util/_gpu_env.ts";
+import { softwareBackend } from "./_software.ts";
 
 /** How to decide whether a measurement agrees with a claim. */
 export type AgreementRule =
@@ -488,7 +488,7 @@ function checkClaim(c: Claim, i: number, declared: boolean): ClaimRow {
   const { band, side, text } = bandOf(rule, paper, where, strict);
   const headline = c.headline === true;
   const ratio = measured !== null && paper !== null && paper !== 0 ? measured / paper : null;
-  const software = c.software ?? (c.backend ? isSoftwareAdapter(c.backend) : undefined);
+  const software = c.software ?? (c.backend ? softwareBackend(c.backend) : undefined);
   const base = {
     ...c,
     headline,

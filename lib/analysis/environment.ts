@@ -290,3 +290,24 @@ function gitCommit(): string | null {
     return null;
   }
 }
+
+/**
+ * The name a timing should carry for work run on `adapter`: the adapter's name and whether it
+ * is a software adapter (e.g. `"llvmpipe (LLVM 15.0.6, 256 bits) (software adapter, vulkan)"`,
+ * `"NVIDIA H200 (hardware GPU, vulkan)"`), or the CPU path when there is none. Pass it as
+ * `backend` to `timeRuns`: timings and claim rows then recognise a software adapter from it.
+ *
+ * @example
+ * ```ts
+ * import { backendName, describeEnvironment, timeRun } from "@tokenlab/tokenlab/analysis";
+ * const env = await describeEnvironment();
+ * const t = await timeRun(() => 1, { iters: 3, backend: backendName(env.adapter) });
+ * console.log(t.backend, t.software);
+ * ```
+ */
+export function backendName(adapter: AdapterReport | null): string {
+  if (!adapter) return "CPU reference path (JavaScript, no WebGPU adapter)";
+  return `${adapter.name} (${
+    adapter.software ? "software adapter" : "hardware GPU"
+  }, ${adapter.backend})`;
+}

@@ -9,7 +9,7 @@
  */
 import { Rng } from "../util/rng.ts";
 import { check } from "../util/errors.ts";
-import { isSoftwareAdapter } from "../util/_gpu_env.ts";
+import { softwareBackend } from "./_software.ts";
 import { bootstrapCi, bootstrapOver, median } from "./stats.ts";
 
 /** Options for {@linkcode timeRuns} and {@linkcode timeRun}. */
@@ -113,7 +113,7 @@ export async function timeRuns<T>(
     options.software === undefined || typeof options.software === "boolean",
     "timeRuns: software must be true or false",
   );
-  const software = options.software ?? isSoftwareAdapter(backend);
+  const software = options.software ?? softwareBackend(backend);
   const settle = options.settle ?? (() => undefined);
   const release = options.release ?? (() => undefined);
   const once = async (name: string): Promise<number> => {

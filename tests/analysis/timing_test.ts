@@ -1,5 +1,12 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { type RunTiming, timeRun, timeRuns, timingRatio } from "../../lib/analysis/mod.ts";
+import {
+  type AdapterReport,
+  backendName,
+  type RunTiming,
+  timeRun,
+  timeRuns,
+  timingRatio,
+} from "../../lib/analysis/mod.ts";
 import { TokenlabError } from "../../mod.ts";
 
 /** Busy-waits `ms` milliseconds of wall clock. */
@@ -91,6 +98,17 @@ Deno.test("timeRuns names the backend as what it is: a software adapter is flagg
   equal(cpu.software, false);
   // an adapter the name does not give away can be flagged by the caller
   equal((await timeRun(() => 1, { iters: 2, backend: "fallback", software: true })).software, true);
+  // backendName writes what the adapter is, so a fallback adapter flagged software stays software
+  const adapter = (name: string, software: boolean) =>
+    ({ name, software, backend: "vulkan" }) as AdapterReport;
+  const fallback = backendName(adapter("Some Fallback Adapter", true));
+  equal(fallback, "Some Fallback Adapter (software adapter, vulkan)");
+  equal((await timeRun(() => 1, { iters: 2, backend: fallback })).software, true);
+  const h200 = backendName(adapter("NVIDIA H200", false));
+  equal(h200, "NVIDIA H200 (hardware GPU, vulkan)");
+  equal((await timeRun(() => 1, { iters: 2, backend: h200 })).software, false);
+  equal(backendName(null), "CPU reference path (JavaScript, no WebGPU adapter)");
+  equal((await timeRun(() => 1, { iters: 2, backend: backendName(null) })).software, false);
 });
 
 Deno.test("timingRatio: paired bootstrap of the ratio of medians, hand-worked", () => {

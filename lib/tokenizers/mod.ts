@@ -23,6 +23,7 @@ export * from "./train_bpe.ts";
 export * from "./superbpe.ts";
 export * from "./char_bpe.ts";
 export * from "./metrics.ts";
+export * from "./entropy_estimates.ts";
 export * from "./parallel.ts";
 export * from "./dynamic.ts";
 export * from "./supertokens.ts";

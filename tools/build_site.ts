@@ -270,9 +270,12 @@ export interface ShownStatus {
   derived: PaperStatus | null;
 }
 
-/** A paper's shown status: from the records of its notebook's passed run, else the catalogue. */
+/**
+ * A paper's shown status: from the records of its notebook's passed run (a record without claim
+ * rows gives "in progress"), else the catalogue's, flagged as such.
+ */
 export function shownStatus(paper: Paper, page: NotebookPage | undefined): ShownStatus {
-  if (!page || page.status !== "passed" || claimRowsOf(page.records).length === 0) {
+  if (!page || page.status !== "passed" || page.records.length === 0) {
     return { status: paper.status, derived: null };
   }
   const derived = statusFromRecords(paper, page.records);

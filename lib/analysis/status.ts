@@ -9,6 +9,9 @@
  * - **inconclusive** — no headline row agrees or differs: the intervals are too wide;
  * - **in progress** — the record has no claim rows, or none of its headline rows was measured.
  *
+ * The summary names the headline rows with their numbers, the ones that decided the status
+ * first, at most four (then "and N more").
+ *
  * Records written before headline rows existed (no row has a `headline` field) count every
  * row as a headline row, and the result says so; such a record is at best partly reproduced,
  * since nothing in it was declared before the experiment.
@@ -114,6 +117,9 @@ export function paperStatus(
   };
 }
 
+/** How many rows a summary names (the deciding ones first). */
+const SUMMARY_ROWS = 4;
+
 function summarise(
   status: DerivedStatus,
   head: ClaimVerdict[],
@@ -125,7 +131,12 @@ function summarise(
   }: ${ctx.counts.agrees} of ${ctx.counts.headline} ${
     ctx.undeclared ? "rows (no headline rows declared, all counted)" : "headline rows"
   } agree`;
-  return `${lead} — ${head.map(rowText).join("; ")}.`;
+  // the rows that decided the status first, then the others; at most SUMMARY_ROWS of them
+  const deciding = head.filter((r) => r.verdict !== "agrees" || r.fragile === true);
+  const ordered = [...deciding, ...head.filter((r) => !deciding.includes(r))];
+  const shown = ordered.slice(0, SUMMARY_ROWS).map(rowText);
+  const more = ordered.length - shown.length;
+  return `${lead} — ${shown.join("; ")}${more > 0 ? `; and ${more} more` : ""}.`;
 }
 
 function rowText(r: ClaimVerdict): string {

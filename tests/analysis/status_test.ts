@@ -120,3 +120,20 @@ Deno.test("paperStatus: the summary is generated from the numbers, software timi
       "256 bits) (software adapter, not hardware): agrees.",
   );
 });
+
+Deno.test("paperStatus: the summary names the deciding rows first, at most four", () => {
+  const rows = [
+    row("a1", "agrees"),
+    row("a2", "agrees"),
+    row("a3", "agrees"),
+    row("a4", "agrees"),
+    row("d1", "differs"),
+    row("a5", "agrees"),
+  ];
+  const s = paperStatus(rows);
+  equal(
+    s.summary,
+    "Partly reproduced: 5 of 6 headline rows agree — d1 1: differs; a1 1: agrees; a2 1: agrees; " +
+      "a3 1: agrees; and 2 more.",
+  );
+});

@@ -1,5 +1,6 @@
 import { equal, ok } from "node:assert/strict";
 import { findJupyterPython } from "../../tools/_jupyter.ts";
+import { type ClaimVerdict, paperStatus } from "../../lib/analysis/mod.ts";
 
 const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -32,5 +33,16 @@ Deno.test("smoke: the tour notebook executes headlessly and writes its record", 
   ok(html.includes("agrees") || html.includes("differs"), "the tour shows a claim table");
   const record = JSON.parse(await Deno.readTextFile(`${root}/results/00-tour.json`));
   equal(record.values.brown.docs, 500);
+  // the tour shows the notebook rules: declared headline rows, an interval with its
+  // leave-one-out check on the aggregate, and a status derived from the record
+  const rows = record.values.verdicts as ClaimVerdict[];
+  ok(rows.some((r) => r.headline === true && r.declared === true), "declared headline rows");
+  ok(
+    rows.some((r) => r.headline && r.interval && r.leaveOneOutOver),
+    "an interval and a leave-one-out",
+  );
+  ok(rows.some((r) => !r.headline), "a non-headline row");
+  const status = paperStatus(rows);
+  ok(html.includes(status.summary.slice(0, 40)), "the tour prints the generated summary");
   await Deno.remove(outDir, { recursive: true });
 });

@@ -5,12 +5,17 @@
  *
  * @example
  * ```ts
- * import { matmulReference } from "@tokenlab/tokenlab/kernels";
- * const c = matmulReference({
- *   a: { data: new Float32Array([1, 2]), shape: [1, 2] },
- *   b: { data: new Float32Array([3, 4]), shape: [2, 1] },
- * });
- * console.log(c.data[0]); // 11
+ * import { getDevice, Tensor } from "@tokenlab/tokenlab/gpu";
+ * import { rmsnorm, rmsnormReference } from "@tokenlab/tokenlab/kernels";
+ * // the workflow of every kernel: run it on the GPU, compare with its CPU reference
+ * const x = Float32Array.from({ length: 3 * 5 }, (_, i) => Math.sin(i));
+ * const weight = new Float32Array(5).fill(1);
+ * const want = rmsnormReference({ x: { data: x, shape: [3, 5] }, weight: { data: weight, shape: [5] } });
+ * const gpu = await getDevice(); // null without an adapter: the wrapper then runs the reference
+ * const t = (data: Float32Array, shape: number[]) => Tensor.fromArray(data, { shape, gpu });
+ * const got = await rmsnorm({ x: t(x, [3, 5]), weight: t(weight, [5]) });
+ * const out = await got.out.toArray();
+ * console.log(Math.max(...out.map((v, i) => Math.abs(v - want.out.data[i])))); // ≈ 1e-7
  * ```
  *
  * @module

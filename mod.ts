@@ -3,8 +3,8 @@
  *
  * The root entry re-exports the small helpers every area shares (seeded randomness,
  * errors with hints). Each research area has its own entry point:
- * `@tokenlab/tokenlab/tokenizers`, `/gpu`, `/kernels`, `/models`, `/decoding`, `/analysis`
- * and `/data` (quantisation codecs are planned and have no entry point yet).
+ * `@tokenlab/tokenlab/tokenizers`, `/gpu`, `/kernels`, `/quant`, `/models`, `/decoding`,
+ * `/analysis` and `/data`.
  *
  * @example
  * ```ts

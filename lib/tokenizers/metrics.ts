@@ -86,8 +86,10 @@ function wordsOf(texts: readonly string[]): string[] {
 }
 
 /**
- * Fertility: tokens per whitespace-separated word (each word encoded with its leading space,
- * except the first word of a line).
+ * Fertility: the tokens of the texts, each encoded as it is, per whitespace-separated word
+ * (the usual definition: total tokens ÷ total words). Words are not encoded one by one: a
+ * tokenizer that adds a prefix to every input (SentencePiece's dummy "▁") or merges across
+ * word boundaries is counted as it encodes the running text.
  *
  * @example
  * ```ts
@@ -98,9 +100,10 @@ function wordsOf(texts: readonly string[]): string[] {
 export function fertility(enc: TokenEncoder, texts: readonly string[]): number {
   checkEncoder(enc, "fertility");
   checkTexts(texts, "fertility");
-  const words = wordsOf(texts);
-  if (words.length === 0) throw new TokenlabError("fertility: the texts contain no words");
-  return totalTokens(enc, words) / words.length;
+  let words = 0;
+  for (const t of texts) words += t.split(/\s+/).filter((w) => w.length > 0).length;
+  if (words === 0) throw new TokenlabError("fertility: the texts contain no words");
+  return totalTokens(enc, texts) / words;
 }
 
 /**

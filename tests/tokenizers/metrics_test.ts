@@ -39,6 +39,20 @@ Deno.test("compression metrics on a toy encoder", () => {
   throws(() => fertility(toy, ["   "]), /no words/);
 });
 
+Deno.test("fertility counts the running text's tokens per whitespace word, not words encoded one by one", () => {
+  // a SentencePiece-like encoder: a dummy-prefix token (0) before every input it encodes
+  const sp = { encode: (text: string) => [0, ...toy.encode(text)] };
+  // "ab abc" → 0, ab, " ", ab, c: 5 tokens for 2 words (one prefix per text, not per word)
+  equal(fertility(sp, ["ab abc"]), 2.5);
+  // two texts: 5 + (0, a, " ", "\n", b = 5) tokens for 2 + 2 words (a space and a newline split words)
+  equal(fertility(sp, ["ab abc", "a \nb"]), 2.5);
+  // an encoder that merges across the space: 1 token for 2 words
+  equal(
+    fertility({ encode: (t: string) => (t === "ab ab" ? [7] : toy.encode(t)) }, ["ab ab"]),
+    0.5,
+  );
+});
+
 Deno.test("token premiums are ratios to the reference language", () => {
   const p = tokenPremiums(toy, { texts: { en: "abab", xx: "aabb" }, reference: "en" });
   equal(p.en, 1);

@@ -22,6 +22,7 @@ import {
   rowMaxSumWgsl,
   zerosLike,
 } from "./_common.ts";
+import { rowMaxSumExp } from "./_row_softmax.ts";
 
 const PARAMS_WGSL = `struct Params { rows: u32, V: u32, gradScale: f32, gridX: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -180,10 +181,7 @@ export function crossEntropyReference<A extends FloatArray = Float32Array>(
   const grad = options.grad ? zerosLike(logits.data, N * V) : null;
   for (let r = 0; r < N; r++) {
     if (targets[r] < 0) continue;
-    let m = -Infinity;
-    for (let i = 0; i < V; i++) m = Math.max(m, logits.data[r * V + i]);
-    let s = 0;
-    for (let i = 0; i < V; i++) s += Math.exp(logits.data[r * V + i] - m);
+    const { max: m, sum: s } = rowMaxSumExp(logits.data, { start: r * V, n: V });
     const lse = m + Math.log(s);
     loss[r] = lse - logits.data[r * V + targets[r]];
     if (!grad) continue;

@@ -16,6 +16,7 @@ import {
   ROW_STATS_WGSL,
   rowMaxSumWgsl,
 } from "./_common.ts";
+import { rowMaxSumExp } from "./_row_softmax.ts";
 
 const PARAMS_WGSL = `struct Params { rows: u32, cols: u32, scale: f32, gridX: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -102,10 +103,7 @@ export function softmaxReference(x: HostTensor, options: SoftmaxOptions = {}): H
   const scale = options.scale ?? 1;
   const out = new Float32Array(x.data.length);
   for (let r = 0; r < rows; r++) {
-    let m = -Infinity;
-    for (let i = 0; i < cols; i++) m = Math.max(m, x.data[r * cols + i] * scale);
-    let s = 0;
-    for (let i = 0; i < cols; i++) s += Math.exp(x.data[r * cols + i] * scale - m);
+    const { max: m, sum: s } = rowMaxSumExp(x.data, { start: r * cols, n: cols, scale });
     for (let i = 0; i < cols; i++) {
       out[r * cols + i] = Math.exp(x.data[r * cols + i] * scale - m) / s;
     }

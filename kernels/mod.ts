@@ -88,6 +88,7 @@ export {
   sample,
   type SampleOptions,
   sampleReference,
+  samplingProbabilities,
   samplingUniform,
   topK,
   TOPK_MAX,

@@ -674,36 +674,74 @@ export function sampleReference(logits: HostTensor, options: SampleOptions = {})
   const out = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     const row = logits.data.subarray(r * cols, (r + 1) * cols);
-    const first = firstOf(row);
     if (p.greedy) {
-      out[r] = first;
+      out[r] = firstOf(row);
       continue;
     }
-    const m = row[first];
-    const w = Array.from(row, (v) => Math.exp((v - m) * p.invT));
-    if (p.k === cols && p.topP === 1) {
-      out[r] = drawIndex(w, null, samplingUniform({ seed: p.seed, row: r, counter: p.counter }));
-      continue;
-    }
-    const order = orderOf(row);
-    let keep = p.k;
-    if (p.topP < 1) {
-      let zk = 0;
-      for (let j = 0; j < keep; j++) zk += w[order[j]];
-      let cum = 0;
-      for (let j = 0; j < keep; j++) {
-        cum += w[order[j]];
-        if (cum >= p.topP * zk) {
-          keep = j + 1;
-          break;
-        }
-      }
-    }
-    const kept = new Uint8Array(cols);
-    for (let j = 0; j < keep; j++) kept[order[j]] = 1;
+    const { w, kept } = keptWeights(row, p);
     out[r] = drawIndex(w, kept, samplingUniform({ seed: p.seed, row: r, counter: p.counter }));
   }
   return out;
+}
+
+/**
+ * The distribution {@linkcode sampleReference} draws each row from, as probabilities in
+ * float64 [rows × cols]: the kept tokens' weights `exp((x − max) / temperature)` divided by
+ * their sum, 0 for tokens cut by `topK` / `topP`; at temperature 0 all mass on the greedy
+ * token. Speculative sampling needs it whole (acceptance ratios and residuals p − q).
+ * `seed` and `counter` are ignored.
+ *
+ * @example
+ * ```ts
+ * import { samplingProbabilities } from "@tokenlab/tokenlab/kernels";
+ * const logits = { data: new Float32Array([0, 1, 1, -2]), shape: [1, 4] };
+ * console.log(samplingProbabilities(logits, { temperature: 1, topK: 2 })); // [0, 0.5, 0.5, 0]
+ * ```
+ */
+export function samplingProbabilities(
+  logits: HostTensor,
+  options: SampleOptions = {},
+): Float64Array {
+  const [rows, cols] = rowsCols(logits.shape, "sample logits");
+  const p = sampleParams(cols, options);
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const row = logits.data.subarray(r * cols, (r + 1) * cols);
+    if (p.greedy) {
+      out[r * cols + firstOf(row)] = 1;
+      continue;
+    }
+    const { w, kept } = keptWeights(row, p);
+    let total = 0;
+    for (let i = 0; i < cols; i++) if (!kept || kept[i]) total += w[i];
+    for (let i = 0; i < cols; i++) if (!kept || kept[i]) out[r * cols + i] = w[i] / total;
+  }
+  return out;
+}
+
+/** Weights of a row at temperature > 0 and the kept set (null: all kept), by the contract. */
+function keptWeights(row: Float32Array, p: SampleParams): { w: number[]; kept: Uint8Array | null } {
+  const m = row[firstOf(row)];
+  const w = Array.from(row, (v) => Math.exp((v - m) * p.invT));
+  const cols = row.length;
+  if (p.k === cols && p.topP === 1) return { w, kept: null };
+  const order = orderOf(row);
+  let keep = p.k;
+  if (p.topP < 1) {
+    let zk = 0;
+    for (let j = 0; j < keep; j++) zk += w[order[j]];
+    let cum = 0;
+    for (let j = 0; j < keep; j++) {
+      cum += w[order[j]];
+      if (cum >= p.topP * zk) {
+        keep = j + 1;
+        break;
+      }
+    }
+  }
+  const kept = new Uint8Array(cols);
+  for (let j = 0; j < keep; j++) kept[order[j]] = 1;
+  return { w, kept };
 }
 
 /** The first index of a row in the kernels' order (largest key, then lowest index). */

@@ -1,5 +1,11 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { sampleReference, samplingUniform, TOPK_MAX, topKReference } from "../../kernels/mod.ts";
+import {
+  sampleReference,
+  samplingProbabilities,
+  samplingUniform,
+  TOPK_MAX,
+  topKReference,
+} from "../../kernels/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 import { gpuTest } from "../gpu/_child.ts";
 
@@ -233,3 +239,42 @@ gpuTest("top-k GPU vs CPU reference", S, [
   { name: `k ${TOPK_MAX}`, kind: "topK", rows: 1, cols: 1500, k: TOPK_MAX, atol: 0, rtol: 0 },
   { name: "f16, k 7", kind: "topK", dtype: "f16", rows: 4, cols: 50, k: 7, atol: 0, rtol: 0 },
 ]);
+
+Deno.test("samplingProbabilities: the contract's kept, normalised weights", () => {
+  const close = (a: Float64Array, b: number[]) =>
+    ok(b.every((v, i) => Math.abs(a[i] - v) < 1e-12), `${Array.from(a)} vs ${b}`);
+  const x = { data: new Float32Array([0, 1, 1, -2]), shape: [1, 4] };
+  deepEqual(Array.from(samplingProbabilities(x)), [0, 1, 0, 0]); // greedy: lowest index on ties
+  const z = 1 + 2 * Math.E + Math.exp(-2); // weights e^x (max 1 subtracted cancels)
+  close(samplingProbabilities(x, { temperature: 1 }), [
+    1 / z,
+    Math.E / z,
+    Math.E / z,
+    Math.exp(-2) / z,
+  ]);
+  close(samplingProbabilities(x, { temperature: 1, topK: 2 }), [0, 0.5, 0.5, 0]);
+  // top-p 0.3: the first of the two tied best tokens already holds 0.43 of the mass
+  close(samplingProbabilities(x, { temperature: 1, topP: 0.3 }), [0, 1, 0, 0]);
+  const t2 = [Math.exp(-0.5), 1, 1]; // temperature 2 on [0, 1, 1]
+  const s2 = t2[0] + 2;
+  close(
+    samplingProbabilities({ data: new Float32Array([0, 1, 1, 5, 5, 9]), shape: [2, 3] }, {
+      temperature: 2,
+    }).subarray(0, 3),
+    t2.map((v) => v / s2),
+  );
+});
+
+Deno.test("samplingProbabilities is what sampleReference draws from (frequencies)", () => {
+  const x = { data: new Float32Array([0.3, -1, 2, 0.5, 1.2, -0.4]), shape: [1, 6] };
+  const opts = { temperature: 0.7, topK: 4, topP: 0.95 };
+  const p = samplingProbabilities(x, opts);
+  const n = 20000, counts = new Array(6).fill(0);
+  for (let i = 0; i < n; i++) counts[sampleReference(x, { ...opts, seed: 11, counter: i })[0]]++;
+  let chi = 0;
+  p.forEach((pi, i) => {
+    if (pi === 0) equal(counts[i], 0, `token ${i} has probability 0`);
+    else chi += (counts[i] - n * pi) ** 2 / (n * pi);
+  });
+  ok(chi < 18.47, `chi-square ${chi} over ≤ 4 dof (p = 0.001 threshold for 4)`);
+});

@@ -25,6 +25,7 @@ import {
   serializeRawSafetensors,
 } from "./_safetensors.ts";
 import type { QuantizedTensor, SourceDtype } from "./types.ts";
+import { pyFloat } from "./_py_float.ts";
 
 const STATE = ".quant_state.bitsandbytes__";
 const SUFFIXES = ["absmax", "quant_map", "nested_absmax", "nested_quant_map"];
@@ -213,24 +214,6 @@ export async function loadBnb4bit(path: string): Promise<Map<string, QuantizedTe
     });
   }
   return parseBnb4bit(bytes, path);
-}
-
-// Python's repr of a float, as json.dumps writes it (shortest round-trip digits).
-function pyFloat(x: number): string {
-  const [mant, expStr] = x.toExponential().split("e");
-  const exp = Number(expStr);
-  const neg = mant.startsWith("-");
-  const digits = mant.replace("-", "").replace(".", "");
-  if (exp < -4 || exp >= 16) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    const e = Math.abs(exp).toString().padStart(2, "0");
-    return `${neg ? "-" : ""}${m}e${exp < 0 ? "-" : "+"}${e}`;
-  }
-  let s: string;
-  if (exp < 0) s = `0.${"0".repeat(-exp - 1)}${digits}`;
-  else if (digits.length <= exp + 1) s = `${digits}${"0".repeat(exp + 1 - digits.length)}.0`;
-  else s = `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
-  return (neg ? "-" : "") + s;
 }
 
 function stateJson(q: QuantizedTensor): string {

@@ -1,9 +1,22 @@
 /**
- * Decoding algorithms: speculative decoding (sparse speculation trees sized for the hardware);
- * KV-cache policies and constrained decoding are planned (see the catalogue).
+ * Decoding algorithms: speculative decoding on one engine (draft token trees and their
+ * builders, lossless verification rules, prompt lookup, Token Recycling's adjacency table,
+ * draft-model chains, all behind `speculativeGenerate`), and sparse speculation trees sized
+ * for the hardware; KV-cache policies and constrained decoding are planned (see the catalogue).
  *
- * Size a speculation tree for a drafter whose top guess is accepted 80% of the time, then read
- * off its shape and the tokens it is expected to yield per verification step:
+ * Generate with prompt lookup and check it against plain greedy decoding:
+ *
+ * @example
+ * ```ts
+ * import { bundledModelPath, generate, loadModel } from "@tokenlab/tokenlab/models";
+ * import { speculativeGenerate } from "@tokenlab/tokenlab/decoding";
+ * const target = await loadModel(bundledModelPath("tiny-target"));
+ * const prompt = Array.from(target.tokenizer!.encode("one, two, three. one, two, three. one,"));
+ * const { ids, stats } = await speculativeGenerate(target, prompt, { method: "pld", maxNewTokens: 8 });
+ * console.log(ids.join() === (await generate(target, prompt, { maxNewTokens: 8 })).join(), stats.tau);
+ * ```
+ *
+ * Size a speculation tree for a drafter whose top guess is accepted 80% of the time:
  *
  * @example
  * ```ts
@@ -16,3 +29,8 @@
  * @module
  */
 export * from "./sparse_tree.ts";
+export * from "./token_tree.ts";
+export * from "./verify.ts";
+export * from "./ngram.ts";
+export * from "./adjacency.ts";
+export * from "./speculative.ts";

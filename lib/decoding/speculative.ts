@@ -1,0 +1,349 @@
+/**
+ * Speculative decoding on one engine: a drafter proposes a token tree rooted at the last
+ * committed token, the target scores every node in one pass (`Model.forwardTree`), a
+ * verification rule accepts a path (greedy walk at temperature 0, rejection sampling above),
+ * `KvCache.acceptTreePath` keeps that path, and the target's row at its end gives one more
+ * token. Every method shares the loop and the statistics, so τ and speed-ups compare.
+ *
+ * @module
+ */
+import { check, TokenlabError } from "../util/errors.ts";
+import {
+  type SampleOptions,
+  sampleReference,
+  samplingProbabilities,
+  samplingUniform,
+} from "../../kernels/mod.ts";
+import type { KvCache, Model } from "../models/mod.ts";
+import { AdjacencyTable } from "./adjacency.ts";
+import { optimalSparseTree } from "./sparse_tree.ts";
+import type { DraftTree, TreeTemplate } from "./token_tree.ts";
+import { drawFrom, greedyWalk, rejectionWalk, type WalkResult } from "./verify.ts";
+import { draftChainDrafter, type Drafter, pldDrafter, recyclingDrafter } from "./_drafters.ts";
+
+/** The methods of {@linkcode speculativeGenerate}. */
+export type SpeculativeMethod =
+  | "pld"
+  | "token-recycling"
+  | "draft-chain"
+  | "goose"
+  | "aded"
+  | "dyspec"
+  | "spectr"
+  | "del"
+  | "skipdecode";
+
+/** The methods that run today; the others throw "not implemented yet". */
+export const SPECULATIVE_METHODS: readonly SpeculativeMethod[] = [
+  "pld",
+  "token-recycling",
+  "draft-chain",
+];
+
+/** One verification step, as {@linkcode SpeculativeOptions.onStep} sees it. */
+export interface SpeculativeStep {
+  /** The tree fed to the target (its node 0 is the pending token, except on the first step). */
+  tree: DraftTree;
+  /** The walk's result: accepted nodes and the next token. */
+  walk: WalkResult;
+  /** Prompt and committed tokens after the step (the last is not yet in the cache). */
+  ids: number[];
+  /** The target's cache after `acceptTreePath` (holds `ids` without its last token). */
+  cache: KvCache;
+}
+
+/** Options of {@linkcode speculativeGenerate}. */
+export interface SpeculativeOptions {
+  /** The draft source. */
+  method: SpeculativeMethod;
+  /** Draft model for "draft-chain" (same vocabulary as the target). */
+  draft?: Model;
+  /** Maximum new tokens (default 16). */
+  maxNewTokens?: number;
+  /** Sampling temperature (default 0, greedy; then output equals `generate`'s). */
+  temperature?: number;
+  /** Top-k of the target's (and the draft's) sampling distribution (0 = off). */
+  topK?: number;
+  /** Top-p of the sampling distribution (1 = off). */
+  topP?: number;
+  /** Seed of every random draw (default 0). */
+  seed?: number;
+  /** Stop after emitting any of these ids (included). */
+  stop?: number[];
+  /**
+   * Draft nodes per step: "pld" tokens copied (default 10), "token-recycling" nodes of the
+   * tree (default 24), "draft-chain" γ when `gamma` is not given.
+   */
+  treeBudget?: number;
+  /** "draft-chain": draft tokens per step γ (default 4). */
+  gamma?: number;
+  /** "pld": longest and shortest n-gram matched (default 3 and 1). */
+  maxNgram?: number;
+  /** "pld": shortest n-gram matched (default 1). */
+  minNgram?: number;
+  /**
+   * "token-recycling": the table to draft from and update. Pass the same table to several
+   * calls for a hot start; by default each call starts cold with an empty one.
+   */
+  adjacency?: AdjacencyTable;
+  /** "token-recycling": successors per token of a new table (default 8). */
+  adjacencyK?: number;
+  /**
+   * "token-recycling": the tree shape (parents and sibling ranks; default the optimal sparse
+   * tree of `treeBudget` + 1 nodes for a top-1 acceptance of 0.6).
+   */
+  template?: TreeTemplate;
+  /** Called after every verification step (research hook: trees, walks, the cache). */
+  onStep?: (step: SpeculativeStep) => void;
+}
+
+/** What a run measured. */
+export interface SpeculativeStats {
+  /** The method. */
+  method: SpeculativeMethod;
+  /** Target forward passes, prefill included. */
+  targetCalls: number;
+  /** Draft-model forward passes (0 for draft-free methods). */
+  draftCalls: number;
+  /** New tokens returned. */
+  newTokens: number;
+  /** newTokens / targetCalls (plain decoding: 1). */
+  tau: number;
+  /** Per verification pass, tokens committed (accepted drafts + the next token). */
+  acceptedLengths: number[];
+  /** Draft nodes fed to the target in all (the root excluded). */
+  draftedNodes: number;
+  /** Draft nodes accepted in all. */
+  acceptedDrafts: number;
+  /** Accepted drafts by depth below the root (index 0: depth 1). */
+  acceptedByDepth: number[];
+  /** Wall-clock seconds of the call. */
+  seconds: number;
+}
+
+/** Result of {@linkcode speculativeGenerate}. */
+export interface SpeculativeResult {
+  /** Prompt + new ids. */
+  ids: number[];
+  /** Statistics. */
+  stats: SpeculativeStats;
+}
+
+/**
+ * Generates with speculative decoding. At temperature 0 the ids equal `generate(target, …)`'s
+ * token for token (the CPU forward gives a tree node the same row as plain decoding); above
+ * 0 every new token follows the target's sampling distribution (rejection sampling against
+ * the distribution each draft was drawn from), with its own seeded draws, so the ids are not
+ * those of `generate` with the same seed.
+ *
+ * Methods: "pld" (prompt lookup: a chain copied from an earlier n-gram match), "token-recycling"
+ * (a tree read from an adjacency table of the target's top-k successors), "draft-chain"
+ * (Leviathan/Chen: γ tokens from a smaller `draft` model). "goose", "aded", "dyspec",
+ * "spectr", "del" and "skipdecode" are named but not implemented yet.
+ *
+ * @example
+ * ```ts
+ * import { bundledModelPath, generate, loadModel } from "@tokenlab/tokenlab/models";
+ * import { speculativeGenerate } from "@tokenlab/tokenlab/decoding";
+ * const target = await loadModel(bundledModelPath("tiny-target"));
+ * const prompt = Array.from(target.tokenizer!.encode("the cat sat on the mat. the cat sat"));
+ * const { ids, stats } = await speculativeGenerate(target, prompt, { method: "pld", maxNewTokens: 12 });
+ * const plain = await generate(target, prompt, { maxNewTokens: 12 });
+ * console.log(ids.join() === plain.join(), stats.tau.toFixed(2));
+ * ```
+ */
+export async function speculativeGenerate(
+  target: Model,
+  promptIds: ArrayLike<number>,
+  options: SpeculativeOptions,
+): Promise<SpeculativeResult> {
+  const t0 = performance.now();
+  const method = options?.method;
+  const max = options.maxNewTokens ?? 16;
+  check(
+    Number.isInteger(max) && max >= 0,
+    `speculativeGenerate: maxNewTokens must be a non-negative integer, got ${max}`,
+  );
+  const prompt = Array.from(promptIds);
+  if (prompt.length === 0) {
+    throw new TokenlabError("speculativeGenerate needs a non-empty prompt", {
+      hint: "start with a BOS id",
+    });
+  }
+  const V = target.config.vocabSize;
+  const sampling: SampleOptions = {
+    temperature: options.temperature ?? 0,
+    topK: options.topK,
+    topP: options.topP,
+  };
+  // validates the sampling options once, with the sampler's own messages
+  samplingProbabilities({ data: new Float32Array(1), shape: [1, 1] }, sampling);
+  const seed = options.seed ?? 0;
+  const stream = (row: number) => {
+    let counter = 0;
+    return () => samplingUniform({ seed, row, counter: counter++ });
+  };
+  const uniform = stream(1);
+  const drafter = makeDrafter(target, options, sampling, stream(2));
+  const stop = new Set(options.stop ?? []);
+  const stats: SpeculativeStats = {
+    method,
+    targetCalls: 0,
+    draftCalls: 0,
+    newTokens: 0,
+    tau: 0,
+    acceptedLengths: [],
+    draftedNodes: 0,
+    acceptedDrafts: 0,
+    acceptedByDepth: [],
+    seconds: 0,
+  };
+  const ids = [...prompt];
+  const finish = (): SpeculativeResult => {
+    stats.newTokens = ids.length - prompt.length;
+    stats.tau = stats.targetCalls ? stats.newTokens / stats.targetCalls : 0;
+    stats.draftCalls = drafter.draftCalls;
+    stats.seconds = (performance.now() - t0) / 1000;
+    return { ids, stats };
+  };
+  if (max === 0) return finish();
+  const cache = target.newCache();
+  const prefill = await target.forward(prompt, cache);
+  stats.targetCalls++;
+  await drafter.prefill(prompt, prefill);
+  let contextRow: Float32Array | null = prefill.subarray(prefill.length - V);
+  const walk = (tree: DraftTree, logits: Float32Array, start: number): WalkResult => {
+    const o = { logits, vocabSize: V, start, contextLogits: contextRow ?? undefined };
+    return sampling.temperature === 0
+      ? greedyWalk(tree, o)
+      : rejectionWalk(tree, { ...o, sampling, uniform });
+  };
+  for (;;) {
+    const left = max - (ids.length - prompt.length);
+    const proposed = await drafter.propose({ context: ids, maxDepth: left - 1 });
+    // the first step's root (the prompt's last token) is already in the cache: feed its subtree
+    const fed = contextRow ? dropRoot(proposed) : proposed;
+    const start = contextRow ? -1 : 0;
+    let result: WalkResult;
+    let logits: Float32Array = new Float32Array(0);
+    if (fed.ids.length === 0) {
+      // nothing to verify: the next token comes from the row we already have
+      const next = sampling.temperature === 0
+        ? sampleReference({ data: contextRow!, shape: [1, V] })[0]
+        : drawFrom(
+          samplingProbabilities({ data: contextRow!, shape: [1, V] }, sampling),
+          uniform(),
+        );
+      result = { path: [], next, accepted: 0 };
+    } else {
+      logits = await target.forwardTree(fed, cache);
+      stats.targetCalls++;
+      result = walk(fed, logits, start);
+      cache.acceptTreePath(fed.parents, result.path);
+      stats.draftedNodes += fed.ids.length - (start >= 0 ? 1 : 0);
+    }
+    contextRow = null;
+    const acceptedNodes = result.path.slice(start >= 0 ? 1 : 0);
+    const accepted = acceptedNodes.map((i) => fed.ids[i]);
+    accepted.forEach((_, d) => stats.acceptedByDepth[d] = (stats.acceptedByDepth[d] ?? 0) + 1);
+    stats.acceptedDrafts += accepted.length;
+    if (fed.ids.length) stats.acceptedLengths.push(accepted.length + 1);
+    await drafter.observe(fed, logits, accepted, result.next);
+    const fresh = [...accepted, result.next];
+    let done = false;
+    for (const t of fresh) {
+      if (ids.length - prompt.length >= max) {
+        done = true;
+        break;
+      }
+      ids.push(t);
+      if (stop.has(t)) {
+        done = true;
+        break;
+      }
+    }
+    options.onStep?.({ tree: fed, walk: result, ids: [...ids], cache });
+    if (done || ids.length - prompt.length >= max) return finish();
+  }
+}
+
+function makeDrafter(
+  target: Model,
+  options: SpeculativeOptions,
+  sampling: SampleOptions,
+  uniform: () => number,
+): Drafter {
+  const V = target.config.vocabSize;
+  const method = options.method;
+  const budget = options.treeBudget;
+  if (budget !== undefined) {
+    check(
+      Number.isInteger(budget) && budget >= 0,
+      `speculativeGenerate: treeBudget must be a non-negative integer, got ${budget}`,
+      { hint: '"auto" (sized by the measured verification latency) is not implemented yet' },
+    );
+  }
+  switch (method) {
+    case "pld":
+      return pldDrafter({
+        maxDraft: budget ?? 10,
+        maxNgram: options.maxNgram,
+        minNgram: options.minNgram,
+      });
+    case "token-recycling": {
+      const table = options.adjacency ??
+        new AdjacencyTable({ vocabSize: V, k: options.adjacencyK });
+      check(
+        table.vocabSize === V,
+        `speculativeGenerate: the adjacency table has vocabulary ${table.vocabSize}, the target ${V}`,
+        { hint: "make the table with the target's config.vocabSize" },
+      );
+      const template = options.template ??
+        optimalSparseTree((budget ?? 24) + 1, { alpha: 0.6 });
+      return recyclingDrafter(table, template);
+    }
+    case "draft-chain": {
+      const draft = options.draft;
+      if (!draft) {
+        throw new TokenlabError('method "draft-chain" needs a draft model', {
+          hint: 'pass { draft: await loadModel(bundledModelPath("tiny-draft")) }',
+        });
+      }
+      check(
+        draft.config.vocabSize === V,
+        `speculativeGenerate: the draft's vocabulary (${draft.config.vocabSize}) differs from the target's (${V})`,
+        { hint: "use a draft trained with the target's tokenizer" },
+      );
+      const gamma = options.gamma ?? budget ?? 4;
+      check(
+        Number.isInteger(gamma) && gamma >= 0,
+        `speculativeGenerate: gamma must be a non-negative integer, got ${gamma}`,
+      );
+      return draftChainDrafter(draft, { gamma, sampling, uniform });
+    }
+    case "goose":
+    case "aded":
+    case "dyspec":
+    case "spectr":
+    case "del":
+    case "skipdecode":
+      throw new TokenlabError(`speculativeGenerate: not implemented yet: method "${method}"`, {
+        hint: `use one of ${SPECULATIVE_METHODS.map((m) => `"${m}"`).join(", ")} for now`,
+      });
+    default:
+      throw new TokenlabError(`speculativeGenerate: unknown method ${JSON.stringify(method)}`, {
+        hint: `use one of ${SPECULATIVE_METHODS.map((m) => `"${m}"`).join(", ")}`,
+      });
+  }
+}
+
+/** The subtree below node 0, its children as roots (node 0 is already in the cache). */
+function dropRoot(tree: DraftTree): DraftTree {
+  const out: DraftTree = {
+    ids: tree.ids.slice(1),
+    parents: tree.parents.slice(1).map((p) => p - 1),
+  };
+  if (tree.q) out.q = tree.q.slice(1);
+  if (tree.source) out.source = tree.source.slice(1);
+  return out;
+}

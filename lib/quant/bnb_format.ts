@@ -2,7 +2,8 @@
  * bitsandbytes 4-bit checkpoints: the safetensors layout `Linear4bit` writes (and transformers
  * saves) for each quantised weight `W`:
  *
- * - `W`: the packed codes, U8 of shape `[ceil(n/2), 1]`;
+ * - `W`: the packed codes, U8 of shape `[ceil(n/2), 1]` (another `quant_storage` dtype is read
+ *   as its raw bytes);
  * - `W.absmax`: F32 per block, or U8 dynamic-map codes when double-quantised;
  * - `W.quant_map`: F32 [16], the 4-bit codebook;
  * - `W.nested_absmax` (F32 per 256 blocks) and `W.nested_quant_map` (F32 [256], the dynamic

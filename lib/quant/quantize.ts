@@ -1,5 +1,7 @@
 /**
- * `quantize` and `dequantize`: bitsandbytes' weight formats, byte for byte.
+ * `quantize` and `dequantize`: bitsandbytes' weight formats, byte for byte (as read from
+ * bitsandbytes' `csrc/kernels.cu`, `bitsandbytes/functional.py` and
+ * `bitsandbytes/backends/default/ops.py` at commit 95f9af30, version 0.50.2.dev0).
  *
  * @module
  */

@@ -143,6 +143,52 @@ Deno.test("int8-blockwise: nearest dynamic-map value, an exact float32 midpoint 
   deepEqual(Array.from(q.codes), want);
 });
 
+/**
+ * csrc/kernels.cu dQuantize<0> step by step: a pivot walk from 127 with steps 64…1 that keeps
+ * the last pivots below and above x, then the float32 midpoint against the neighbour.
+ */
+function kernelWalk(code: Float32Array, x: number): number {
+  let pivot = 127, upperPivot = 255, lowerPivot = 0;
+  let lower = -1, upper = 1;
+  let val = code[pivot];
+  for (let i = 64; i > 0; i >>= 1) {
+    if (x > val) {
+      lowerPivot = pivot;
+      lower = val;
+      pivot += i;
+    } else {
+      upperPivot = pivot;
+      upper = val;
+      pivot -= i;
+    }
+    val = code[pivot];
+  }
+  if (upperPivot === 255) upper = code[upperPivot];
+  if (lowerPivot === 0) lower = code[lowerPivot];
+  if (x > val) return x > f32(f32(upper + val) * 0.5) ? upperPivot : pivot;
+  return x < f32(f32(lower + val) * 0.5) ? lowerPivot : pivot;
+}
+
+Deno.test("int8-blockwise codes equal a literal port of the kernel's pivot walk", () => {
+  const map = dynamicMap();
+  const rng = new Rng(12);
+  const xs: number[] = [1];
+  for (let i = 0; i < 20000; i++) {
+    const r = rng.next();
+    // uniform, and log-uniform small magnitudes of both signs
+    xs.push(r < 0.5 ? 2 * rng.next() - 1 : (rng.next() < 0.5 ? -1 : 1) * 10 ** (-7 * rng.next()));
+  }
+  for (let i = 0; i < 255; i++) xs.push(f32(f32(map[i] + map[i + 1]) * 0.5), map[i]);
+  xs.push(-1, 0, -0);
+  const q = quantize(xs, { format: "int8-blockwise", blockSize: 4096 });
+  for (let b = 0; b * 4096 < xs.length; b++) {
+    const inv = f32(1 / q.absmax[b]);
+    for (let i = b * 4096; i < Math.min(xs.length, (b + 1) * 4096); i++) {
+      equal(q.codes[i], kernelWalk(map, f32(f32(xs[i]) * inv)), `value ${i}: ${xs[i]}`);
+    }
+  }
+});
+
 Deno.test("int8-rowwise: round-half-even(x · f32(f32(1/absmax) · 127)) as two's complement", () => {
   // row 0 absmax 1: scale 127 exactly. 0.5·127 = 63.5 → 64 (even); −1 → −127 (0x81)
   // row 1 absmax 0.25: f32(1/0.25)·127 = 508; 0.125·508 = 63.5 → 64; −0.0625·508 = −31.75 → −32

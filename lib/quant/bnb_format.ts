@@ -179,6 +179,7 @@ export function parseBnb4bit(bytes: Uint8Array, name = "<bytes>"): Map<string, Q
     const at = key.indexOf(STATE);
     if (at < 0) continue;
     const weight = key.slice(0, at);
+    if (out.has(weight)) refuse(`${name}: "${weight}"`, "has more than one quant_state entry");
     out.set(weight, decodeOne(tensors, weight, key.slice(at + STATE.length), name));
   }
   for (const key of tensors.keys()) {

@@ -1,10 +1,25 @@
 /**
- * Weight quantisation: bitsandbytes' nf4 / fp4 / int8 codecs byte for byte (CPU reference),
- * lossless DFloat11 compression of bf16 weights, and the bitsandbytes 4-bit checkpoint layout.
+ * Weight quantisation (CPU reference; the GPU paths come later):
+ *
+ * - {@linkcode quantize} / {@linkcode dequantize}: bitsandbytes' nf4, fp4 (blockwise absmax,
+ *   optional double quantisation), blockwise dynamic int8 and LLM.int8() row-wise int8, byte
+ *   for byte, with the codebooks ({@linkcode NF4_CODEBOOK}, {@linkcode FP4_CODEBOOK},
+ *   {@linkcode dynamicMap}) in the open;
+ * - {@linkcode compressBf16} / {@linkcode decompressBf16}: lossless DFloat11 compression of
+ *   bfloat16 weights (Huffman-coded exponents, a per-block offset index for parallel decoding),
+ *   with {@linkcode toBf16Bits} / {@linkcode fromBf16Bits} to get bf16 patterns;
+ * - {@linkcode loadBnb4bit} / {@linkcode saveBnb4bit}: the safetensors layout bitsandbytes and
+ *   transformers use for 4-bit Linear weights.
  *
  * @example
  * ```ts
- * import { compressBf16, decompressBf16, dequantize, quantize, toBf16Bits } from "@tokenlab/tokenlab/quant";
+ * import {
+ *   compressBf16,
+ *   decompressBf16,
+ *   dequantize,
+ *   quantize,
+ *   toBf16Bits,
+ * } from "@tokenlab/tokenlab/quant";
  * const w = Float32Array.from({ length: 4096 }, (_, i) => 0.02 * Math.sin(i * 1.7));
  * const q = quantize(w, { format: "nf4", blockSize: 64, doubleQuant: true });
  * const err = dequantize(q).reduce((m, v, i) => Math.max(m, Math.abs(v - w[i])), 0);

@@ -238,6 +238,9 @@ Deno.test("corrupt or inconsistent quant state is refused, naming the cause", ()
       (t) => t.delete("fp4.weight.quant_state.bitsandbytes__fp4"),
       /no quant_state entry/,
     ],
+    ["two quant states", (t) => {
+      t.set("nf4dq.weight.quant_state.bitsandbytes__fp4", json({ ...GOOD, quant_type: "fp4" }));
+    }, /more than one quant_state/],
     [
       "fp4 absmax missing",
       (t) => t.delete("fp4.weight.absmax"),

@@ -1,5 +1,5 @@
 /**
- * Weight quantisation (CPU reference; the GPU paths come later):
+ * Weight quantisation (CPU references and GPU paths):
  *
  * - {@linkcode quantize} / {@linkcode dequantize}: bitsandbytes' nf4, fp4 (blockwise absmax,
  *   optional double quantisation), blockwise dynamic int8 and LLM.int8() row-wise int8, byte
@@ -9,7 +9,10 @@
  *   bfloat16 weights (Huffman-coded exponents, a per-block offset index for parallel decoding),
  *   with {@linkcode toBf16Bits} / {@linkcode fromBf16Bits} to get bf16 patterns;
  * - {@linkcode loadBnb4bit} / {@linkcode saveBnb4bit}: the safetensors layout bitsandbytes and
- *   transformers use for 4-bit Linear weights.
+ *   transformers use for 4-bit Linear weights;
+ * - {@linkcode quantMatmul} (fused dequantise-and-multiply, matvec and tiled, against
+ *   {@linkcode quantMatmulReference}) and {@linkcode decompressBf16Gpu} (the DFloat11 decoder):
+ *   the GPU paths.
  *
  * @example
  * ```ts
@@ -36,3 +39,5 @@ export * from "./quantize.ts";
 export * from "./bnb_format.ts";
 export * from "./bf16.ts";
 export * from "./dfloat11.ts";
+export * from "./gpu_matmul.ts";
+export * from "./gpu_dfloat11.ts";

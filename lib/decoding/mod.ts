@@ -34,3 +34,5 @@ export * from "./verify.ts";
 export * from "./ngram.ts";
 export * from "./adjacency.ts";
 export * from "./speculative.ts";
+export * from "./grammar.ts";
+export * from "./constrained_generate.ts";

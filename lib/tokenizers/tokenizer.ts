@@ -127,6 +127,25 @@ export class Tokenizer {
     return this.#p.symbols.length;
   }
 
+  /**
+   * The id space: one more than the largest id this tokenizer can emit, special and added
+   * tokens included — tiktoken's `n_vocab` (o200k: 200 019, while `vocabSize` counts the
+   * 199 998 ranked tokens). Ids in [0, `vocabSize`) have bytes (`tokenBytes`); ids at or above
+   * it are special or unused. A logits row or a token mask over every id needs this length.
+   *
+   * @example
+   * ```ts
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("o200k_base");
+   * console.log(tok.vocabSize, tok.idSpace); // 199998 200019
+   * ```
+   */
+  get idSpace(): number {
+    let n = this.#p.symbols.length;
+    for (const t of this.#p.added) n = Math.max(n, t.id + 1);
+    return n;
+  }
+
   /** Special tokens: content → id. */
   get specialTokens(): Record<string, number> {
     return Object.fromEntries(this.#p.added.filter((t) => t.special).map((t) => [t.content, t.id]));

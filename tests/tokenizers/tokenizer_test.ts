@@ -3,7 +3,7 @@ import { get_encoding } from "tiktoken";
 import { Tokenizer as HfTokenizer } from "tokenizers";
 import { loadCodeFiles, loadLicenses, loadUdhr } from "../../lib/data/mod.ts";
 import { brownText } from "../../lib/data/mod.ts";
-import { loadPretrained, pretokenize, Tokenizer } from "../../lib/tokenizers/mod.ts";
+import { loadPretrained, pretokenize, Tokenizer, trainBpe } from "../../lib/tokenizers/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 import { adversarialTexts } from "./_adversarial.ts";
 
@@ -185,4 +185,16 @@ Deno.test("fromTiktoken: rank semantics on a toy vocabulary", () => {
   deepEqual([...tok.encode("abc")], [258]);
   deepEqual([...tok.encode("bcab")], [257, 256]);
   equal(tok.decode(tok.encode("xabcy")), "xabcy");
+});
+
+Deno.test("idSpace is tiktoken's n_vocab: specials included", async () => {
+  // n_vocab of tiktoken's o200k_base and cl100k_base (200 018 and 100 276 are <|endofprompt|>)
+  const o200k = await loadPretrained("o200k_base");
+  equal(o200k.idSpace, 200019);
+  const cl100k = await loadPretrained("cl100k_base");
+  equal(cl100k.idSpace, 100277);
+  equal(o200k.vocabSize, 199998); // ranked tokens only
+  // a trained tokenizer's specials sit inside its vocabulary: the id space is its size
+  const t = trainBpe("ab ab ba", { vocabSize: 260, specialTokens: ["<|endoftext|>"] });
+  equal(t.idSpace, t.vocabSize);
 });

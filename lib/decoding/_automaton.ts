@@ -1,0 +1,361 @@
+// The byte-level pushdown automaton: grammar rules lowered to one byte NFA per rule (Thompson
+// construction; rule references are call edges), run with a persistent (hash-consed) return
+// stack. A configuration is (NFA node, stack id); a parser state is the ε-closed set of
+// configurations, interned, with its byte transitions memoised (a lazily built DFA over
+// configuration sets, exact because the closure is). Internal.
+
+import { TokenlabError } from "../util/errors.ts";
+import type { Expr, GrammarIr } from "./_grammar_ir.ts";
+import { utf8Sequences, withoutSurrogates } from "./_grammar_ir.ts";
+
+/** A parser state: an interned set of configurations. */
+export interface PdaState {
+  /** Configurations that can consume a byte: node + stack * nodeCount. */
+  readonly kernel: number[];
+  /** Whether the root rule can end here. */
+  readonly accepting: boolean;
+  /** Memoised transitions: undefined = not computed, null = dead. */
+  readonly next: Array<PdaState | null | undefined>;
+  /** A cached token mask, when computed. */
+  mask?: Uint32Array;
+}
+
+const MAX_NODES = 4_000_000;
+const MAX_STACK_DEPTH = 100_000;
+const MAX_INTERNED = 200_000;
+
+/** The compiled automaton. */
+export class Pda {
+  // NFA: per node, byte edges (lo, hi, to) flat; ε edges; call edges (rule, ret).
+  #bytes: number[][] = [];
+  #eps: number[][] = [];
+  #calls: number[][] = [];
+  #ruleEnd: number[] = []; // rule index when the node is a rule's end, else -1
+  #ruleStart: number[] = [];
+  #ruleEndNode: number[] = [];
+  #tail: Uint8Array = new Uint8Array(0);
+  #nodeCount = 0;
+  // persistent stack: id 0 = empty
+  #retOf: number[] = [0];
+  #parentOf: number[] = [0];
+  #depthOf: number[] = [0];
+  #stackIds = new Map<number, number>();
+  #interned = new Map<string, PdaState>();
+  /** The start state. */
+  readonly initial: PdaState;
+
+  constructor(ir: GrammarIr) {
+    const names = [...ir.rules.keys()];
+    const index = new Map(names.map((n, i) => [n, i]));
+    for (let r = 0; r < names.length; r++) {
+      this.#ruleStart.push(this.#node());
+      this.#ruleEndNode.push(this.#node());
+    }
+    for (let r = 0; r < names.length; r++) {
+      this.#ruleEnd[this.#ruleEndNode[r]] = r;
+      this.#build(ir.rules.get(names[r])!, this.#ruleStart[r], this.#ruleEndNode[r], index, ir);
+    }
+    for (let n = 0; n < this.#nodeCount; n++) this.#ruleEnd[n] ??= -1;
+    this.#computeTail();
+    checkLeftRecursion(this, names, ir);
+    const root = index.get(ir.root);
+    if (root === undefined) {
+      throw new TokenlabError(`grammar: the root rule ${JSON.stringify(ir.root)} is not defined`, {
+        hint: "define it or pass { root } naming an existing rule",
+      });
+    }
+    const init = this.#closure([this.#ruleStart[root], 0]);
+    if (!init) throw new TokenlabError("grammar: the root rule matches nothing");
+    this.initial = init;
+  }
+
+  /** Number of NFA nodes. */
+  get nodeCount(): number {
+    return this.#nodeCount;
+  }
+
+  /** Internal for the left-recursion check: ε/call structure. */
+  structure(): {
+    eps: number[][];
+    calls: number[][];
+    bytes: number[][];
+    start: number[];
+    end: number[];
+  } {
+    return {
+      eps: this.#eps,
+      calls: this.#calls,
+      bytes: this.#bytes,
+      start: this.#ruleStart,
+      end: this.#ruleEndNode,
+    };
+  }
+
+  #node(): number {
+    if (this.#nodeCount >= MAX_NODES) {
+      throw new TokenlabError(`grammar: more than ${MAX_NODES} automaton nodes`, {
+        hint: "lower repetition bounds (maxLength, maxItems, {m,n})",
+      });
+    }
+    this.#bytes.push([]);
+    this.#eps.push([]);
+    this.#calls.push([]);
+    return this.#nodeCount++;
+  }
+
+  #build(e: Expr, from: number, to: number, index: Map<string, number>, ir: GrammarIr): void {
+    switch (e.k) {
+      case "bytes": {
+        if (e.b.length === 0) {
+          this.#eps[from].push(to);
+          return;
+        }
+        let cur = from;
+        for (let i = 0; i < e.b.length; i++) {
+          const nx = i === e.b.length - 1 ? to : this.#node();
+          this.#bytes[cur].push(e.b[i], e.b[i], nx);
+          cur = nx;
+        }
+        return;
+      }
+      case "cls": {
+        const seqs: Array<Array<[number, number]>> = [];
+        for (const [a, b] of withoutSurrogates(e.r)) utf8Sequences(a, b, seqs);
+        for (const s of seqs) {
+          let cur = from;
+          for (let i = 0; i < s.length; i++) {
+            const nx = i === s.length - 1 ? to : this.#node();
+            this.#bytes[cur].push(s[i][0], s[i][1], nx);
+            cur = nx;
+          }
+        }
+        return;
+      }
+      case "seq": {
+        if (e.items.length === 0) {
+          this.#eps[from].push(to);
+          return;
+        }
+        let cur = from;
+        for (let i = 0; i < e.items.length; i++) {
+          const nx = i === e.items.length - 1 ? to : this.#node();
+          this.#sub(e.items[i], cur, nx, index, ir);
+          cur = nx;
+        }
+        return;
+      }
+      case "alt":
+        for (const it of e.items) this.#sub(it, from, to, index, ir);
+        return;
+      case "rep": {
+        let cur = from;
+        for (let i = 0; i < e.min; i++) {
+          const nx = this.#node();
+          this.#sub(e.item, cur, nx, index, ir);
+          cur = nx;
+        }
+        if (e.max === Infinity) {
+          const loop = this.#node();
+          this.#eps[cur].push(loop);
+          this.#sub(e.item, loop, loop, index, ir);
+          this.#eps[loop].push(to);
+        } else {
+          for (let i = e.min; i < e.max; i++) {
+            this.#eps[cur].push(to);
+            const nx = this.#node();
+            this.#sub(e.item, cur, nx, index, ir);
+            cur = nx;
+          }
+          this.#eps[cur].push(to);
+        }
+        return;
+      }
+      case "ref": {
+        const r = index.get(e.name);
+        if (r === undefined) {
+          throw new TokenlabError(
+            `grammar: rule ${JSON.stringify(e.name)} is used${
+              e.at ? ` at ${e.at}` : ""
+            } but never defined`,
+            { hint: "define the rule or fix its name" },
+          );
+        }
+        this.#calls[from].push(r, to);
+        return;
+      }
+    }
+  }
+
+  // Builds e between fresh entry/exit nodes so loops never leak into neighbours.
+  #sub(e: Expr, from: number, to: number, index: Map<string, number>, ir: GrammarIr): void {
+    const a = this.#node(), b = this.#node();
+    this.#eps[from].push(a);
+    this.#build(e, a, b, index, ir);
+    this.#eps[b].push(to);
+  }
+
+  // A return node is a tail position when only ε edges lead from it, and all to a rule end:
+  // returning there and popping at once equals not pushing (tail-call elimination).
+  #computeTail(): void {
+    const N = this.#nodeCount;
+    const tail = new Uint8Array(N); // 0 unknown, 1 tail, 2 not
+    const visit = (n: number, seen: Set<number>): boolean => {
+      if (tail[n]) return tail[n] === 1;
+      if (seen.has(n)) return true;
+      seen.add(n);
+      let ok = this.#bytes[n].length === 0 && this.#calls[n].length === 0;
+      if (ok && this.#ruleEnd[n] < 0) {
+        if (this.#eps[n].length === 0) ok = false;
+        for (const e of this.#eps[n]) if (ok && !visit(e, seen)) ok = false;
+      } else if (ok && this.#eps[n].length > 0) ok = false;
+      tail[n] = ok ? 1 : 2;
+      return ok;
+    };
+    for (let n = 0; n < N; n++) visit(n, new Set());
+    this.#tail = tail;
+  }
+
+  #push(ret: number, parent: number): number {
+    if (this.#tail[ret] === 1) return parent;
+    const key = ret + parent * this.#nodeCount;
+    let id = this.#stackIds.get(key);
+    if (id === undefined) {
+      id = this.#retOf.length;
+      const depth = this.#depthOf[parent] + 1;
+      if (depth > MAX_STACK_DEPTH) {
+        throw new TokenlabError(`grammar: the parse stack grew past ${MAX_STACK_DEPTH} frames`);
+      }
+      this.#retOf.push(ret);
+      this.#parentOf.push(parent);
+      this.#depthOf.push(depth);
+      this.#stackIds.set(key, id);
+    }
+    return id;
+  }
+
+  // ε-closure of seed configurations (pairs node, stack); null when nothing lives.
+  #closure(seeds: number[]): PdaState | null {
+    const N = this.#nodeCount;
+    const seen = new Set<number>();
+    const kernel: number[] = [];
+    let accepting = false;
+    const work = seeds.slice();
+    while (work.length > 0) {
+      const s = work.pop()!, n = work.pop()!;
+      const k = n + s * N;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      if (this.#bytes[n].length > 0) kernel.push(k);
+      for (const e of this.#eps[n]) work.push(e, s);
+      const calls = this.#calls[n];
+      for (let i = 0; i < calls.length; i += 2) {
+        work.push(this.#ruleStart[calls[i]], this.#push(calls[i + 1], s));
+      }
+      if (this.#ruleEnd[n] >= 0) {
+        if (s === 0) accepting = true;
+        else work.push(this.#retOf[s], this.#parentOf[s]);
+      }
+    }
+    if (kernel.length === 0 && !accepting) return null;
+    kernel.sort((a, b) => a - b);
+    const key = kernel.join(",") + (accepting ? "!" : "");
+    let st = this.#interned.get(key);
+    if (!st) {
+      if (this.#interned.size >= MAX_INTERNED) this.#interned = new Map();
+      st = { kernel, accepting, next: new Array(256) };
+      this.#interned.set(key, st);
+    }
+    return st;
+  }
+
+  /** The state after one byte (memoised), null when the byte is not allowed. */
+  step(st: PdaState, b: number): PdaState | null {
+    const m = st.next[b];
+    if (m !== undefined) return m;
+    const N = this.#nodeCount;
+    const seeds: number[] = [];
+    for (const k of st.kernel) {
+      const n = k % N, s = (k - n) / N;
+      const ed = this.#bytes[n];
+      for (let i = 0; i < ed.length; i += 3) {
+        if (b >= ed[i] && b <= ed[i + 1]) seeds.push(ed[i + 2], s);
+      }
+    }
+    const r = seeds.length === 0 ? null : this.#closure(seeds);
+    st.next[b] = r;
+    return r;
+  }
+
+  /** The state after the bytes, null when they are not allowed. */
+  feed(st: PdaState, bytes: Uint8Array): PdaState | null {
+    let cur: PdaState | null = st;
+    for (let i = 0; i < bytes.length && cur; i++) cur = this.step(cur, bytes[i]);
+    return cur;
+  }
+}
+
+// Left recursion makes the ε-closure push frames forever: refuse it with the rule's name.
+function checkLeftRecursion(pda: Pda, names: string[], ir: GrammarIr): void {
+  const { eps, calls, start, end } = pda.structure();
+  const R = names.length;
+  // nullable rules (fixpoint): end reachable from start by ε and calls of nullable rules
+  const nullable = new Uint8Array(R);
+  const reach = (from: number, target: number): boolean => {
+    const seen = new Set<number>([from]);
+    const work = [from];
+    while (work.length) {
+      const n = work.pop()!;
+      if (n === target) return true;
+      for (const e of eps[n]) if (!seen.has(e)) seen.add(e), work.push(e);
+      const c = calls[n];
+      for (let i = 0; i < c.length; i += 2) {
+        if (nullable[c[i]] && !seen.has(c[i + 1])) seen.add(c[i + 1]), work.push(c[i + 1]);
+      }
+    }
+    return false;
+  };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let r = 0; r < R; r++) {
+      if (!nullable[r] && reach(start[r], end[r])) nullable[r] = 1, changed = true;
+    }
+  }
+  // left-call graph
+  const left: number[][] = [];
+  for (let r = 0; r < R; r++) {
+    const out = new Set<number>();
+    const seen = new Set<number>([start[r]]);
+    const work = [start[r]];
+    while (work.length) {
+      const n = work.pop()!;
+      for (const e of eps[n]) if (!seen.has(e)) seen.add(e), work.push(e);
+      const c = calls[n];
+      for (let i = 0; i < c.length; i += 2) {
+        out.add(c[i]);
+        if (nullable[c[i]] && !seen.has(c[i + 1])) seen.add(c[i + 1]), work.push(c[i + 1]);
+      }
+    }
+    left.push([...out]);
+  }
+  const color = new Uint8Array(R);
+  const dfs = (r: number, path: number[]): void => {
+    color[r] = 1;
+    path.push(r);
+    for (const q of left[r]) {
+      if (color[q] === 1) {
+        const cyc = path.slice(path.indexOf(q)).map((i) => names[i]);
+        const at = ir.where.get(names[q]);
+        throw new TokenlabError(
+          `grammar: left recursion ${[...cyc, names[q]].join(" → ")}${
+            at ? ` (rule at ${at})` : ""
+          }`,
+          { hint: 'rewrite it with repetition, e.g. list ::= item ("," item)*' },
+        );
+      }
+      if (color[q] === 0) dfs(q, path);
+    }
+    path.pop();
+    color[r] = 2;
+  };
+  for (let r = 0; r < R; r++) if (color[r] === 0) dfs(r, []);
+}

@@ -1,0 +1,936 @@
+// JSON Schema → grammar IR. Properties may come in any order (the set of properties seen so far
+// is part of the grammar state), strings are exact JSON strings (valid UTF-8, escapes), and
+// what cannot be enforced is listed, never silently dropped. Internal.
+
+import { TokenlabError } from "../util/errors.ts";
+import type { CharRanges, Expr, GrammarIr } from "./_grammar_ir.ts";
+import { alt, cls, EMPTY, lit, MAX_CP, negateRanges, opt, ref, rep, seq } from "./_grammar_ir.ts";
+import { parsePattern, type Rx, UnsupportedPattern } from "./_regex.ts";
+
+/** Options of the lowering. */
+export interface SchemaIrOptions {
+  strict: boolean;
+  maxWhitespace?: number;
+}
+
+type Schema = Record<string, unknown> | boolean;
+
+const ANNOTATIONS = new Set([
+  "$schema",
+  "$id",
+  "$comment",
+  "$anchor",
+  "$vocabulary",
+  "$dynamicAnchor",
+  "title",
+  "description",
+  "default",
+  "examples",
+  "deprecated",
+  "readOnly",
+  "writeOnly",
+  "$defs",
+  "definitions",
+]);
+const HANDLED = new Set([
+  "type",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "prefixItems",
+  "additionalItems",
+  "minItems",
+  "maxItems",
+  "enum",
+  "const",
+  "anyOf",
+  "oneOf",
+  "allOf",
+  "$ref",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "format",
+]);
+const NOT_ENFORCED = new Set([
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "uniqueItems",
+  "contains",
+  "minContains",
+  "maxContains",
+  "minProperties",
+  "maxProperties",
+  "patternProperties",
+  "dependentRequired",
+  "dependencies",
+  "dependentSchemas",
+  "propertyNames",
+  "if",
+  "then",
+  "else",
+  "not",
+  "unevaluatedProperties",
+  "unevaluatedItems",
+  "contentEncoding",
+  "contentMediaType",
+  "contentSchema",
+  "$dynamicRef",
+]);
+const TYPES = ["null", "boolean", "object", "array", "string", "number", "integer"];
+const MAX_TRACKED_PROPERTIES = 10;
+const MAX_REPEAT = 5000;
+
+const HEX: CharRanges = [[48, 57], [65, 70], [97, 102]];
+const hex = cls(HEX);
+const ch = (c: string): CharRanges => [[c.codePointAt(0)!, c.codePointAt(0)!]];
+const SHORT: Record<number, string> = {
+  34: '"',
+  92: "\\",
+  47: "/",
+  8: "b",
+  12: "f",
+  10: "n",
+  13: "r",
+  9: "t",
+};
+
+// Raw characters a JSON string may hold: U+0020.. except " and \.
+const RAW: CharRanges = [[0x20, 0x21], [0x23, 0x5b], [0x5d, MAX_CP]];
+
+function intersect(a: CharRanges, b: CharRanges): CharRanges {
+  const out: CharRanges = [];
+  for (const [x, y] of a) {
+    for (const [u, v] of b) {
+      const lo = Math.max(x, u), hi = Math.min(y, v);
+      if (lo <= hi) out.push([lo, hi]);
+    }
+  }
+  return out;
+}
+
+function hexCase(v: number, digits: number): Expr {
+  const s = v.toString(16).padStart(digits, "0");
+  return seq(
+    ...[...s].map((d) => (/[a-f]/.test(d) ? cls([...ch(d), ...ch(d.toUpperCase())]) : lit(d))),
+  );
+}
+
+/** Every JSON spelling of one code point: raw, short escape, \u escape(s). */
+function encodeChar(c: number): Expr {
+  const forms: Expr[] = [];
+  if (c >= 0x20 && c !== 34 && c !== 92) forms.push(cls([[c, c]]));
+  if (SHORT[c]) forms.push(lit("\\" + SHORT[c]));
+  if (c < 0x10000) forms.push(seq(lit("\\u"), hexCase(c, 4)));
+  else {
+    const u = c - 0x10000;
+    forms.push(
+      seq(lit("\\u"), hexCase(0xd800 + (u >> 10), 4), lit("\\u"), hexCase(0xdc00 + (u & 1023), 4)),
+    );
+  }
+  return alt(...forms);
+}
+
+/** One character of a JSON string in the pattern subset: raw, or a short escape. */
+function encodeClass(r: CharRanges): Expr {
+  const forms: Expr[] = [];
+  const raw = intersect(r, RAW);
+  if (raw.length) forms.push(cls(raw));
+  for (const [c, e] of Object.entries(SHORT)) {
+    const v = Number(c);
+    if (r.some(([a, b]) => v >= a && v <= b)) forms.push(lit("\\" + e));
+  }
+  // control characters without a short escape: \u00XX
+  for (let v = 0; v < 0x20; v++) {
+    if (!SHORT[v] && r.some(([a, b]) => v >= a && v <= b)) {
+      forms.push(seq(lit("\\u"), hexCase(v, 4)));
+    }
+  }
+  return forms.length ? alt(...forms) : { k: "alt", items: [] };
+}
+
+/**
+ * Four hex digits (either case) spelling a value in [lo, hi] outside `except`; null if none.
+ */
+function hexExcept(except: Set<number>, lo: number, hi: number): Expr | null {
+  const ex = [...except].filter((v) => v >= lo && v <= hi);
+  const any = (n: number): Expr => rep(hex, n, n);
+  const digit = (d: number): Expr => {
+    const c = d.toString(16);
+    return /[a-f]/.test(c) ? cls([...ch(c), ...ch(c.toUpperCase())]) : lit(c);
+  };
+  const rec = (prefix: number, depth: number): Expr | null => {
+    const span = 16 ** (4 - depth);
+    const a = prefix * span, b = a + span - 1;
+    if (b < lo || a > hi) return null;
+    if (a >= lo && b <= hi && !ex.some((v) => v >= a && v <= b)) return any(4 - depth);
+    if (depth === 4) return null;
+    const out: Expr[] = [];
+    for (let d = 0; d < 16; d++) {
+      const sub = rec(prefix * 16 + d, depth + 1);
+      if (sub) out.push(seq(digit(d), sub));
+    }
+    return out.length ? alt(...out) : null;
+  };
+  return rec(0, 0);
+}
+
+function rxToExpr(rx: Rx): Expr {
+  switch (rx.k) {
+    case "chars":
+      return encodeClass(rx.r);
+    case "seq":
+      return seq(...rx.items.map(rxToExpr));
+    case "alt":
+      return alt(...rx.items.map(rxToExpr));
+    case "rep":
+      return rep(rxToExpr(rx.item), rx.min, rx.max);
+  }
+}
+
+const D28 = "(0[1-9]|1[0-9]|2[0-8])";
+const DATE = `([0-9]{4}-((0[13578]|1[02])-(${D28}|29|30|31)|(0[469]|11)-(${D28}|29|30)|02-${D28})` +
+  `|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)`;
+const TIME =
+  "([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
+const FORMATS: Record<string, string> = {
+  date: `^${DATE}$`,
+  time: `^${TIME}$`,
+  "date-time": `^${DATE}[Tt]${TIME}$`,
+  uuid: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+  ipv4:
+    "^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$",
+};
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function esc(seg: string): string {
+  return seg.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+class Lowering {
+  rules = new Map<string, Expr>();
+  where = new Map<string, string>();
+  unenforced: string[] = [];
+  #refRules = new Map<string, string>();
+  #n = 0;
+  #root: Schema;
+  #opts: SchemaIrOptions;
+
+  constructor(root: Schema, opts: SchemaIrOptions) {
+    this.#root = root;
+    this.#opts = opts;
+    const ws = rep(cls([[9, 10], [13, 13], [32, 32]]), 0, opts.maxWhitespace ?? Infinity);
+    this.rules.set("ws", ws);
+    const strChar = alt(
+      cls(RAW),
+      seq(
+        lit("\\"),
+        alt(
+          cls([
+            ...ch('"'),
+            ...ch("\\"),
+            ...ch("/"),
+            ...ch("b"),
+            ...ch("f"),
+            ...ch("n"),
+            ...ch("r"),
+            ...ch("t"),
+          ]),
+          seq(lit("u"), hex, hex, hex, hex),
+        ),
+      ),
+    );
+    this.rules.set("string", seq(lit('"'), rep(strChar, 0, Infinity), lit('"')));
+    const intPart = alt(lit("0"), seq(cls([[49, 57]]), rep(cls([[48, 57]]), 0, Infinity)));
+    const digits = rep(cls([[48, 57]]), 1, Infinity);
+    this.rules.set(
+      "number",
+      seq(
+        opt(lit("-")),
+        intPart,
+        opt(seq(lit("."), digits)),
+        opt(seq(cls([...ch("e"), ...ch("E")]), opt(cls([...ch("+"), ...ch("-")])), digits)),
+      ),
+    );
+    this.rules.set(
+      "integer",
+      seq(
+        opt(lit("-")),
+        intPart,
+        opt(seq(lit("."), rep(lit("0"), 1, Infinity))),
+        opt(seq(cls([...ch("e"), ...ch("E")]), opt(lit("+")), digits)),
+      ),
+    );
+    const W = ref("ws");
+    const member = seq(ref("string"), W, lit(":"), W, ref("value"));
+    this.rules.set(
+      "object",
+      seq(
+        lit("{"),
+        W,
+        opt(seq(member, W, rep(seq(lit(","), W, member, W), 0, Infinity))),
+        lit("}"),
+      ),
+    );
+    this.rules.set(
+      "array",
+      seq(
+        lit("["),
+        W,
+        opt(seq(ref("value"), W, rep(seq(lit(","), W, ref("value"), W), 0, Infinity))),
+        lit("]"),
+      ),
+    );
+    this.rules.set(
+      "value",
+      alt(
+        ref("object"),
+        ref("array"),
+        ref("string"),
+        ref("number"),
+        lit("true"),
+        lit("false"),
+        lit("null"),
+      ),
+    );
+    // length-counted string characters: one code point each (a surrogate pair escape is one)
+    const notSur = alt(
+      seq(cls([[48, 57], [65, 67], [69, 70], [97, 99], [101, 102]]), hex, hex, hex),
+      seq(cls([...ch("d"), ...ch("D")]), cls([[48, 55]]), hex, hex),
+    );
+    const hi = seq(cls([...ch("d"), ...ch("D")]), cls([[56, 57], [65, 66], [97, 98]]), hex, hex);
+    const lo = seq(cls([...ch("d"), ...ch("D")]), cls([[67, 70], [99, 102]]), hex, hex);
+    this.rules.set(
+      "char1",
+      alt(
+        cls(RAW),
+        seq(
+          lit("\\"),
+          alt(
+            cls([
+              ...ch('"'),
+              ...ch("\\"),
+              ...ch("/"),
+              ...ch("b"),
+              ...ch("f"),
+              ...ch("n"),
+              ...ch("r"),
+              ...ch("t"),
+            ]),
+            seq(lit("u"), notSur),
+            seq(lit("u"), hi, lit("\\u"), lo),
+          ),
+        ),
+      ),
+    );
+  }
+
+  fail(ptr: string, msg: string): never {
+    throw new TokenlabError(`jsonSchema at ${ptr.startsWith("#") ? ptr : "#" + ptr}: ${msg}`, {
+      hint: "fix the schema there (see json-schema.org for the keyword)",
+    });
+  }
+
+  note(ptr: string, what: string): void {
+    const s = `${ptr.startsWith("#") ? ptr : "#" + ptr}: ${what}`;
+    if (!this.unenforced.includes(s)) this.unenforced.push(s);
+  }
+
+  fresh(prefix: string, e: Expr, at: string): string {
+    const name = `${prefix}#${this.#n++}`;
+    this.rules.set(name, e);
+    this.where.set(name, at);
+    return name;
+  }
+
+  resolve(refStr: string, ptr: string): { schema: Schema; at: string } {
+    if (!refStr.startsWith("#")) {
+      this.fail(
+        ptr,
+        `$ref ${JSON.stringify(refStr)}: only references within the schema (#/…) are supported`,
+      );
+    }
+    const path = decodeURIComponent(refStr.slice(1));
+    let cur: unknown = this.#root;
+    if (path !== "") {
+      if (!path.startsWith("/")) {
+        this.fail(
+          ptr,
+          `$ref ${JSON.stringify(refStr)} is not a JSON pointer (anchors are not supported)`,
+        );
+      }
+      for (const raw of path.slice(1).split("/")) {
+        const seg = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+        if (isObj(cur) && seg in cur) cur = cur[seg];
+        else if (Array.isArray(cur) && /^\d+$/.test(seg) && Number(seg) < cur.length) {
+          cur = cur[Number(seg)];
+        } else this.fail(ptr, `$ref ${JSON.stringify(refStr)} points at nothing`);
+      }
+    }
+    if (typeof cur !== "boolean" && !isObj(cur)) {
+      this.fail(ptr, `$ref ${JSON.stringify(refStr)} is not a schema`);
+    }
+    return { schema: cur as Schema, at: "#" + path };
+  }
+
+  refRule(refStr: string, ptr: string): Expr | null {
+    const { schema, at } = this.resolve(refStr, ptr);
+    let name = this.#refRules.get(at);
+    if (name === undefined) {
+      name = `ref:${at}`;
+      this.#refRules.set(at, name);
+      this.rules.set(name, EMPTY); // placeholder for recursion
+      this.where.set(name, at);
+      const e = this.gen(schema, at);
+      if (e === null) {
+        this.rules.set(name, { k: "alt", items: [] });
+        return null;
+      }
+      this.rules.set(name, e);
+    }
+    return ref(name, at);
+  }
+
+  /** A rule holding e (so big expressions are not copied). */
+  asRule(e: Expr, at: string): Expr {
+    if (e.k === "ref") return e;
+    return ref(this.fresh("s", e, at), at);
+  }
+
+  gen(s: Schema, ptr: string): Expr | null {
+    if (s === true) return ref("value");
+    if (s === false) return null;
+    if (!isObj(s)) {
+      return this.fail(ptr, `a schema must be an object or a boolean, got ${JSON.stringify(s)}`);
+    }
+    for (const k of Object.keys(s)) {
+      if (HANDLED.has(k) || ANNOTATIONS.has(k)) continue;
+      if (NOT_ENFORCED.has(k)) this.note(ptr, k);
+      else if (this.#opts.strict) {
+        this.fail(ptr, `unknown keyword ${JSON.stringify(k)}`);
+      } else this.note(ptr, `${k} (unknown keyword)`);
+    }
+    if ("$ref" in s) {
+      if (typeof s.$ref !== "string") this.fail(ptr, "$ref must be a string");
+      const others = Object.keys(s).filter((k) => k !== "$ref" && HANDLED.has(k));
+      if (others.length) this.note(ptr, `${others.join(", ")} beside $ref (only $ref applies)`);
+      return this.refRule(s.$ref as string, ptr);
+    }
+    if ("allOf" in s) {
+      const parts = s.allOf;
+      if (!Array.isArray(parts) || parts.length === 0) {
+        this.fail(ptr + "/allOf", "allOf must be a non-empty array");
+      }
+      let merged: Record<string, unknown> = { ...s };
+      delete merged.allOf;
+      (parts as unknown[]).forEach((p, i) => {
+        let q = p;
+        if (isObj(q) && typeof q.$ref === "string") {
+          q = this.resolve(q.$ref, `${ptr}/allOf/${i}`).schema;
+        }
+        if (q === true) return;
+        if (q === false) merged = { not: {} };
+        if (!isObj(q)) this.fail(`${ptr}/allOf/${i}`, "not a schema");
+        merged = this.merge(merged, q as Record<string, unknown>, `${ptr}/allOf/${i}`);
+      });
+      if ("not" in merged && isObj(merged.not) && Object.keys(merged.not).length === 0) return null;
+      return this.gen(merged, ptr);
+    }
+    const branchKey = "anyOf" in s ? "anyOf" : "oneOf" in s ? "oneOf" : null;
+    if (branchKey) {
+      const branches = s[branchKey];
+      if (!Array.isArray(branches) || branches.length === 0) {
+        this.fail(`${ptr}/${branchKey}`, `${branchKey} must be a non-empty array`);
+      }
+      if ("anyOf" in s && "oneOf" in s) this.note(ptr, "oneOf beside anyOf (only anyOf applies)");
+      if (branchKey === "oneOf" && (branches as unknown[]).length > 1) {
+        this.note(ptr, "oneOf exclusivity (applied as anyOf)");
+      }
+      const rest: Record<string, unknown> = { ...s };
+      delete rest.anyOf;
+      delete rest.oneOf;
+      const hasRest = Object.keys(rest).some((k) => HANDLED.has(k));
+      const out: Expr[] = [];
+      (branches as unknown[]).forEach((b, i) => {
+        const at = `${ptr}/${branchKey}/${i}`;
+        let e: Expr | null;
+        if (!hasRest) e = this.gen(b as Schema, at);
+        else {
+          let q = b;
+          if (isObj(q) && typeof q.$ref === "string") q = this.resolve(q.$ref, at).schema;
+          if (q === false) return;
+          e = this.gen(q === true ? rest : this.merge(rest, q as Record<string, unknown>, at), at);
+        }
+        if (e) out.push(e);
+      });
+      return out.length ? alt(...out) : null;
+    }
+    if ("const" in s) return this.constExpr(s.const, ptr + "/const");
+    if ("enum" in s) {
+      if (!Array.isArray(s.enum)) this.fail(ptr + "/enum", "enum must be an array");
+      const types = this.types(s, ptr);
+      const vals = (s.enum as unknown[]).filter((v) => types.some((t) => typeMatches(t, v)));
+      return vals.length ? alt(...vals.map((v, i) => this.constExpr(v, `${ptr}/enum/${i}`))) : null;
+    }
+    const types = this.types(s, ptr);
+    const out: Expr[] = [];
+    for (const t of types) {
+      const e = this.typed(t, s, ptr);
+      if (e) out.push(e);
+    }
+    return out.length ? alt(...out) : null;
+  }
+
+  types(s: Record<string, unknown>, ptr: string): string[] {
+    if (!("type" in s)) return ["null", "boolean", "object", "array", "string", "number"];
+    const t = s.type;
+    const list = Array.isArray(t) ? t : [t];
+    list.forEach((x, i) => {
+      if (typeof x !== "string" || !TYPES.includes(x)) {
+        this.fail(
+          Array.isArray(t) ? `${ptr}/type/${i}` : `${ptr}/type`,
+          `unknown type ${JSON.stringify(x)} (one of ${TYPES.join(", ")})`,
+        );
+      }
+    });
+    if (list.length === 0) this.fail(`${ptr}/type`, "type must not be an empty array");
+    const set = list as string[];
+    return set.includes("number") ? set.filter((x) => x !== "integer") : set;
+  }
+
+  merge(
+    a: Record<string, unknown>,
+    b: Record<string, unknown>,
+    ptr: string,
+  ): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) {
+      if (!(k in out) || ANNOTATIONS.has(k)) {
+        if (!ANNOTATIONS.has(k)) out[k] = v;
+        continue;
+      }
+      const cur = out[k];
+      if (JSON.stringify(cur) === JSON.stringify(v)) continue;
+      if (k === "required" && Array.isArray(cur) && Array.isArray(v)) {
+        out[k] = [...new Set([...cur, ...v])];
+      } else if (k === "properties" && isObj(cur) && isObj(v)) {
+        const p: Record<string, unknown> = { ...cur };
+        for (const [pk, pv] of Object.entries(v)) p[pk] = pk in p ? { allOf: [p[pk], pv] } : pv;
+        out[k] = p;
+      } else if (k === "type") {
+        const x = (Array.isArray(cur) ? cur : [cur]) as string[];
+        const y = (Array.isArray(v) ? v : [v]) as string[];
+        const both = x.filter((t) => y.includes(t) || (t === "integer" && y.includes("number")));
+        for (const t of y) {
+          if (t === "integer" && x.includes("number") && !both.includes(t)) both.push(t);
+        }
+        out[k] = both;
+      } else if (
+        (k === "maxLength" || k === "maxItems") && typeof cur === "number" && typeof v === "number"
+      ) {
+        out[k] = Math.min(cur, v);
+      } else if (
+        (k === "minLength" || k === "minItems") && typeof cur === "number" && typeof v === "number"
+      ) {
+        out[k] = Math.max(cur, v);
+      } else this.note(ptr, `${k} conflicting with an allOf sibling (the first applies)`);
+    }
+    return out;
+  }
+
+  typed(t: string, s: Record<string, unknown>, ptr: string): Expr | null {
+    switch (t) {
+      case "null":
+        return lit("null");
+      case "boolean":
+        return alt(lit("true"), lit("false"));
+      case "number":
+      case "integer":
+        return ref(t);
+      case "string":
+        return this.stringExpr(s, ptr);
+      case "object":
+        return this.objectExpr(s, ptr);
+      case "array":
+        return this.arrayExpr(s, ptr);
+    }
+    return null;
+  }
+
+  count(s: Record<string, unknown>, k: string, ptr: string): number | undefined {
+    if (!(k in s)) return undefined;
+    const v = s[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+      this.fail(`${ptr}/${k}`, `${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    }
+    return v as number;
+  }
+
+  stringExpr(s: Record<string, unknown>, ptr: string): Expr | null {
+    const minL = this.count(s, "minLength", ptr) ?? 0;
+    let maxL = this.count(s, "maxLength", ptr) ?? Infinity;
+    if (minL > maxL) return null;
+    let pattern: string | undefined;
+    if ("pattern" in s) {
+      if (typeof s.pattern !== "string") this.fail(`${ptr}/pattern`, "pattern must be a string");
+      pattern = s.pattern as string;
+    }
+    if ("format" in s) {
+      if (typeof s.format !== "string") this.fail(`${ptr}/format`, "format must be a string");
+      const f = FORMATS[s.format as string];
+      if (!f) this.note(ptr, `format ${JSON.stringify(s.format)}`);
+      else if (pattern !== undefined) {
+        this.note(ptr, `format ${JSON.stringify(s.format)} beside pattern (the pattern applies)`);
+      } else pattern = f;
+    }
+    const W = '"';
+    if (pattern !== undefined) {
+      let rx: Rx;
+      try {
+        rx = parsePattern(pattern);
+      } catch (e) {
+        if (e instanceof UnsupportedPattern) {
+          this.note(`${ptr}/pattern`, `pattern ${JSON.stringify(pattern)} (${e.message})`);
+          rx = null as never;
+        } else {return this.fail(
+            `${ptr}/pattern`,
+            `invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`,
+          );}
+      }
+      if (rx) {
+        if (minL > 0 || maxL < Infinity) {
+          this.note(ptr, "minLength/maxLength beside pattern (the pattern applies)");
+        }
+        return this.asRule(seq(lit(W), rxToExpr(rx), lit(W)), ptr);
+      }
+    }
+    if (minL === 0 && maxL === Infinity) return ref("string");
+    if (maxL !== Infinity && maxL > MAX_REPEAT) {
+      this.note(`${ptr}/maxLength`, `maxLength above ${MAX_REPEAT}`);
+      maxL = Infinity;
+    }
+    if (minL > MAX_REPEAT) {
+      return this.fail(`${ptr}/minLength`, `minLength above ${MAX_REPEAT} is not supported`);
+    }
+    return this.asRule(seq(lit(W), rep(ref("char1"), minL, maxL), lit(W)), ptr);
+  }
+
+  constString(v: string): Expr {
+    return seq(lit('"'), ...[...v].map((c) => encodeChar(c.codePointAt(0)!)), lit('"'));
+  }
+
+  constExpr(v: unknown, ptr: string): Expr {
+    if (v === null) return lit("null");
+    if (typeof v === "boolean") return lit(String(v));
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) this.fail(ptr, "a constant number must be finite");
+      return lit(JSON.stringify(v));
+    }
+    if (typeof v === "string") return this.constString(v);
+    if (Array.isArray(v)) {
+      const W = ref("ws");
+      if (v.length === 0) return seq(lit("["), W, lit("]"));
+      const items: Expr[] = [lit("["), W];
+      v.forEach((x, i) => {
+        if (i > 0) items.push(lit(","), W);
+        items.push(this.constExpr(x, `${ptr}/${i}`), W);
+      });
+      items.push(lit("]"));
+      return seq(...items);
+    }
+    if (isObj(v)) {
+      const props: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) props[k] = { const: x };
+      return this.objectExpr({
+        properties: props,
+        required: Object.keys(v),
+        additionalProperties: false,
+      }, ptr)!;
+    }
+    return this.fail(ptr, `not a JSON value: ${String(v)}`);
+  }
+
+  objectExpr(s: Record<string, unknown>, ptr: string): Expr | null {
+    const props = s.properties ?? {};
+    if (!isObj(props)) this.fail(`${ptr}/properties`, "properties must be an object");
+    const req = s.required ?? [];
+    if (!Array.isArray(req) || req.some((x) => typeof x !== "string")) {
+      this.fail(`${ptr}/required`, "required must be an array of strings");
+    }
+    const required = [...new Set(req as string[])];
+    const names = Object.keys(props as object);
+    for (const r of required) if (!names.includes(r)) names.push(r); // required but undeclared: any value
+    const valueOf = new Map<string, Expr | null>();
+    for (const n of names) {
+      const at = `${ptr}/properties/${esc(n)}`;
+      const sub = (props as Record<string, unknown>)[n];
+      valueOf.set(
+        n,
+        sub === undefined ? this.additionalValue(s, ptr) : this.gen(sub as Schema, at),
+      );
+    }
+    for (const r of required) if (valueOf.get(r) === null) return null;
+    const live = names.filter((n) => valueOf.get(n) !== null);
+    const addl = this.additionalValue(s, ptr);
+    const W = ref("ws");
+    // which properties the state tracks: all when few; else the required ones (up to the cap)
+    let tracked = live;
+    if (live.length > MAX_TRACKED_PROPERTIES) {
+      tracked = live.filter((n) => required.includes(n)).slice(0, MAX_TRACKED_PROPERTIES);
+      this.note(
+        ptr,
+        `at most once for optional properties (more than ${MAX_TRACKED_PROPERTIES} properties)`,
+      );
+      if (required.length > MAX_TRACKED_PROPERTIES) {
+        this.note(ptr, `required beyond the first ${MAX_TRACKED_PROPERTIES}`);
+      }
+    }
+    const untracked = live.filter((n) => !tracked.includes(n));
+    const reqMask = tracked.reduce((m, n, i) => (required.includes(n) ? m | (1 << i) : m), 0);
+    const keyRule = new Map<string, Expr>();
+    const valRule = new Map<string, Expr>();
+    for (const n of live) {
+      keyRule.set(n, ref(this.fresh("key", this.constString(n), `${ptr}/properties/${esc(n)}`)));
+      valRule.set(n, this.asRule(valueOf.get(n)!, `${ptr}/properties/${esc(n)}`));
+    }
+    let addlMember: Expr | null = null;
+    if (addl !== null) {
+      const keyE = this.otherKey(names);
+      addlMember = seq(
+        ref(this.fresh("okey", keyE, ptr)),
+        W,
+        lit(":"),
+        W,
+        this.asRule(addl, `${ptr}/additionalProperties`),
+        W,
+      );
+    }
+    const base = this.#n++;
+    const contName = (m: number): string => `obj${base}:${m}`;
+    const nextAlts = (m: number): Expr[] => {
+      const out: Expr[] = [];
+      tracked.forEach((n, i) => {
+        if (m & (1 << i)) return;
+        out.push(
+          seq(keyRule.get(n)!, W, lit(":"), W, valRule.get(n)!, W, ref(contName(m | (1 << i)))),
+        );
+      });
+      for (const n of untracked) {
+        out.push(seq(keyRule.get(n)!, W, lit(":"), W, valRule.get(n)!, W, ref(contName(m))));
+      }
+      if (addlMember) out.push(seq(addlMember, ref(contName(m))));
+      return out;
+    };
+    const full = (1 << tracked.length) - 1;
+    for (let m = 0; m <= full; m++) {
+      const alts: Expr[] = [];
+      const nx = nextAlts(m);
+      if (nx.length) alts.push(seq(lit(","), W, alt(...nx)));
+      if ((m & reqMask) === reqMask) alts.push(lit("}"));
+      this.rules.set(contName(m), alts.length ? alt(...alts) : { k: "alt", items: [] });
+      this.where.set(contName(m), ptr);
+    }
+    const first: Expr[] = [];
+    const nx0 = nextAlts(0);
+    if (nx0.length) first.push(alt(...nx0));
+    if (reqMask === 0) first.push(lit("}"));
+    if (!first.length) return null;
+    return this.asRule(seq(lit("{"), W, alt(...first)), ptr);
+  }
+
+  additionalValue(s: Record<string, unknown>, ptr: string): Expr | null {
+    if (!("additionalProperties" in s)) return ref("value");
+    const a = s.additionalProperties;
+    if (typeof a !== "boolean" && !isObj(a)) {
+      this.fail(`${ptr}/additionalProperties`, "must be a schema or a boolean");
+    }
+    return this.gen(a as Schema, `${ptr}/additionalProperties`);
+  }
+
+  // A JSON string whose raw spelling is none of the names: a trie over the names' code points,
+  // leaving it for "free" on any other character.
+  otherKey(names: string[]): Expr {
+    if (names.length === 0) return ref("string");
+    type Node = { kids: Map<number, Node>; end: boolean; id: number };
+    let ids = 0;
+    const mk = (): Node => ({ kids: new Map(), end: false, id: ids++ });
+    const root = mk();
+    for (const n of names) {
+      let cur = root;
+      for (const c of n) {
+        const v = c.codePointAt(0)!;
+        if (!cur.kids.has(v)) cur.kids.set(v, mk());
+        cur = cur.kids.get(v)!;
+      }
+      cur.end = true;
+    }
+    const strChar = alt(
+      cls(RAW),
+      seq(
+        lit("\\"),
+        alt(
+          cls([
+            ...ch('"'),
+            ...ch("\\"),
+            ...ch("/"),
+            ...ch("b"),
+            ...ch("f"),
+            ...ch("n"),
+            ...ch("r"),
+            ...ch("t"),
+          ]),
+          seq(lit("u"), hex, hex, hex, hex),
+        ),
+      ),
+    );
+    const freeName = this.fresh("free", seq(rep(strChar, 0, Infinity), lit('"')), "otherKey");
+    const base = this.#n++;
+    const nodeName = (n: Node): string => `ok${base}:${n.id}`;
+    const build = (n: Node): void => {
+      const alts: Expr[] = [];
+      if (!n.end) alts.push(lit('"'));
+      const kidRanges: CharRanges = [...n.kids.keys()].map((v) => [v, v]);
+      for (const [v, k] of n.kids) {
+        alts.push(seq(encodeChar(v), ref(nodeName(k)))); // every spelling of the character
+        build(k);
+      }
+      const free = ref(freeName);
+      const other = intersect(negateRanges(kidRanges), RAW);
+      if (other.length) alts.push(seq(cls(other), free));
+      // escapes that decode to a character that is not a child
+      for (const [c, e] of Object.entries(SHORT)) {
+        if (!n.kids.has(Number(c))) alts.push(seq(lit("\\" + e), free));
+      }
+      const bmpKids = new Set([...n.kids.keys()].filter((v) => v < 0x10000));
+      const bmp = alt(
+        ...[hexExcept(bmpKids, 0, 0xd7ff), hexExcept(bmpKids, 0xdc00, 0xffff)].filter((x) =>
+          x !== null
+        ) as Expr[],
+      );
+      alts.push(seq(lit("\\u"), bmp, free));
+      // surrogate pairs: a high half no astral child starts with is free; one that some child
+      // starts with must be followed by a low half (a lone high surrogate there is refused)
+      const highs = new Map<number, Set<number>>();
+      for (const v of n.kids.keys()) {
+        if (v < 0x10000) continue;
+        const h = 0xd800 + ((v - 0x10000) >> 10), l = 0xdc00 + ((v - 0x10000) & 1023);
+        if (!highs.has(h)) highs.set(h, new Set());
+        highs.get(h)!.add(l);
+      }
+      const freeHigh = hexExcept(new Set(highs.keys()), 0xd800, 0xdbff);
+      if (freeHigh) alts.push(seq(lit("\\u"), freeHigh, free));
+      for (const [h, lows] of highs) {
+        const rest = hexExcept(lows, 0xdc00, 0xdfff);
+        if (rest) alts.push(seq(lit("\\u"), hexCase(h, 4), lit("\\u"), rest, free));
+      }
+      this.rules.set(nodeName(n), alt(...alts));
+      this.where.set(nodeName(n), "otherKey");
+    };
+    build(root);
+    return seq(lit('"'), ref(nodeName(root)));
+  }
+
+  arrayExpr(s: Record<string, unknown>, ptr: string): Expr | null {
+    const minI = this.count(s, "minItems", ptr) ?? 0;
+    let maxI = this.count(s, "maxItems", ptr) ?? Infinity;
+    if (minI > maxI) return null;
+    let prefix: unknown[] = [];
+    let rest: unknown = true;
+    let restAt = `${ptr}/items`;
+    if ("prefixItems" in s) {
+      if (!Array.isArray(s.prefixItems)) {
+        this.fail(`${ptr}/prefixItems`, "prefixItems must be an array");
+      }
+      prefix = s.prefixItems as unknown[];
+      if ("items" in s) rest = s.items;
+    } else if (Array.isArray(s.items)) {
+      prefix = s.items;
+      rest = s.additionalItems ?? true;
+      restAt = `${ptr}/additionalItems`;
+    } else if ("items" in s) rest = s.items;
+    const prefE = prefix.map((p, i) => {
+      const e = this.gen(p as Schema, `${ptr}/prefixItems/${i}`);
+      return e && this.asRule(e, `${ptr}/prefixItems/${i}`);
+    });
+    const restE0 = this.gen(rest as Schema, restAt);
+    const restE = restE0 && this.asRule(restE0, restAt);
+    // a null prefix element caps the length before it
+    const firstNull = prefE.findIndex((e) => e === null);
+    if (firstNull >= 0) maxI = Math.min(maxI, firstNull);
+    if (restE === null) maxI = Math.min(maxI, prefix.length);
+    if (minI > maxI) return null;
+    if (maxI !== Infinity && maxI > MAX_REPEAT) {
+      this.note(`${ptr}/maxItems`, `maxItems above ${MAX_REPEAT}`);
+      maxI = Infinity;
+    }
+    if (minI > MAX_REPEAT) {
+      this.fail(`${ptr}/minItems`, `minItems above ${MAX_REPEAT} is not supported`);
+    }
+    const W = ref("ws");
+    const el = (i: number): Expr => (i < prefix.length ? prefE[i]! : restE!);
+    // tail(i): the elements from index i on, each preceded by a comma
+    const tail = (i: number): Expr => {
+      if (i >= maxI) return EMPTY;
+      if (i >= prefix.length) {
+        return rep(
+          seq(lit(","), W, restE!, W),
+          Math.max(0, minI - i),
+          maxI === Infinity ? Infinity : maxI - i,
+        );
+      }
+      const one = seq(lit(","), W, el(i), W, tail(i + 1));
+      return i < minI ? one : opt(one);
+    };
+    if (maxI === 0) return seq(lit("["), W, lit("]"));
+    const body = seq(el(0), W, tail(1));
+    return this.asRule(seq(lit("["), W, minI > 0 ? body : opt(body), lit("]")), ptr);
+  }
+}
+
+function typeMatches(t: string, v: unknown): boolean {
+  switch (t) {
+    case "null":
+      return v === null;
+    case "boolean":
+      return typeof v === "boolean";
+    case "number":
+      return typeof v === "number";
+    case "integer":
+      return typeof v === "number" && Number.isInteger(v);
+    case "string":
+      return typeof v === "string";
+    case "array":
+      return Array.isArray(v);
+    case "object":
+      return isObj(v);
+  }
+  return false;
+}
+
+/** Lowers a schema: the root rule is `ws value ws` for the schema's value. */
+export function schemaToIr(
+  schema: unknown,
+  opts: SchemaIrOptions,
+): { ir: GrammarIr; unenforced: string[] } {
+  if (typeof schema !== "boolean" && !isObj(schema)) {
+    throw new TokenlabError(
+      `jsonSchema at #: a schema must be an object or a boolean, got ${JSON.stringify(schema)}`,
+    );
+  }
+  const L = new Lowering(schema as Schema, opts);
+  const e = L.gen(schema as Schema, "");
+  if (e === null) {
+    throw new TokenlabError("jsonSchema at #: no JSON value satisfies this schema", {
+      hint: "check for false schemas, empty enums or impossible bounds",
+    });
+  }
+  L.rules.set("root", seq(ref("ws"), e, ref("ws")));
+  return { ir: { rules: L.rules, where: L.where, root: "root" }, unenforced: L.unenforced };
+}

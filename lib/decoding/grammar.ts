@@ -1,0 +1,447 @@
+/**
+ * Grammar-constrained decoding after XGrammar (P78): a grammar (EBNF, JSON Schema or any JSON)
+ * compiled against a tokenizer into a byte-level pushdown automaton, and a matcher that gives
+ * the exact set of tokens allowed next as a bitset.
+ *
+ * How it works: each rule becomes a byte NFA (rule references are call edges); a parser state
+ * is the ε-closed set of (NFA node, return stack) configurations, where stacks are persistent
+ * (hash-consed linked frames, so states share prefixes and `rollback` is a pointer move). States
+ * are interned and their byte transitions memoised, which builds a DFA over configuration sets
+ * lazily. A mask is one preorder walk of the vocabulary's byte trie (tokens sorted by bytes, as
+ * XGrammar sorts its vocabulary): a dead prefix skips its whole subtree, and each live trie
+ * node costs one memoised transition. The mask of a state is cached on the state (an adaptive
+ * cache: a state met again — every character inside a string, every repeated array element —
+ * costs a copy). Unlike XGrammar v1 we do not split tokens into context-independent and
+ * -dependent sets: the whole mask, stack included, is cached per interned state, which is exact.
+ *
+ * The id space is the tokenizer's `idSpace` (tiktoken's `n_vocab`): every id it can emit,
+ * specials included. Special tokens are never allowed inside a grammar, except the stop tokens
+ * (by default the end-of-text specials the tokenizer has), allowed exactly when the matcher can
+ * terminate.
+ *
+ * @module
+ */
+
+import type { Tokenizer } from "../tokenizers/tokenizer.ts";
+import { TokenlabError } from "../util/errors.ts";
+import { Pda, type PdaState } from "./_automaton.ts";
+import { parseEbnf } from "./_ebnf.ts";
+import type { GrammarIr } from "./_grammar_ir.ts";
+import { schemaToIr } from "./_json_schema.ts";
+import { type VocabTrie, vocabTrie } from "./_vocab_trie.ts";
+
+/** What to compile: a JSON Schema, an EBNF grammar, or any JSON value. */
+export type GrammarSource =
+  | { jsonSchema: Record<string, unknown> | boolean }
+  | { ebnf: string; root?: string }
+  | { json: true };
+
+/** Options of {@linkcode compileGrammar}. */
+export interface CompileGrammarOptions {
+  /** Refuse JSON Schema keywords we do not know (default true); false lists them as unenforced. */
+  strict?: boolean;
+  /**
+   * Ids that end generation, allowed exactly when the grammar can terminate. Default: the
+   * tokenizer's end-of-text specials (`<|endoftext|>`, `<|end_of_text|>`, `<|eot_id|>`,
+   * `<|im_end|>`, `</s>`, `<eos>`, `<|end|>`), whichever it has.
+   */
+  stopTokens?: number[];
+  /**
+   * Longest run of whitespace between JSON tokens (default unbounded, as JSON allows; a bound
+   * keeps a model from looping on whitespace). Applies to `json` and `jsonSchema` sources.
+   */
+  maxWhitespace?: number;
+  /** Print the unenforced keywords once (default true). */
+  warn?: boolean;
+}
+
+const STOP_NAMES = [
+  "<|endoftext|>",
+  "<|end_of_text|>",
+  "<|eot_id|>",
+  "<|im_end|>",
+  "</s>",
+  "<eos>",
+  "<|end|>",
+];
+const MASK_CACHE_BYTES = 64 * 1024 * 1024;
+const warned = new Set<string>();
+
+/**
+ * A grammar compiled against one tokenizer; `matcher()` starts a parse.
+ *
+ * @example
+ * ```ts
+ * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+ * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+ * const tok = await loadPretrained("cl100k_base");
+ * const g = compileGrammar({ ebnf: 'root ::= "yes" | "no"' }, tok);
+ * console.log(g.idSpace, g.unenforced);
+ * ```
+ */
+export class CompiledGrammar {
+  /** The tokenizer's id space: the mask has `ceil(idSpace / 32)` words. */
+  readonly idSpace: number;
+  /** Ids allowed exactly when the parse can end. */
+  readonly stopTokens: readonly number[];
+  /** Schema keywords (JSON pointer: keyword) the grammar does not enforce. */
+  readonly unenforced: readonly string[];
+  /** The tokenizer it was compiled for. */
+  readonly tokenizer: Tokenizer;
+  #pda: Pda;
+  #trie: VocabTrie;
+  #cached: PdaState[] = [];
+  #cacheHead = 0;
+
+  /** Use {@linkcode compileGrammar}. */
+  constructor(
+    ir: GrammarIr,
+    tokenizer: Tokenizer,
+    info: { unenforced: string[]; stopTokens: number[] },
+  ) {
+    this.#pda = new Pda(ir);
+    this.#trie = vocabTrie(tokenizer);
+    this.tokenizer = tokenizer;
+    this.idSpace = this.#trie.idSpace;
+    this.stopTokens = info.stopTokens;
+    this.unenforced = info.unenforced;
+  }
+
+  /** Number of byte-automaton nodes (a size measure). */
+  get automatonNodes(): number {
+    return this.#pda.nodeCount;
+  }
+
+  /**
+   * A new matcher at the start of the grammar.
+   *
+   * @example
+   * ```ts
+   * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("cl100k_base");
+   * const m = compileGrammar({ json: true }, tok).matcher();
+   * console.log(m.accept(tok.encode("{")[0]), m.canTerminate());
+   * ```
+   */
+  matcher(): GrammarMatcher {
+    return new GrammarMatcher(this);
+  }
+
+  /** @internal */
+  _pda(): Pda {
+    return this.#pda;
+  }
+
+  /** @internal the mask of a state (cached). */
+  _mask(st: PdaState): Uint32Array {
+    if (st.mask) return st.mask;
+    const t = this.#trie;
+    const pda = this.#pda;
+    const words = new Uint32Array((this.idSpace + 31) >>> 5);
+    const at: PdaState[] = new Array(t.maxDepth + 1);
+    at[0] = st;
+    const { byte, depth, end, tokStart, tokIds } = t;
+    const N = byte.length;
+    let i = 0;
+    while (i < N) {
+      const p = at[depth[i] - 1];
+      const b = byte[i];
+      let ns = p.next[b];
+      if (ns === undefined) ns = pda.step(p, b);
+      if (ns === null) {
+        i = end[i];
+        continue;
+      }
+      at[depth[i]] = ns;
+      for (let j = tokStart[i], e = tokStart[i + 1]; j < e; j++) {
+        const id = tokIds[j];
+        words[id >>> 5] |= 1 << (id & 31);
+      }
+      i++;
+    }
+    for (const id of this.stopTokens) {
+      if (st.accepting) words[id >>> 5] |= 1 << (id & 31);
+      else words[id >>> 5] &= ~(1 << (id & 31));
+    }
+    // FIFO-bounded cache
+    const limit = Math.max(16, Math.floor(MASK_CACHE_BYTES / (words.length * 4)));
+    if (this.#cached.length < limit) this.#cached.push(st);
+    else {
+      delete this.#cached[this.#cacheHead].mask;
+      this.#cached[this.#cacheHead] = st;
+      this.#cacheHead = (this.#cacheHead + 1) % limit;
+    }
+    st.mask = words;
+    return words;
+  }
+
+  /** @internal bytes of a non-special id, null if it has none. */
+  _bytes(id: number): Uint8Array | null {
+    return this.#trie.bytesOf[id] ?? null;
+  }
+}
+
+const TERMINATED = "terminated" as const;
+type Entry = PdaState | typeof TERMINATED;
+
+/**
+ * A parse in progress: which tokens may come next, and the tokens taken so far.
+ *
+ * @example
+ * ```ts
+ * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+ * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+ * const tok = await loadPretrained("cl100k_base");
+ * const m = compileGrammar({ ebnf: 'root ::= "ab" [0-9]+' }, tok).matcher();
+ * const id = tok.encode("ab")[0];
+ * const mask = m.mask();
+ * console.log((mask[id >>> 5] >>> (id & 31)) & 1, m.accept(id), m.canTerminate());
+ * ```
+ */
+export class GrammarMatcher {
+  #g: CompiledGrammar;
+  #pda: Pda;
+  #hist: Entry[];
+
+  /** Use `compiled.matcher()`. */
+  constructor(grammar: CompiledGrammar) {
+    this.#g = grammar;
+    this.#pda = grammar._pda();
+    this.#hist = [this.#pda.initial];
+  }
+
+  /** Tokens accepted so far (not counting rolled-back ones). */
+  get length(): number {
+    return this.#hist.length - 1;
+  }
+
+  /**
+   * The allowed next tokens as a fresh bitset: id t is allowed iff bit `t & 31` of word
+   * `t >>> 5` is set.
+   *
+   * @example
+   * ```ts
+   * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("cl100k_base");
+   * const mask = compileGrammar({ ebnf: 'root ::= [0-9]' }, tok).matcher().mask();
+   * console.log(mask.length * 32 >= tok.idSpace);
+   * ```
+   */
+  mask(): Uint32Array {
+    const top = this.#hist[this.#hist.length - 1];
+    if (top === TERMINATED) return new Uint32Array((this.#g.idSpace + 31) >>> 5);
+    return this.#g._mask(top).slice();
+  }
+
+  /**
+   * Takes one token; false (and no change) when it is not allowed.
+   *
+   * @example
+   * ```ts
+   * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("cl100k_base");
+   * const m = compileGrammar({ ebnf: 'root ::= "a"+' }, tok).matcher();
+   * console.log(m.accept(tok.encode("a")[0]), m.accept(tok.encode("b")[0])); // true false
+   * ```
+   */
+  accept(tokenId: number): boolean {
+    const top = this.#hist[this.#hist.length - 1];
+    if (top === TERMINATED || !Number.isInteger(tokenId)) return false;
+    if (this.#g.stopTokens.includes(tokenId)) {
+      if (!top.accepting) return false;
+      this.#hist.push(TERMINATED);
+      return true;
+    }
+    const b = this.#g._bytes(tokenId);
+    if (!b) return false;
+    const ns = this.#pda.feed(top, b);
+    if (!ns) return false;
+    this.#hist.push(ns);
+    return true;
+  }
+
+  /**
+   * Takes raw bytes (not a token); false and no change when they are not allowed. Counts as
+   * one step for `rollback`.
+   *
+   * @example
+   * ```ts
+   * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("cl100k_base");
+   * const m = compileGrammar({ json: true }, tok).matcher();
+   * console.log(m.acceptBytes(new TextEncoder().encode('{"a": [1, 2]}')), m.canTerminate());
+   * ```
+   */
+  acceptBytes(bytes: Uint8Array): boolean {
+    const top = this.#hist[this.#hist.length - 1];
+    if (top === TERMINATED) return false;
+    const ns = this.#pda.feed(top, bytes);
+    if (!ns) return false;
+    this.#hist.push(ns);
+    return true;
+  }
+
+  /**
+   * Whether the input so far is a complete document (a stop token is allowed now); true
+   * after a stop token was accepted.
+   *
+   * @example
+   * ```ts
+   * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("cl100k_base");
+   * const m = compileGrammar({ ebnf: 'root ::= "a"+' }, tok).matcher();
+   * console.log(m.canTerminate(), m.accept(tok.encode("a")[0]), m.canTerminate()); // false true true
+   * ```
+   */
+  canTerminate(): boolean {
+    const top = this.#hist[this.#hist.length - 1];
+    return top === TERMINATED || top.accepting;
+  }
+
+  /** Whether a stop token has been accepted (nothing more is allowed). */
+  isTerminated(): boolean {
+    return this.#hist[this.#hist.length - 1] === TERMINATED;
+  }
+
+  /**
+   * Undoes the last n accepted tokens (for speculative decoding); O(n).
+   *
+   * @example
+   * ```ts
+   * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("cl100k_base");
+   * const m = compileGrammar({ ebnf: 'root ::= "a"+' }, tok).matcher();
+   * m.accept(tok.encode("a")[0]);
+   * m.rollback(1);
+   * console.log(m.length, m.canTerminate()); // 0 false
+   * ```
+   */
+  rollback(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > this.#hist.length - 1) {
+      throw new TokenlabError(
+        `rollback: n must be an integer in [0, ${
+          this.#hist.length - 1
+        }] (tokens accepted), got ${n}`,
+      );
+    }
+    this.#hist.length -= n;
+  }
+
+  /**
+   * Back to the start of the grammar.
+   *
+   * @example
+   * ```ts
+   * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("cl100k_base");
+   * const m = compileGrammar({ json: true }, tok).matcher();
+   * m.accept(tok.encode("[")[0]);
+   * m.reset();
+   * console.log(m.length); // 0
+   * ```
+   */
+  reset(): void {
+    this.#hist = [this.#pda.initial];
+  }
+}
+
+/**
+ * Compiles a grammar for a tokenizer: `{ ebnf, root? }` (the GBNF dialect: rules `name ::= …`,
+ * `|`, groups, `*` `+` `?` `{m,n}`, character classes, string literals; errors give line:column),
+ * `{ jsonSchema }` (see the JSON Schema notes below) or `{ json: true }` (any JSON value).
+ *
+ * JSON Schema: types, `properties` in any order / `required` / `additionalProperties`,
+ * `items` / `prefixItems`, `minItems` / `maxItems`, `enum` / `const`, `anyOf` / `oneOf`
+ * (exclusivity unchecked), `allOf` when its parts merge, `$ref` / `$defs` / `definitions`
+ * (recursive too), string `minLength` / `maxLength` (code points; in such strings a surrogate
+ * pair escape counts as one character and a lone surrogate escape is refused), `pattern` (a
+ * regex subset: literals, `.`, classes, `\d \w \s`, groups, `|`, `* + ? {m,n}`, `^ $`; in such
+ * strings `\u` escapes are not accepted), `format` date / time / date-time / uuid / ipv4.
+ * What is not enforced is listed in `unenforced` (JSON pointer: keyword); unknown keywords
+ * are errors unless `{ strict: false }`; a malformed schema is refused with its JSON pointer.
+ * Whitespace between JSON tokens: `[ \t\n\r]*`, bounded by `maxWhitespace` if given. Numbers
+ * under `const`/`enum` must be spelt as `JSON.stringify` spells them.
+ *
+ * @example
+ * ```ts
+ * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+ * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+ * const tok = await loadPretrained("o200k_base");
+ * const g = compileGrammar({
+ *   jsonSchema: {
+ *     type: "object",
+ *     properties: { name: { type: "string" }, age: { type: "integer" } },
+ *     required: ["name"],
+ *     additionalProperties: false,
+ *   },
+ * }, tok);
+ * const m = g.matcher();
+ * for (const id of tok.encode('{"age": 3, "name": "Ada"}')) m.accept(id);
+ * console.log(m.canTerminate()); // true
+ * ```
+ */
+export function compileGrammar(
+  source: GrammarSource,
+  tokenizer: Tokenizer,
+  options: CompileGrammarOptions = {},
+): CompiledGrammar {
+  if (!source || typeof source !== "object") {
+    throw new TokenlabError(
+      "compileGrammar: source must be { ebnf }, { jsonSchema } or { json: true }",
+    );
+  }
+  let ir: GrammarIr;
+  let unenforced: string[] = [];
+  const ws = options.maxWhitespace;
+  if (ws !== undefined && !(Number.isInteger(ws) && ws >= 0)) {
+    throw new TokenlabError(
+      `compileGrammar: maxWhitespace must be a non-negative integer, got ${ws}`,
+    );
+  }
+  if ("ebnf" in source) {
+    ir = parseEbnf(source.ebnf, source.root ?? "root");
+  } else if ("jsonSchema" in source) {
+    const r = schemaToIr(source.jsonSchema, { strict: options.strict ?? true, maxWhitespace: ws });
+    ir = r.ir;
+    unenforced = r.unenforced;
+  } else if ("json" in source && source.json === true) {
+    ir = schemaToIr(true, { strict: true, maxWhitespace: ws }).ir;
+  } else {
+    throw new TokenlabError(
+      "compileGrammar: source must be { ebnf }, { jsonSchema } or { json: true }",
+      {
+        hint: `got keys ${Object.keys(source).join(", ") || "(none)"}`,
+      },
+    );
+  }
+  const idSpace = tokenizer.idSpace;
+  let stopTokens: number[];
+  if (options.stopTokens) {
+    for (const id of options.stopTokens) {
+      if (!Number.isInteger(id) || id < 0 || id >= idSpace) {
+        throw new TokenlabError(
+          `compileGrammar: stop token ${id} is outside the id space [0, ${idSpace})`,
+        );
+      }
+    }
+    stopTokens = [...options.stopTokens];
+  } else {
+    const sp = tokenizer.specialTokens;
+    stopTokens = STOP_NAMES.filter((n) => n in sp).map((n) => sp[n]);
+  }
+  if (unenforced.length > 0 && (options.warn ?? true)) {
+    const msg = `compileGrammar: not enforced: ${unenforced.join("; ")}`;
+    if (!warned.has(msg)) {
+      warned.add(msg);
+      console.warn(msg);
+    }
+  }
+  return new CompiledGrammar(ir, tokenizer, { unenforced, stopTokens });
+}

@@ -1,0 +1,431 @@
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
+import {
+  type CompiledGrammar,
+  compileGrammar,
+  type GrammarMatcher,
+} from "../../lib/decoding/mod.ts";
+import { loadPretrained, type Tokenizer, trainBpe } from "../../lib/tokenizers/mod.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import { TokenlabError } from "../../lib/util/errors.ts";
+import { validate } from "./_json_validator.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: true });
+
+// A corpus of JSON-ish and arithmetic text for a small trained vocabulary.
+const CORPUS = [
+  '{"name": "Ada", "kind": "a", "tags": ["x", "yy"], "point": [1.5, -2], "flag": true}',
+  '{"tree": {"v": 1, "kids": [{"v": 2}, {"v": -30}]}, "when": "2024-02-29", "id": 42}',
+  '[null, true, false, {"a": "b\\"c"}, "\\u00e9t\\u00e9", "naïve café"]',
+  "(1 + 2) * 3 - 4 / (5.5 - -6) αβγ δεζ",
+  '{"id": "123e4567-e89b-12d3-a456-426614174000", "extra": false}',
+].join("\n").repeat(30);
+
+let small: Tokenizer | undefined;
+function smallTok(): Tokenizer {
+  small ??= trainBpe(CORPUS, { vocabSize: 600, specialTokens: ["<|endoftext|>", "<|pad|>"] });
+  return small;
+}
+
+function bit(mask: Uint32Array, t: number): boolean {
+  return ((mask[t >>> 5] >>> (t & 31)) & 1) === 1;
+}
+
+// The naive mask: every id tried with accept() from the current state, then rolled back.
+function naiveMask(m: GrammarMatcher, idSpace: number): Uint32Array {
+  const out = new Uint32Array((idSpace + 31) >>> 5);
+  for (let t = 0; t < idSpace; t++) {
+    if (m.accept(t)) {
+      out[t >>> 5] |= 1 << (t & 31);
+      m.rollback(1);
+    }
+  }
+  return out;
+}
+
+function allowedIds(mask: Uint32Array, idSpace: number): number[] {
+  const ids: number[] = [];
+  for (let t = 0; t < idSpace; t++) if (bit(mask, t)) ids.push(t);
+  return ids;
+}
+
+const CLOSERS = new Set([0x7d, 0x5d, 0x22, 0x29]); // } ] " )
+
+// A seeded random walk under the masks; after `patience` steps it prefers closing tokens so
+// many walks end. Checks every mask against the naive one when `checkNaive` says so.
+function walk(
+  g: CompiledGrammar,
+  seed: number,
+  opts: { steps: number; patience: number; checkNaive: (step: number) => boolean },
+): { text: Uint8Array; complete: boolean; checked: number } {
+  const rng = new Rng(seed);
+  const m = g.matcher();
+  const tok = g.tokenizer;
+  const bytes: number[] = [];
+  let checked = 0;
+  for (let step = 0; step < opts.steps; step++) {
+    const mask = m.mask();
+    if (opts.checkNaive(step)) {
+      deepEqual(
+        mask,
+        naiveMask(m, g.idSpace),
+        `seed ${seed} step ${step}: mask differs from naive`,
+      );
+      checked++;
+    }
+    for (const s of Object.values(tok.specialTokens)) {
+      equal(
+        bit(mask, s),
+        g.stopTokens.includes(s) && m.canTerminate(),
+        `special ${s} at step ${step}`,
+      );
+    }
+    const ids = allowedIds(mask, g.idSpace);
+    if (ids.length === 0) {
+      ok(m.canTerminate(), `seed ${seed} step ${step}: nothing allowed but cannot terminate`);
+      return { text: Uint8Array.from(bytes), complete: true, checked };
+    }
+    const stop = ids.find((t) => g.stopTokens.includes(t));
+    let pick: number;
+    if (stop !== undefined && (step >= opts.patience || rng.next() < 0.2)) pick = stop;
+    else {
+      const normal = ids.filter((t) => !g.stopTokens.includes(t));
+      const closing = normal.filter((t) => tok.tokenBytes(t).every((b) => CLOSERS.has(b)));
+      const pool = step >= opts.patience && closing.length ? closing : normal.length ? normal : ids;
+      pick = pool[rng.int(pool.length)];
+    }
+    ok(m.accept(pick), `seed ${seed} step ${step}: accept refused ${pick}, allowed by the mask`);
+    if (m.isTerminated()) return { text: Uint8Array.from(bytes), complete: true, checked };
+    bytes.push(...tok.tokenBytes(pick));
+  }
+  return { text: Uint8Array.from(bytes), complete: m.canTerminate(), checked };
+}
+
+const SCHEMA = {
+  $defs: {
+    node: {
+      type: "object",
+      properties: {
+        v: { type: "integer" },
+        kids: { type: "array", items: { $ref: "#/$defs/node" }, maxItems: 2 },
+      },
+      required: ["v"],
+      additionalProperties: false,
+    },
+  },
+  type: "object",
+  properties: {
+    name: { type: "string", minLength: 1, maxLength: 8 },
+    kind: { enum: ["a", 'b"c', 3, null] },
+    tags: {
+      type: "array",
+      items: { type: "string", pattern: "^[a-z]+$" },
+      minItems: 1,
+      maxItems: 3,
+    },
+    point: { type: "array", prefixItems: [{ type: "number" }, { type: "number" }], items: false },
+    tree: { $ref: "#/$defs/node" },
+    when: { type: "string", format: "date" },
+    id: { anyOf: [{ type: "string", format: "uuid" }, { type: "integer" }] },
+    flag: { const: true },
+  },
+  required: ["name", "kind"],
+  additionalProperties: { type: "boolean" },
+};
+
+const ARITH = `
+# arithmetic with recursion through parentheses
+root   ::= expr
+expr   ::= term (ws ("+" | "-") ws term)*
+term   ::= factor (ws ("*" | "/") ws factor)*
+factor ::= num | "(" ws expr ws ")" | "-" factor
+num    ::= [0-9]+ ("." [0-9]+)?
+ws     ::= [ ]{0,2}
+`;
+
+// An independent recogniser for ARITH.
+function arithOk(s: string): boolean {
+  let i = 0;
+  const ws = () => {
+    let n = 0;
+    while (s[i] === " " && n < 2) i++, n++;
+  };
+  const num = (): boolean => {
+    const m = /^[0-9]+(\.[0-9]+)?/.exec(s.slice(i));
+    if (!m) return false;
+    i += m[0].length;
+    return true;
+  };
+  const factor = (): boolean => {
+    if (s[i] === "(") {
+      i++;
+      ws();
+      if (!expr()) return false;
+      ws();
+      if (s[i] !== ")") return false;
+      i++;
+      return true;
+    }
+    if (s[i] === "-") return i++, factor();
+    return num();
+  };
+  const chain = (sub: () => boolean, ops: string): boolean => {
+    if (!sub()) return false;
+    while (true) {
+      const save = i;
+      ws();
+      if (!ops.includes(s[i] ?? "?")) return i = save, true;
+      i++;
+      ws();
+      if (!sub()) return false;
+    }
+  };
+  const term = () => chain(factor, "*/");
+  const expr = (): boolean => chain(term, "+-");
+  return expr() && i === s.length;
+}
+
+Deno.test("masks equal the naive check on seeded random walks (trained BPE; JSON, schema, EBNF)", () => {
+  const tok = smallTok();
+  const grammars: Array<[string, CompiledGrammar]> = [
+    ["json", compileGrammar({ json: true }, tok)],
+    ["schema", compileGrammar({ jsonSchema: SCHEMA }, tok)],
+    ["arith", compileGrammar({ ebnf: ARITH }, tok)],
+    ["greek", compileGrammar({ ebnf: 'root ::= [α-ω]{2,3} "!"? | "ab" root' }, tok)],
+  ];
+  let checked = 0, complete = 0;
+  for (const [name, g] of grammars) {
+    for (let seed = 1; seed <= 6; seed++) {
+      const r = walk(g, seed * 7 + name.length, {
+        steps: 80,
+        patience: 30,
+        checkNaive: () => true,
+      });
+      checked += r.checked;
+      if (!r.complete) continue;
+      complete++;
+      const text = dec.decode(r.text);
+      if (name === "json") JSON.parse(text);
+      if (name === "schema") deepEqual(validate(SCHEMA, JSON.parse(text)), [], text);
+      if (name === "arith") ok(arithOk(text), text);
+      if (name === "greek") match(text, /^(ab)*[α-ω]{2,3}!?$/u);
+    }
+  }
+  ok(checked > 300, `checked ${checked} states`);
+  ok(complete >= 12, `only ${complete} walks completed`);
+});
+
+Deno.test("masks equal the naive check on o200k (a few states)", async () => {
+  const tok = await loadPretrained("o200k_base");
+  const g = compileGrammar({ jsonSchema: SCHEMA }, tok);
+  equal(g.stopTokens.length, 1);
+  equal(g.stopTokens[0], 199999);
+  const r = walk(g, 3, { steps: 25, patience: 12, checkNaive: (s) => s % 6 === 0 });
+  equal(r.checked, 5);
+  // <|endofprompt|> is never allowed; <|endoftext|> only at the end
+  const m = g.matcher();
+  ok(!bit(m.mask(), 200018) && !bit(m.mask(), 199999));
+  for (const id of tok.encode('{"name": "Ada", "kind": null}')) ok(m.accept(id));
+  ok(bit(m.mask(), 199999) && !bit(m.mask(), 200018));
+  equal(m.mask().length, Math.ceil(200019 / 32));
+});
+
+const VALID_DOCS = [
+  '{"name": "Ada", "kind": "a"}',
+  '{"kind": 3, "name": "x"}',
+  '{"flag": true, "tags": ["ab"], "kind": null, "name": "éé"}',
+  ' {\n\t"name" : "Bob\\n" ,\r\n "kind":"b\\"c" , "extra": false, "tree": {"kids": [{"v": 0}, {"v": -7, "kids": []}], "v": 12}}\n',
+  '{"name": "\\u0041\\ud83d\\ude00", "kind": "\\u0061", "point": [1e5, -0.25], "when": "2000-02-29"}',
+  '{"id": "123e4567-E89B-12d3-a456-426614174000", "name": "12345678", "kind": null, "zz": true}',
+  '{"id": -5, "name": "a", "kind": "a", "tags": ["a", "b", "c"], "point": [0, 0]}',
+];
+
+Deno.test("valid documents are never refused (reordered properties, whitespace, escapes)", async () => {
+  for (const doc of VALID_DOCS) deepEqual(validate(SCHEMA, JSON.parse(doc)), [], doc); // the fixtures are valid
+  for (const tok of [smallTok(), await loadPretrained("o200k_base")]) {
+    const g = compileGrammar({ jsonSchema: SCHEMA }, tok);
+    const any = compileGrammar({ json: true }, tok);
+    for (const doc of VALID_DOCS) {
+      for (const gg of [g, any]) {
+        const m = gg.matcher();
+        for (const id of tok.encode(doc)) {
+          ok(bit(m.mask(), id), `${doc}: token ${id} not in the mask`);
+          ok(m.accept(id), doc);
+        }
+        ok(m.canTerminate(), doc);
+      }
+    }
+  }
+});
+
+Deno.test("invalid documents are refused", () => {
+  const g = compileGrammar({ jsonSchema: SCHEMA }, smallTok());
+  const bad = [
+    '{"name": "Ada"}', // kind missing
+    '{"name": "", "kind": "a"}', // minLength
+    '{"name": "123456789", "kind": "a"}', // maxLength
+    '{"name": "a", "kind": "a", "name": "b"}', // duplicate
+    '{"name": "a", "kind": "b"}', // enum
+    '{"name": "a", "kind": "a", "tags": []}', // minItems
+    '{"name": "a", "kind": "a", "tags": ["A"]}', // pattern
+    '{"name": "a", "kind": "a", "point": [1, 2, 3]}', // items false
+    '{"name": "a", "kind": "a", "when": "2023-02-29"}', // not a leap year
+    '{"name": "a", "kind": "a", "tree": {"v": 1, "w": 2}}', // additionalProperties false
+    '{"name": "a", "kind": "a", "tree": {"v": 1.5}}', // integer
+    '{"name": "a", "kind": "a", "extra": 1}', // additional must be boolean
+    '{"name": "a", "kind": "a", "flag": false}', // const
+    '{"name": "\\ud83d", "kind": "a"}', // lone surrogate escape in a length-bounded string
+    '{"name": "a", "kind": "a",}',
+  ];
+  for (const doc of bad) {
+    const m = g.matcher();
+    ok(!(m.acceptBytes(enc.encode(doc)) && m.canTerminate()), doc);
+  }
+});
+
+Deno.test("additional properties: a declared name spelt with escapes is still the declared one", () => {
+  const g = compileGrammar({
+    jsonSchema: {
+      type: "object",
+      properties: { ab: { type: "integer" }, "a😀": { type: "null" } },
+    },
+  }, smallTok());
+  const cases: Array<[string, boolean]> = [
+    ['{"ab": 1}', true],
+    ['{"ab": "x"}', false],
+    ['{"\\u0061b": "x"}', false],
+    ['{"\\u0061\\u0062": 2}', true],
+    ['{"a\\u0042": "x"}', true], // "aB" is another name
+    ['{"ab": 1, "\\u0061b": 2}', false], // duplicate: refused by the grammar
+    ['{"abc": "x", "a": [], "": 0}', true],
+    ['{"a\\ud83d\\ude00": 1}', false], // "a😀" must be null
+    ['{"a\\ud83d\\ude00": null, "a\\ud83d\\ude01": 1}', true],
+    ['{"a\\\\": 1, "a\\/": 2}', true],
+  ];
+  for (const [doc, valid] of cases) {
+    if (doc === '{"ab": 1, "\\u0061b": 2}') {
+      const m = g.matcher();
+      equal(m.acceptBytes(enc.encode(doc)) && m.canTerminate(), false, "a duplicate key");
+      continue;
+    }
+    // (JSON.parse keeps the last of duplicate keys, so the validator cannot see the duplicate)
+    const schemaValid = validate({
+      properties: { ab: { type: "integer" }, "a😀": { type: "null" } },
+    }, JSON.parse(doc));
+    equal(schemaValid.length === 0, valid, doc);
+    const m = g.matcher();
+    equal(m.acceptBytes(enc.encode(doc)) && m.canTerminate(), valid, doc);
+  }
+});
+
+Deno.test("rollback restores the exact mask; reset starts over", () => {
+  const tok = smallTok();
+  const g = compileGrammar({ jsonSchema: SCHEMA }, tok);
+  const m = g.matcher();
+  const ids = tok.encode(VALID_DOCS[3]);
+  const masks: Uint32Array[] = [m.mask()];
+  for (const id of ids) {
+    ok(m.accept(id));
+    masks.push(m.mask());
+  }
+  ok(m.canTerminate());
+  const rng = new Rng(5);
+  for (let k = 0; k < 20 && m.length > 0; k++) {
+    const n = rng.int(Math.min(5, m.length) + 1);
+    m.rollback(n);
+    deepEqual(m.mask(), masks[m.length], `after rollback to ${m.length}`);
+    // a refused token changes nothing
+    const before = m.mask();
+    const badId = allowedIds(before, g.idSpace).length < g.idSpace
+      ? [...Array(g.idSpace).keys()].find((t) => !bit(before, t))!
+      : -1;
+    if (badId >= 0) {
+      equal(m.accept(badId), false);
+      deepEqual(m.mask(), before);
+    }
+    // replay forward again
+    const len = m.length;
+    for (let j = len; j < Math.min(ids.length, len + 3); j++) ok(m.accept(ids[j]));
+    deepEqual(m.mask(), masks[m.length]);
+  }
+  throws(() => m.rollback(m.length + 1), TokenlabError);
+  m.reset();
+  equal(m.length, 0);
+  deepEqual(m.mask(), masks[0]);
+});
+
+Deno.test("malformed grammars and schemas are refused with their position", () => {
+  const tok = smallTok();
+  const ebnf = (src: string) => () => compileGrammar({ ebnf: src }, tok);
+  throws(ebnf('root ::= "a"\nfoo ::= "b" |\n   [z-a]'), /ebnf 3:4: empty range/);
+  throws(ebnf('root ::= "abc'), /ebnf 1:10: unterminated string/);
+  throws(ebnf('root ::= ("a" | "b"'), /ebnf 1:10: expected \) closing/);
+  throws(ebnf('root ::= "a"\n  x{3,1}'), /ebnf 2:4: repetition \{3,1\}/);
+  throws(ebnf("root ::= item\n"), /rule "item" is used at 1:10 but never defined/);
+  throws(ebnf('root ::= root "a" | "b"'), /left recursion root → root/);
+  throws(ebnf('x ::= "a"'), /root rule "root" is not defined/);
+  ok(compileGrammar({ ebnf: 'x ::= "a"', root: "x" }, tok));
+  const schema = (s: unknown, o = {}) => () => compileGrammar({ jsonSchema: s as never }, tok, o);
+  throws(
+    schema({ properties: { a: { type: "strin" } } }),
+    /jsonSchema at #\/properties\/a\/type: unknown type "strin"/,
+  );
+  throws(
+    schema({ properties: { a: { maxLength: -1 } } }),
+    /#\/properties\/a\/maxLength: maxLength must be/,
+  );
+  throws(
+    schema({ items: { $ref: "#/$defs/nope" } }),
+    /#\/items: \$ref "#\/\$defs\/nope" points at nothing/,
+  );
+  throws(schema({ type: "string", pattern: "([a-" }), /#\/pattern: invalid regular expression/);
+  throws(
+    schema({ type: "object", frobnicate: 1 }),
+    /jsonSchema at #: unknown keyword "frobnicate"/,
+  );
+  throws(schema({ required: "a" }), /#\/required: required must be an array of strings/);
+  throws(schema({ enum: [] }), /no JSON value satisfies/);
+  const loose = compileGrammar(
+    {
+      jsonSchema: {
+        type: "object",
+        frobnicate: 1,
+        properties: { a: { type: "array", uniqueItems: true } },
+      },
+    },
+    tok,
+    {
+      strict: false,
+      warn: false,
+    },
+  );
+  deepEqual(
+    [...loose.unenforced].sort(),
+    ["#/properties/a: uniqueItems", "#: frobnicate (unknown keyword)"].sort(),
+  );
+  const fmt = compileGrammar({ jsonSchema: { type: "string", format: "email" } }, tok, {
+    warn: false,
+  });
+  deepEqual(fmt.unenforced, ['#: format "email"']);
+});
+
+Deno.test("recursive $ref and the end-of-text rule: stop allowed exactly when complete", () => {
+  const tok = smallTok();
+  const g = compileGrammar({ jsonSchema: { $ref: "#/$defs/node", $defs: SCHEMA.$defs } }, tok);
+  const eot = tok.specialTokens["<|endoftext|>"], pad = tok.specialTokens["<|pad|>"];
+  deepEqual(g.stopTokens, [eot]);
+  const m = g.matcher();
+  const doc = '{"v": 1, "kids": [{"v": 2, "kids": [{"v": 3}]}]}';
+  let prefix = "";
+  for (const id of tok.encode(doc)) {
+    ok(!bit(m.mask(), pad));
+    equal(bit(m.mask(), eot), m.canTerminate());
+    ok(m.accept(id));
+    prefix += tok.decode([id]);
+    equal(m.canTerminate(), prefix === doc, prefix);
+  }
+  equal(m.accept(pad), false);
+  ok(m.accept(eot));
+  ok(m.isTerminated());
+  deepEqual(allowedIds(m.mask(), g.idSpace), []);
+});

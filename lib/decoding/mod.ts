@@ -29,6 +29,7 @@
  * @module
  */
 export * from "./sparse_tree.ts";
+export * from "./rank_acceptance.ts";
 export * from "./token_tree.ts";
 export * from "./verify.ts";
 export * from "./ngram.ts";

@@ -2,10 +2,12 @@ import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import {
   type CompiledGrammar,
   compileGrammar,
+  constrainedGenerate,
   type GrammarMatcher,
 } from "../../lib/decoding/mod.ts";
 import { loadPretrained, type Tokenizer, trainBpe } from "../../lib/tokenizers/mod.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { loadModel } from "../../lib/models/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 import { validate } from "./_json_validator.ts";
 
@@ -428,4 +430,42 @@ Deno.test("recursive $ref and the end-of-text rule: stop allowed exactly when co
   ok(m.accept(eot));
   ok(m.isTerminated());
   deepEqual(allowedIds(m.mask(), g.idSpace), []);
+});
+
+Deno.test("constrainedGenerate: outputs match the grammar; greedy takes the best allowed token", async () => {
+  const model = await loadModel("tests/fixtures/models/llama_gqa");
+  const tok = trainBpe("(1,2) (33,4)", { vocabSize: 256 }); // bytes only: ids line up with the model's 256
+  equal(tok.idSpace, model.config.vocabSize);
+  const grammar = compileGrammar(
+    { ebnf: 'root ::= "(" [0-9]{1,3} ("," [0-9]{1,3}){0,2} ")"' },
+    tok,
+  );
+  for (const [temperature, seed] of [[0, 0], [1, 1], [1, 2], [0.7, 3]]) {
+    const out = await constrainedGenerate(model, [1, 2], {
+      grammar,
+      maxNewTokens: 20,
+      temperature,
+      seed,
+    });
+    const text = tok.decode(out.ids);
+    match(text, /^\([0-9]{1,3}(,[0-9]{1,3}){0,2}\)$/, `T=${temperature} seed=${seed}`);
+    ok(out.complete && out.stopped);
+    if (temperature === 0) {
+      // recompute without the KV cache: each id is the argmax of the allowed logits
+      const m = grammar.matcher();
+      const ids = [1, 2];
+      for (const id of out.ids) {
+        const logits = await model.forward(ids, model.newCache());
+        const row = logits.subarray(logits.length - 256);
+        const mask = m.mask();
+        let best = -1;
+        for (let t = 0; t < 256; t++) {
+          if (bit(mask, t) && (best < 0 || row[t] > row[best])) best = t;
+        }
+        equal(id, best);
+        ok(m.accept(id));
+        ids.push(id);
+      }
+    }
+  }
 });

@@ -17,6 +17,12 @@ import type { KvCache } from "./kv_cache.ts";
 import type { ModelWeights } from "./weights.ts";
 import { type TokenTree, tokenTreeDepths } from "./tree.ts";
 import type { PackedBatch } from "../data/packing.ts";
+import {
+  gpuLinear,
+  type GpuLinearWeight,
+  type QuantizedLinears,
+  uploadLinear,
+} from "./quantized.ts";
 
 const BIAS_WGSL = `struct Params { rows: u32, cols: u32, gridX: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -34,17 +40,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
 interface GpuLayer {
   inputNorm: Tensor;
   postNorm: Tensor;
-  q: Tensor;
-  k: Tensor;
-  v: Tensor;
-  o: Tensor;
+  q: GpuLinearWeight;
+  k: GpuLinearWeight;
+  v: GpuLinearWeight;
+  o: GpuLinearWeight;
   qBias?: Tensor;
   kBias?: Tensor;
   vBias?: Tensor;
   oBias?: Tensor;
-  gate: Tensor;
-  up: Tensor;
-  down: Tensor;
+  gate: GpuLinearWeight;
+  up: GpuLinearWeight;
+  down: GpuLinearWeight;
 }
 
 /** The device copy of one layer of a {@linkcode KvCache}: rows [capacity, kvHeads, headDim]. */
@@ -105,8 +111,14 @@ export class GpuForward {
   readonly #lmHead: Tensor;
   readonly #mirrors = new WeakMap<KvCache, LayerMirror[]>();
 
-  /** Uploads the weights (f32) to `gpu`. */
-  constructor(config: ModelConfig, init: { weights: ModelWeights; gpu: GpuContext }) {
+  /**
+   * Uploads the weights (f32) to `gpu`; with `quantized`, the decoder linears go up quantised
+   * instead and run the fused dequantise-and-multiply kernels.
+   */
+  constructor(
+    config: ModelConfig,
+    init: { weights: ModelWeights; gpu: GpuContext; quantized?: QuantizedLinears },
+  ) {
     const why = gpuUnsupported(config);
     if (why) throw new TokenlabError(why, { hint: 'use { backend: "cpu" }' });
     const { weights: w, gpu } = init;
@@ -117,20 +129,23 @@ export class GpuForward {
       a ? Tensor.fromArray(a, { shape, gpu }) : undefined;
     const c = config, Dm = c.hiddenSize, QD = c.numHeads * c.headDim;
     const KD = c.numKvHeads * c.headDim, I = c.intermediateSize;
-    this.#layers = w.layers.map((L) => ({
+    const ql = init.quantized?.layers;
+    const lin = (l: number, name: "q" | "k" | "v" | "o" | "gate" | "up" | "down", s: number[]) =>
+      ql ? uploadLinear(ql[l][name], gpu) : up(w.layers[l][name], s)!;
+    this.#layers = w.layers.map((L, l) => ({
       inputNorm: up(L.inputNorm, [Dm])!,
       postNorm: up(L.postNorm, [Dm])!,
-      q: up(L.q, [QD, Dm])!,
-      k: up(L.k, [KD, Dm])!,
-      v: up(L.v, [KD, Dm])!,
-      o: up(L.o, [Dm, QD])!,
+      q: lin(l, "q", [QD, Dm]),
+      k: lin(l, "k", [KD, Dm]),
+      v: lin(l, "v", [KD, Dm]),
+      o: lin(l, "o", [Dm, QD]),
       qBias: up(L.qBias, [QD]),
       kBias: up(L.kBias, [KD]),
       vBias: up(L.vBias, [KD]),
       oBias: up(L.oBias, [Dm]),
-      gate: up(L.gate, [I, Dm])!,
-      up: up(L.up, [I, Dm])!,
-      down: up(L.down, [Dm, I])!,
+      gate: lin(l, "gate", [I, Dm]),
+      up: lin(l, "up", [I, Dm]),
+      down: lin(l, "down", [Dm, I]),
     }));
     this.#norm = up(w.norm, [Dm])!;
     this.#lmHead = up(w.lmHead, [c.vocabSize, Dm])!;
@@ -149,8 +164,8 @@ export class GpuForward {
     });
   }
 
-  async #linear(x: Tensor, w: Tensor, bias?: Tensor): Promise<Tensor> {
-    const y = await matmul({ a: x, b: w }, { transposeB: true });
+  async #linear(x: Tensor, w: GpuLinearWeight, bias?: Tensor): Promise<Tensor> {
+    const y = await gpuLinear(x, w);
     await this.#addBias(y, bias);
     return y;
   }

@@ -35,3 +35,4 @@ export * from "./trainer.ts";
 export * from "./train.ts";
 export * from "./gpu.ts";
 export * from "./train_gpu.ts";
+export * from "./quantized.ts";

@@ -23,6 +23,13 @@ import { type TokenTree, tokenTreeDepths } from "./tree.ts";
 import type { PackedBatch } from "../data/packing.ts";
 import { KvCache } from "./kv_cache.ts";
 import { type ModelWeights, weightsFromTensors } from "./weights.ts";
+import {
+  bnbCheckpointKind,
+  type ModelQuant,
+  type QuantizedLinears,
+  quantizeModelWeights,
+  readBnbCheckpoint,
+} from "./quantized.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions {
@@ -30,6 +37,12 @@ export interface LoadModelOptions {
   backend?: "gpu" | "cpu";
   /** Compute dtype; only "f32" is supported (f16/bf16 weights are widened on load). */
   dtype?: "f32";
+  /**
+   * Quantise the decoder's linear weights on load (see `quantized.ts`): the CPU path computes
+   * with their dequantised values, the GPU path with the fused quantised kernels. Not allowed
+   * for a checkpoint that is already quantised.
+   */
+  quant?: ModelQuant;
 }
 
 /** What a model needs of its tokenizer (lib/tokenizers' Tokenizer satisfies it). */
@@ -50,6 +63,8 @@ export class Model {
   readonly weights: ModelWeights;
   /** Tokenizer, when tokenizer.json was present and loadable. */
   tokenizer?: ModelTokenizer;
+  /** The quantised linear weights, when loaded with `quant` or from a quantised checkpoint. */
+  quantized?: QuantizedLinears;
   /** Backend in use. */
   readonly backend: "cpu" | "gpu";
   readonly #gpu: GpuForward | null;
@@ -268,7 +283,18 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   }
   const config = await readConfig(dir);
   const tensors = await readCheckpoint(dir);
-  const weights = weightsFromTensors(config, tensors, dir);
+  let quantized = bnbCheckpointKind(config.raw, dir)
+    ? await readBnbCheckpoint(dir, { config, tensors })
+    : undefined;
+  if (quantized && options.quant) {
+    throw new TokenlabError(`${dir} is already quantised (${quantized.format})`, {
+      hint: "load it without { quant }",
+    });
+  }
+  let weights = weightsFromTensors(config, tensors, dir);
+  if (options.quant) {
+    ({ weights, quantized } = quantizeModelWeights(weights, { config, quant: options.quant }));
+  }
   let engine: GpuForward | undefined;
   if (backend === "gpu") {
     const why = gpuUnsupported(config);
@@ -280,9 +306,10 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
           'use { backend: "cpu" }, or install a driver (tools/setup.ts installs a software one)',
       });
     }
-    engine = new GpuForward(config, { weights, gpu });
+    engine = new GpuForward(config, { weights, gpu, quantized });
   }
   const model = new Model(config, weights, engine);
+  model.quantized = quantized;
   const tokPath = `${dir}/tokenizer.json`;
   try {
     await Deno.stat(tokPath);

@@ -6,7 +6,7 @@
  */
 import { type SampleOptions, sampleReference, samplingProbabilities } from "../../kernels/mod.ts";
 import type { KvCache, Model } from "../models/mod.ts";
-import { AdjacencyTable } from "./adjacency.ts";
+import type { AdjacencyTable } from "./adjacency.ts";
 import { promptLookup, type PromptLookupOptions } from "./ngram.ts";
 import { chainTree, type DraftTree, treeFromTemplate, type TreeTemplate } from "./token_tree.ts";
 import { drawFrom } from "./verify.ts";
@@ -141,5 +141,3 @@ export function draftChainDrafter(
   };
   return self;
 }
-
-export { AdjacencyTable };

@@ -117,6 +117,11 @@ export interface SpeculativeStats {
   acceptedDrafts: number;
   /** Accepted drafts by depth below the root (index 0: depth 1). */
   acceptedByDepth: number[];
+  /**
+   * Per draft source (the tree's `source` labels: "ngram", "adjacency", "draft", …), nodes
+   * fed and nodes accepted.
+   */
+  bySource: Record<string, { drafted: number; accepted: number }>;
   /** Wall-clock seconds of the call. */
   seconds: number;
 }
@@ -196,6 +201,7 @@ export async function speculativeGenerate(
     draftedNodes: 0,
     acceptedDrafts: 0,
     acceptedByDepth: [],
+    bySource: {},
     seconds: 0,
   };
   const ids = [...prompt];
@@ -241,12 +247,18 @@ export async function speculativeGenerate(
       result = walk(fed, logits, start);
       cache.acceptTreePath(fed.parents, result.path);
       stats.draftedNodes += fed.ids.length - (start >= 0 ? 1 : 0);
+      fed.ids.forEach((_, i) => {
+        if (i === start) return;
+        const s = stats.bySource[fed.source?.[i] ?? "draft"] ??= { drafted: 0, accepted: 0 };
+        s.drafted++;
+      });
     }
     contextRow = null;
     const acceptedNodes = result.path.slice(start >= 0 ? 1 : 0);
     const accepted = acceptedNodes.map((i) => fed.ids[i]);
     accepted.forEach((_, d) => stats.acceptedByDepth[d] = (stats.acceptedByDepth[d] ?? 0) + 1);
     stats.acceptedDrafts += accepted.length;
+    for (const i of acceptedNodes) stats.bySource[fed.source?.[i] ?? "draft"].accepted++;
     if (fed.ids.length) stats.acceptedLengths.push(accepted.length + 1);
     await drafter.observe(fed, logits, accepted, result.next);
     const fresh = [...accepted, result.next];

@@ -2,7 +2,8 @@
  * Every GPU measurement and GPU test in one command, for the rare minutes a GPU machine is lent:
  * the adapter and its features, the GPU test files (a missing adapter or shader-f16 fails them),
  * `bench:kernels` beside the PyTorch peer on the same shapes (`bench/peers/kernels_torch.py`),
- * and `bench:models` with its peer, each as ratios to the peer and % of the adapter's roofline.
+ * `bench:quant` (quantised matvec, DFloat11 decode) beside PyTorch's fp16 GEMV
+ * (`bench/peers/quant_torch.py`), and `bench:models` with its peer, each as ratios to the peer and % of the adapter's roofline.
  * Writes one report (`gpu-check.md` and `gpu-check.json`) under `--out` (default `$OUT`, else
  * `results/gpu-check/`). Steps share an 8-minute budget; a step that runs out of time is
  * stopped and reported as such, and the report is written whatever happens.
@@ -126,7 +127,7 @@ await step(
   "GPU tests",
   200,
   deno,
-  ["test", "-A", "--no-check=remote", "tests/gpu", "tests/kernels", "tests/models"],
+  ["test", "-A", "--no-check=remote", "tests/gpu", "tests/kernels", "tests/models", "tests/quant"],
   requireGpu,
 );
 
@@ -158,7 +159,26 @@ if (python) {
   });
 }
 
-// 3. Model prefill/decode, with the transformers peer when torch is there.
+// 3. Quantised matvec and DFloat11 decode, then PyTorch's fp16 GEMV on the same shapes.
+const quantJson = `${out}/quant.json`, quantTorchJson = `${out}/quant_torch.json`;
+await step("bench:quant", 90, deno, [
+  "run",
+  "-A",
+  "bench/quant.ts",
+  large ? "--large" : "--small",
+  "--json",
+  quantJson,
+]);
+if (python) {
+  await step("PyTorch quant peer", 60, python, [
+    "bench/peers/quant_torch.py",
+    ...(large ? ["--large"] : []),
+    "--json",
+    quantTorchJson,
+  ]);
+}
+
+// 4. Model prefill/decode, with the transformers peer when torch is there.
 const modelsJson = `${out}/models.json`;
 await step("bench:models", 120, deno, [
   "run",
@@ -219,6 +239,38 @@ if (kernels?.results?.length) {
     );
   }
 }
+interface QuantRow {
+  kernel: string;
+  shape: string;
+  ms: number;
+  gbps: number;
+  bandwidthPercent: number;
+}
+const quant = (await readJson(quantJson)) as { results?: QuantRow[] } | null;
+const quantTorch = (await readJson(quantTorchJson)) as
+  | { results?: { kernel: string; shape: string; ms: number; gbps: number }[] }
+  | null;
+if (quant?.results?.length) {
+  lines.push(
+    "",
+    "## Quantised matvec and DFloat11 decode",
+    "",
+    "Goals (issue 15, H200): nf4 matvec 8192² in ≤ 0.4× PyTorch's fp16 GEMV time; DFloat11 " +
+      "decode ≥ 200 GB/s of bf16 output.",
+    "",
+    "| kernel | shape | ms | GB/s | % bandwidth | PyTorch fp16 GEMV ms | ours ÷ PyTorch (time) |",
+    "|---|---|---:|---:|---:|---:|---:|",
+  );
+  for (const q of quant.results) {
+    const peer = quantTorch?.results?.find((p) => p.kernel === "fp16 gemv" && p.shape === q.shape);
+    const ratio = peer && q.kernel.includes("matvec") ? (q.ms / peer.ms).toFixed(3) + "×" : "—";
+    lines.push(
+      `| ${q.kernel} | ${q.shape} | ${q.ms.toFixed(4)} | ${q.gbps.toFixed(1)} | ${
+        q.bandwidthPercent.toFixed(1)
+      } | ${peer ? peer.ms.toFixed(4) : "—"} | ${ratio} |`,
+    );
+  }
+}
 const models = await readJson(modelsJson);
 if (Array.isArray(models) && models.length) {
   lines.push("", "## Models", "", "```json", JSON.stringify(models, null, 1), "```");
@@ -229,7 +281,11 @@ for (const s of steps.filter((s) => s.status !== "ok" && s.tail)) {
 await Deno.writeTextFile(`${out}/gpu-check.md`, lines.join("\n") + "\n");
 await Deno.writeTextFile(
   `${out}/gpu-check.json`,
-  JSON.stringify({ adapter, large, budget, steps, kernels, torch, models }, null, 1),
+  JSON.stringify(
+    { adapter, large, budget, steps, kernels, torch, quant, quantTorch, models },
+    null,
+    1,
+  ),
 );
 console.log(lines.join("\n"));
 console.log(`\ngpu-check: report in ${out}/gpu-check.md`);

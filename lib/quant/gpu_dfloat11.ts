@@ -8,7 +8,7 @@
  * @module
  */
 import { check } from "../util/errors.ts";
-import { dispatch, type GpuContext, Tensor } from "../gpu/mod.ts";
+import { dispatch, type GpuContext, type PassTimer, Tensor } from "../gpu/mod.ts";
 import type { Df11Tensor } from "./dfloat11.ts";
 import { canonicalDecoder } from "./_huffman.ts";
 
@@ -173,6 +173,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
 export interface DecompressBf16GpuOptions {
   /** "bf16" (default): u32 tensor [⌈n/2⌉] of packed bf16 pairs; "f32": f32 tensor [n]. */
   dtype?: "bf16" | "f32";
+  /** Pass timer (a `Profiler`) recording the kernel. */
+  profiler?: PassTimer;
 }
 
 /**
@@ -214,6 +216,7 @@ export async function decompressBf16Gpu(
     },
     outputs: { out: { shape, dtype: dtype === "f32" ? "f32" : "u32" } },
     workgroups: [blocks ? gx : 0, gy],
+    profiler: options.profiler,
   });
   return out;
 }

@@ -23,7 +23,7 @@
  * @module
  */
 import { check } from "../util/errors.ts";
-import { dispatch, type GpuContext, Tensor } from "../gpu/mod.ts";
+import { dispatch, type GpuContext, type PassTimer, Tensor } from "../gpu/mod.ts";
 import { type HostTensor, matmulReference } from "../../kernels/mod.ts";
 import { dynamicMap, FP4_CODEBOOK, NF4_CODEBOOK } from "./codebooks.ts";
 import { dequantize } from "./quantize.ts";
@@ -356,6 +356,8 @@ export interface QuantMatmulOptions {
   kernel?: "matvec" | "tiled";
   /** matvec threads per output element (default 64). */
   threadsPerRow?: number;
+  /** Pass timer (a `Profiler`) recording the kernel. */
+  profiler?: PassTimer;
 }
 
 /**
@@ -423,6 +425,7 @@ export async function quantMatmul(
       bindings,
       outputs: { y: { shape: outShape } },
       workgroups: [Math.ceil(N / 64), Math.ceil(M / 64)],
+      profiler: options.profiler,
     });
     return y;
   }
@@ -441,6 +444,7 @@ export async function quantMatmul(
     bindings,
     outputs: { y: { shape: outShape } },
     workgroups: [N ? gx : 0, gy],
+    profiler: options.profiler,
   });
   return y;
 }

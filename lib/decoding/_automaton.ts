@@ -14,15 +14,34 @@ export interface PdaState {
   readonly kernel: number[];
   /** Whether the root rule can end here. */
   readonly accepting: boolean;
+  /**
+   * Whether the closure popped past the bottom of a context-free ("local") stack: the rule the
+   * walk started in ended, and what follows depends on the real stack.
+   */
+  readonly escaped: boolean;
   /** Memoised transitions: undefined = not computed, null = dead. */
   readonly next: Array<PdaState | null | undefined>;
   /** A cached token mask, when computed. */
   mask?: Uint32Array;
+  /** For local states: the context-independent part of the mask, once computed. */
+  local?: LocalMask;
+}
+
+/**
+ * The context-independent mask of a local state (kernel nodes over the bottom marker): tokens
+ * accepted whatever the stack below (a bitset or, when shorter, a list of ids), and the trie
+ * nodes where the rule can end — there the rest of the token depends on the stack.
+ */
+export interface LocalMask {
+  accepted: Uint32Array | null;
+  acceptedList: Int32Array | null;
+  escapes: Int32Array;
 }
 
 const MAX_NODES = 4_000_000;
 const MAX_STACK_DEPTH = 100_000;
 const MAX_INTERNED = 200_000;
+const BOTTOM = 1;
 
 /** The compiled automaton. */
 export class Pda {
@@ -35,10 +54,12 @@ export class Pda {
   #ruleEndNode: number[] = [];
   #tail: Uint8Array = new Uint8Array(0);
   #nodeCount = 0;
-  // persistent stack: id 0 = empty
-  #retOf: number[] = [0];
-  #parentOf: number[] = [0];
-  #depthOf: number[] = [0];
+  // persistent stack: id 0 = empty, id 1 = the bottom marker of local (context-free) walks
+  #retOf: number[] = [0, -1];
+  #parentOf: number[] = [0, -1];
+  #depthOf: number[] = [0, 0];
+  #cont = new Map<number, PdaState | null>();
+  #locals = new Map<string, PdaState>();
   #stackIds = new Map<number, number>();
   #interned = new Map<string, PdaState>();
   /** The start state. */
@@ -238,7 +259,7 @@ export class Pda {
     const N = this.#nodeCount;
     const seen = new Set<number>();
     const kernel: number[] = [];
-    let accepting = false;
+    let accepting = false, escaped = false;
     const work = seeds.slice();
     while (work.length > 0) {
       const s = work.pop()!, n = work.pop()!;
@@ -253,19 +274,60 @@ export class Pda {
       }
       if (this.#ruleEnd[n] >= 0) {
         if (s === 0) accepting = true;
+        else if (s === BOTTOM) escaped = true;
         else work.push(this.#retOf[s], this.#parentOf[s]);
       }
     }
-    if (kernel.length === 0 && !accepting) return null;
+    if (kernel.length === 0 && !accepting && !escaped) return null;
     kernel.sort((a, b) => a - b);
-    const key = kernel.join(",") + (accepting ? "!" : "");
+    return this.#intern(kernel, accepting, escaped);
+  }
+
+  #intern(kernel: number[], accepting: boolean, escaped: boolean): PdaState {
+    const key = kernel.join(",") + (accepting ? "!" : "") + (escaped ? "^" : "");
     let st = this.#interned.get(key);
     if (!st) {
       if (this.#interned.size >= MAX_INTERNED) this.#interned = new Map();
-      st = { kernel, accepting, next: new Array(256) };
+      st = { kernel, accepting, escaped, next: new Array(256) };
       this.#interned.set(key, st);
     }
     return st;
+  }
+
+  /**
+   * The state's kernel grouped by stack: for each stack id, the local state of its nodes over
+   * the bottom marker (no closure: the kernel is already closed).
+   */
+  groups(st: PdaState): Array<{ stack: number; local: PdaState }> {
+    const N = this.#nodeCount;
+    const by = new Map<number, number[]>();
+    for (const k of st.kernel) {
+      const n = k % N, s = (k - n) / N;
+      let g = by.get(s);
+      if (!g) by.set(s, g = []);
+      g.push(n + BOTTOM * N);
+    }
+    const out: Array<{ stack: number; local: PdaState }> = [];
+    for (const [stack, kernel] of by) {
+      const key = kernel.join(",");
+      let local = this.#locals.get(key);
+      if (!local) {
+        local = { kernel, accepting: false, escaped: false, next: new Array(256) };
+        this.#locals.set(key, local);
+      }
+      out.push({ stack, local });
+    }
+    return out;
+  }
+
+  /** The state after popping stack s (s ≠ 0): where a finished rule returns to. */
+  continuation(s: number): PdaState | null {
+    let r = this.#cont.get(s);
+    if (r === undefined) {
+      r = this.#closure([this.#retOf[s], this.#parentOf[s]]);
+      this.#cont.set(s, r);
+    }
+    return r;
   }
 
   /** The state after one byte (memoised), null when the byte is not allowed. */

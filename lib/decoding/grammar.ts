@@ -24,7 +24,7 @@
 
 import type { Tokenizer } from "../tokenizers/tokenizer.ts";
 import { TokenlabError } from "../util/errors.ts";
-import { Pda, type PdaState } from "./_automaton.ts";
+import { type LocalMask, Pda, type PdaState } from "./_automaton.ts";
 import { parseEbnf } from "./_ebnf.ts";
 import type { GrammarIr } from "./_grammar_ir.ts";
 import { schemaToIr } from "./_json_schema.ts";
@@ -66,6 +66,12 @@ const STOP_NAMES = [
 ];
 const MASK_CACHE_BYTES = 64 * 1024 * 1024;
 const warned = new Set<string>();
+
+function popcount(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
 
 /**
  * A grammar compiled against one tokenizer; `matcher()` starts a parse.
@@ -139,26 +145,23 @@ export class CompiledGrammar {
     const t = this.#trie;
     const pda = this.#pda;
     const words = new Uint32Array((this.idSpace + 31) >>> 5);
-    const at: PdaState[] = new Array(t.maxDepth + 1);
-    at[0] = st;
-    const { byte, depth, end, tokStart, tokIds } = t;
-    const N = byte.length;
-    let i = 0;
-    while (i < N) {
-      const p = at[depth[i] - 1];
-      const b = byte[i];
-      let ns = p.next[b];
-      if (ns === undefined) ns = pda.step(p, b);
-      if (ns === null) {
-        i = end[i];
-        continue;
+    // OR over the kernel's stack groups: the group's context-independent part (cached on its
+    // local state), then, where its rule can end inside a token, the rest of the token walked
+    // from the real continuation.
+    for (const { stack, local } of pda.groups(st)) {
+      const lm = local.local ?? (local.local = this.#localMask(local));
+      if (lm.accepted) { for (let w = 0; w < words.length; w++) words[w] |= lm.accepted[w]; }
+      else for (const id of lm.acceptedList!) words[id >>> 5] |= 1 << (id & 31);
+      if (lm.escapes.length === 0) continue;
+      const cont = stack === 0 ? null : pda.continuation(stack);
+      if (stack !== 0 && !cont) continue; // nothing can follow the rule here
+      for (const i of lm.escapes) {
+        for (let j = t.tokStart[i], e = t.tokStart[i + 1]; j < e; j++) {
+          const id = t.tokIds[j];
+          words[id >>> 5] |= 1 << (id & 31); // the token ends where the rule ends
+        }
+        if (cont) this.#walk(cont, i, words, null);
       }
-      at[depth[i]] = ns;
-      for (let j = tokStart[i], e = tokStart[i + 1]; j < e; j++) {
-        const id = tokIds[j];
-        words[id >>> 5] |= 1 << (id & 31);
-      }
-      i++;
     }
     for (const id of this.stopTokens) {
       if (st.accepting) words[id >>> 5] |= 1 << (id & 31);
@@ -174,6 +177,63 @@ export class CompiledGrammar {
     }
     st.mask = words;
     return words;
+  }
+
+  // The context-independent mask of a local state: one trie walk, cached on the state.
+  #localMask(local: PdaState): LocalMask {
+    const words = new Uint32Array((this.idSpace + 31) >>> 5);
+    const escapes: number[] = [];
+    this.#walk(local, -1, words, escapes);
+    let count = 0;
+    for (const w of words) count += popcount(w);
+    if (count < words.length) {
+      const list = new Int32Array(count);
+      let k = 0;
+      for (let w = 0; w < words.length; w++) {
+        for (let x = words[w]; x !== 0; x &= x - 1) {
+          list[k++] = (w << 5) | (31 - Math.clz32(x & -x));
+        }
+      }
+      return { accepted: null, acceptedList: list, escapes: Int32Array.from(escapes) };
+    }
+    return { accepted: words, acceptedList: null, escapes: Int32Array.from(escapes) };
+  }
+
+  // Walks the trie below node `root` (-1: the whole trie) from state `st`, setting the bits of
+  // tokens that stay alive; with `escapes`, a local walk: only tokens alive without popping
+  // past the bottom are set, and the nodes where a pop past the bottom happens are collected.
+  #walk(st: PdaState, root: number, words: Uint32Array, escapes: number[] | null): void {
+    const t = this.#trie;
+    const pda = this.#pda;
+    const { byte, depth, end, tokStart, tokIds } = t;
+    const base = root < 0 ? 0 : depth[root];
+    const at: PdaState[] = new Array(t.maxDepth + 1);
+    at[base] = st;
+    let i = root + 1;
+    const stop = root < 0 ? byte.length : end[root];
+    while (i < stop) {
+      const p = at[depth[i] - 1];
+      const b = byte[i];
+      let ns = p.next[b];
+      if (ns === undefined) ns = pda.step(p, b);
+      if (ns === null) {
+        i = end[i];
+        continue;
+      }
+      if (escapes) {
+        if (ns.escaped) escapes.push(i);
+        if (ns.kernel.length === 0) {
+          i = end[i];
+          continue;
+        }
+      }
+      at[depth[i]] = ns;
+      for (let j = tokStart[i], e = tokStart[i + 1]; j < e; j++) {
+        const id = tokIds[j];
+        words[id >>> 5] |= 1 << (id & 31);
+      }
+      i++;
+    }
   }
 
   /** @internal bytes of a non-special id, null if it has none. */

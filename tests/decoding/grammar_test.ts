@@ -5,7 +5,7 @@ import {
   constrainedGenerate,
   type GrammarMatcher,
 } from "../../lib/decoding/mod.ts";
-import { loadPretrained, type Tokenizer, trainBpe } from "../../lib/tokenizers/mod.ts";
+import { loadPretrained, Tokenizer, trainBpe } from "../../lib/tokenizers/mod.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { loadModel } from "../../lib/models/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
@@ -187,35 +187,66 @@ function arithOk(s: string): boolean {
   return expr() && i === s.length;
 }
 
-Deno.test("masks equal the naive check on seeded random walks (trained BPE; JSON, schema, EBNF)", () => {
-  const tok = smallTok();
-  const grammars: Array<[string, CompiledGrammar]> = [
-    ["json", compileGrammar({ json: true }, tok)],
-    ["schema", compileGrammar({ jsonSchema: SCHEMA }, tok)],
-    ["arith", compileGrammar({ ebnf: ARITH }, tok)],
-    ["greek", compileGrammar({ ebnf: 'root ::= [α-ω]{2,3} "!"? | "ab" root' }, tok)],
-  ];
-  let checked = 0, complete = 0;
-  for (const [name, g] of grammars) {
-    for (let seed = 1; seed <= 6; seed++) {
-      const r = walk(g, seed * 7 + name.length, {
-        steps: 80,
-        patience: 30,
-        checkNaive: () => true,
-      });
-      checked += r.checked;
-      if (!r.complete) continue;
-      complete++;
-      const text = dec.decode(r.text);
-      if (name === "json") JSON.parse(text);
-      if (name === "schema") deepEqual(validate(SCHEMA, JSON.parse(text)), [], text);
-      if (name === "arith") ok(arithOk(text), text);
-      if (name === "greek") match(text, /^(ab)*[α-ω]{2,3}!?$/u);
+// An adversarial vocabulary: every byte, then every substring (2–6 bytes) of the corpus lines,
+// so tokens cross every rule boundary (`",`, `": [`, `1)*`, …).
+let substr: Tokenizer | undefined;
+function substringTok(): Tokenizer {
+  if (substr) return substr;
+  const seen = new Set<string>();
+  const vocab: Uint8Array[] = Array.from({ length: 256 }, (_, b) => new Uint8Array([b]));
+  for (const line of new Set(CORPUS.split("\n"))) {
+    const b = enc.encode(line);
+    for (let n = 2; n <= 6; n++) {
+      for (let i = 0; i + n <= b.length; i++) {
+        const piece = b.subarray(i, i + n);
+        const key = piece.join(",");
+        if (!seen.has(key)) seen.add(key), vocab.push(piece.slice());
+      }
     }
   }
-  ok(checked > 300, `checked ${checked} states`);
-  ok(complete >= 12, `only ${complete} walks completed`);
-});
+  substr = Tokenizer.fromTiktoken(vocab, {
+    pattern: "gpt2",
+    specialTokens: { "<|endoftext|>": vocab.length },
+  });
+  return substr;
+}
+
+for (
+  const [vocabName, getTok] of [["trained BPE", smallTok], [
+    "all substrings",
+    substringTok,
+  ]] as const
+) {
+  Deno.test(`masks equal the naive check on seeded random walks (${vocabName}; JSON, schema, EBNF)`, () => {
+    const tok = getTok();
+    const grammars: Array<[string, CompiledGrammar]> = [
+      ["json", compileGrammar({ json: true }, tok)],
+      ["schema", compileGrammar({ jsonSchema: SCHEMA }, tok)],
+      ["arith", compileGrammar({ ebnf: ARITH }, tok)],
+      ["greek", compileGrammar({ ebnf: 'root ::= [α-ω]{2,3} "!"? | "ab" root' }, tok)],
+    ];
+    let checked = 0, complete = 0;
+    for (const [name, g] of grammars) {
+      for (let seed = 1; seed <= 6; seed++) {
+        const r = walk(g, seed * 7 + name.length, {
+          steps: 80,
+          patience: 30,
+          checkNaive: () => true,
+        });
+        checked += r.checked;
+        if (!r.complete) continue;
+        complete++;
+        const text = dec.decode(r.text);
+        if (name === "json") JSON.parse(text);
+        if (name === "schema") deepEqual(validate(SCHEMA, JSON.parse(text)), [], text);
+        if (name === "arith") ok(arithOk(text), text);
+        if (name === "greek") match(text, /^(ab)*[α-ω]{2,3}!?$/u);
+      }
+    }
+    ok(checked > 300, `checked ${checked} states`);
+    ok(complete >= 12, `only ${complete} walks completed`);
+  });
+}
 
 Deno.test("masks equal the naive check on o200k (a few states)", async () => {
   const tok = await loadPretrained("o200k_base");

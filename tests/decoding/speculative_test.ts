@@ -13,6 +13,7 @@ import {
 } from "../../lib/models/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 import { chiSquare } from "./_chi_square.ts";
+import { gpuTest } from "../gpu/_child.ts";
 
 const target = await loadModel(bundledModelPath("tiny-target"));
 const draft = await loadModel(bundledModelPath("tiny-draft"));
@@ -281,3 +282,14 @@ Deno.test("speculativeGenerate refuses unknown, unimplemented and ill-configured
   deepEqual(none.ids, [1, 2]);
   equal(none.stats.targetCalls, 0);
 });
+
+gpuTest(
+  "gpu backend: tree verification rows and greedy speculative ids equal plain decoding's",
+  "tests/decoding/_speculative_child.ts",
+  [
+    { name: "tiny-target tree rows = single-row rows, bit for bit", kind: "rows" },
+    { name: "pld ids = generate", kind: "ids", method: "pld" },
+    { name: "token-recycling ids = generate", kind: "ids", method: "token-recycling" },
+    { name: "draft-chain ids = generate", kind: "ids", method: "draft-chain" },
+  ],
+);

@@ -265,7 +265,7 @@ if (quant?.results?.length) {
     const peer = quantTorch?.results?.find((p) => p.kernel === "fp16 gemv" && p.shape === q.shape);
     const ratio = peer && q.kernel.includes("matvec") ? (q.ms / peer.ms).toFixed(3) + "×" : "—";
     lines.push(
-      `| ${q.kernel} | ${q.shape} | ${q.ms.toFixed(4)} | ${q.gbps.toFixed(1)} | ${
+      `| ${q.kernel} | ${q.shape} | ${q.ms.toFixed(4)} | ${q.gbps.toPrecision(3)} | ${
         q.bandwidthPercent.toFixed(1)
       } | ${peer ? peer.ms.toFixed(4) : "—"} | ${ratio} |`,
     );

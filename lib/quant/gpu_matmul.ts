@@ -65,7 +65,8 @@ export interface GpuQuantizedTensor {
 }
 
 function words(bytes: Uint8Array): Uint32Array {
-  const out = new Uint32Array(Math.max(1, Math.ceil(bytes.length / 4)));
+  // whole vec4<u32> quads, so the aligned matvec may read the codes 16 bytes at a time
+  const out = new Uint32Array(4 * Math.max(1, Math.ceil(bytes.length / 16)));
   new Uint8Array(out.buffer).set(bytes);
   return out;
 }
@@ -138,6 +139,12 @@ export interface QuantShaderConfig {
   rows?: number;
   /** matvec only: threads per output element (a power of two, 32 to 256; default 64). */
   threadsPerRow?: number;
+  /**
+   * matvec only: every weight row is a whole number of 16-byte code quads (`in` a multiple
+   * of 32 for 4-bit formats, of 16 for int8), so codes and activations are read as vec4s with
+   * no masking. The wrapper picks it when the shape allows.
+   */
+  aligned?: boolean;
 }
 
 const PARAMS = `struct Params {
@@ -147,12 +154,12 @@ const PARAMS = `struct Params {
 `;
 
 /** WGSL declarations and helpers shared by both shaders of a format. */
-function formatWgsl(format: QuantFormat, nested: boolean): string {
+function formatWgsl(format: QuantFormat, nested: boolean, vec4 = false): string {
   const is4 = format === "nf4" || format === "fp4";
   const lutN = format === "int8-blockwise" ? 256 : 16;
   const decls = [
-    `@group(0) @binding(1) var<storage, read> x: array<f32>;`,
-    `@group(0) @binding(2) var<storage, read> codes: array<u32>;`,
+    `@group(0) @binding(1) var<storage, read> x: array<${vec4 ? "vec4<f32>" : "f32"}>;`,
+    `@group(0) @binding(2) var<storage, read> codes: array<${vec4 ? "vec4<u32>" : "u32"}>;`,
     `@group(0) @binding(3) var<storage, read> absmax: array<f32>;`,
     format === "int8-rowwise" ? "" : `@group(0) @binding(4) var<storage, read> book: array<f32>;`,
     nested ? `@group(0) @binding(5) var<storage, read> nestedCodes: array<u32>;` : "",
@@ -210,7 +217,8 @@ function splitLuts(src: string): { head: string; loadLuts: string } {
 export function quantMatmulWgsl(config: QuantShaderConfig): string {
   const { format, kind } = config;
   const nested = !!config.nested;
-  const { head, loadLuts } = splitLuts(formatWgsl(format, nested));
+  const aligned = kind === "matvec" && !!config.aligned;
+  const { head, loadLuts } = splitLuts(formatWgsl(format, nested, aligned));
   const is4 = format === "nf4" || format === "fp4";
   const EPW = is4 ? 8 : 4; // elements per u32 word
   if (kind === "tiled") {
@@ -286,6 +294,57 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   );
   const RPW = 256 / TPR;
   const rs = [...Array(R).keys()], js = [...Array(EPW).keys()];
+  const reduceAndStore = `${rs.map((m) => `red[${m * 256}u + tid] = acc${m};`).join("\n  ")}
+  workgroupBarrier();
+  for (var k = ${TPR / 2}u; k > 0u; k >>= 1u) {
+    if (lane < k) {
+      ${rs.map((m) => `red[${m * 256}u + tid] += red[${m * 256}u + tid + k];`).join("\n      ")}
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && o < params.N) {
+    ${rs.map((m) => `y[${m}u * params.N + o] = red[${m * 256}u + tid];`).join("\n    ")}
+  }`;
+  if (aligned) {
+    // a quad is 4 words = 4·EPW elements, inside one absmax block (blocks are ≥ 32 values)
+    const QE = 4 * EPW, lanes = ["x", "y", "z", "w"];
+    const vals = lanes.flatMap((c, wi) =>
+      js.map((j) => `let v${wi * EPW + j} = codeValue(quad.${c}, ${j}u);`)
+    );
+    const dots = rs.map((m) =>
+      `var p${m} = 0.0;\n      ${
+        [...Array(QE / 4).keys()].map((g) =>
+          `p${m} += dot(x[xb + ${m}u * kq + ${g}u], vec4f(v${4 * g}, v${4 * g + 1}, v${
+            4 * g + 2
+          }, v${4 * g + 3}));`
+        ).join("\n      ")
+      }\n      acc${m} = fma(p${m}, s, acc${m});`
+    ).join("\n      ");
+    return `${head}
+var<workgroup> red: array<f32, ${256 * R}>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${loadLuts}
+  workgroupBarrier();
+  let lane = tid % ${TPR}u;
+  let o = (wg.x + wg.y * params.gridX) * ${RPW}u + tid / ${TPR}u;
+  ${rs.map((m) => `var acc${m} = 0.0;`).join("\n  ")}
+  if (o < params.N) {
+    let quads = params.K / ${QE}u;
+    let kq = params.K / 4u;
+    for (var q = lane; q < quads; q += ${TPR}u) {
+      let quad = codes[o * quads + q];
+      let s = blockScale((o * quads + q) * ${QE}u, o);
+      let xb = q * ${QE / 4}u;
+      ${vals.join("\n      ")}
+      ${dots}
+    }
+  }
+  ${reduceAndStore}
+}
+`;
+  }
   const fast = rs.map((m) =>
     `var p${m} = 0.0;\n      ${
       js.map((j) => `p${m} = fma(x[xb${m} + ${j}u], v${j}, p${m});`).join("\n      ")
@@ -327,17 +386,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
       }
     }
   }
-  ${rs.map((m) => `red[${m * 256}u + tid] = acc${m};`).join("\n  ")}
-  workgroupBarrier();
-  for (var k = ${TPR / 2}u; k > 0u; k >>= 1u) {
-    if (lane < k) {
-      ${rs.map((m) => `red[${m * 256}u + tid] += red[${m * 256}u + tid + k];`).join("\n      ")}
-    }
-    workgroupBarrier();
-  }
-  if (lane == 0u && o < params.N) {
-    ${rs.map((m) => `y[${m}u * params.N + o] = red[${m * 256}u + tid];`).join("\n    ")}
-  }
+  ${reduceAndStore}
 }
 `;
 }
@@ -356,6 +405,11 @@ export interface QuantMatmulOptions {
   kernel?: "matvec" | "tiled";
   /** matvec threads per output element (default 64). */
   threadsPerRow?: number;
+  /**
+   * matvec: use the vec4 shader when the row length allows (default true; false forces the
+   * general one, e.g. to compare them).
+   */
+  aligned?: boolean;
   /** Pass timer (a `Profiler`) recording the kernel. */
   profiler?: PassTimer;
 }
@@ -435,11 +489,20 @@ export async function quantMatmul(
     { hint: 'use kernel: "tiled" (the default for more rows)' },
   );
   const tpr = options.threadsPerRow ?? 64;
+  const is4 = w.format === "nf4" || w.format === "fp4";
+  const aligned = (options.aligned ?? true) && K % (is4 ? 32 : 16) === 0;
   const groups = Math.ceil(N / (256 / tpr));
   const gx = Math.max(1, Math.min(groups, 65535)), gy = Math.max(1, Math.ceil(groups / gx));
   const { y } = await dispatch(x.gpu, {
     label: `quant.matvec.${w.format}`,
-    source: quantMatmulWgsl({ format: w.format, nested, kind, rows: M, threadsPerRow: tpr }),
+    source: quantMatmulWgsl({
+      format: w.format,
+      nested,
+      kind,
+      rows: M,
+      threadsPerRow: tpr,
+      aligned,
+    }),
     uniforms: { ...uniforms, gridX: gx },
     bindings,
     outputs: { y: { shape: outShape } },

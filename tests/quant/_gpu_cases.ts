@@ -34,7 +34,7 @@ registerCase("quantMatmul", async (gpu, s, rng) => {
   const x = randn(rng, m * k);
   const gw = uploadQuantized(q, gpu);
   const xt = Tensor.fromArray(x, { shape: [m, k], gpu });
-  const y = await quantMatmul({ x: xt, w: gw }, { kernel: s.kernel });
+  const y = await quantMatmul({ x: xt, w: gw }, { kernel: s.kernel, aligned: s.aligned });
   const got = await y.toArray();
   y.release();
   xt.release();

@@ -11,6 +11,10 @@ import { type GpuCase, gpuTest } from "../gpu/_child.ts";
 
 const CHILD = "tests/quant/_gpu_cases.ts";
 
+// Shapes: in (k) not a multiple of the block (64) or of a word (8 nibbles, 4 bytes), rows that
+// start mid-byte (odd k with 4-bit codes), out (n) not a multiple of a workgroup's 4 rows or
+// the tiled shader's 64, k a multiple of 32 (the vec4 matvec), M from 1 to 8 (the matvec's
+// rows) and 70 (tiled).
 // Tolerances: the kernels sum in f32 (per-word partial sums scaled by the block absmax), the
 // reference in f64 over the same dequantised values; |y| ≈ 0.05·√K ≤ 1 for K ≤ 300, so f32
 // rounding stays below 1e-5; atol 1e-4 leaves room, while one wrong code (≥ 0.05·|x|·gap)
@@ -21,7 +25,9 @@ const SHAPES = [
   { shape: "1×1×1", m: 1, n: 1, k: 1 },
   { shape: "odd in 1×37×77", m: 1, n: 37, k: 77 },
   { shape: "3×65×130", m: 3, n: 65, k: 130 },
-  { shape: "8×300×64", m: 8, n: 300, k: 64 },
+  { shape: "8×300×64 (vec4)", m: 8, n: 300, k: 64 },
+  { shape: "1×65×256 (vec4)", m: 1, n: 65, k: 256 },
+  { shape: "3×40×96 (vec4)", m: 3, n: 40, k: 96 },
   { shape: "tiled 70×33×129", m: 70, n: 33, k: 129 },
 ];
 gpuTest(
@@ -48,6 +54,17 @@ gpuTest(
         k: 45,
         blockSize: 32,
         kernel: "tiled",
+        ...TOL,
+      },
+      // the general matvec on a row length the vec4 one would take
+      {
+        name: "nf4 general matvec on 2×33×96",
+        kind: "quantMatmul",
+        format: "nf4",
+        m: 2,
+        n: 33,
+        k: 96,
+        aligned: false,
         ...TOL,
       },
       // 300 blocks of 32: the nested absmax spans two nested blocks of 256

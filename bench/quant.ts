@@ -84,9 +84,12 @@ function report(r: Omit<Row, "gbps" | "bandwidthPercent">, extra = ""): void {
 }
 
 const rng = new Rng(7);
+// one N(0, 0.02) draw for the largest shape; smaller shapes take its first n² values
+const nMax = Math.max(...sizes);
+const wAll = Float32Array.from({ length: nMax * nMax }, () => rng.normal() * 0.02);
 for (const n of sizes) {
   const shape = `${n}×${n}`;
-  const w = Float32Array.from({ length: n * n }, () => rng.normal() * 0.02);
+  const w = wAll.subarray(0, n * n);
   const xh = Float32Array.from({ length: n }, () => rng.normal());
   const x = Tensor.fromArray(xh, { shape: [1, n], gpu });
   if (gpu.hasF16) {

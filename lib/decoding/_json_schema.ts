@@ -52,12 +52,12 @@ const HANDLED = new Set([
   "maxLength",
   "pattern",
   "format",
-]);
-const NOT_ENFORCED = new Set([
   "minimum",
   "maximum",
   "exclusiveMinimum",
   "exclusiveMaximum",
+]);
+const NOT_ENFORCED = new Set([
   "multipleOf",
   "uniqueItems",
   "contains",
@@ -553,7 +553,7 @@ class Lowering {
         return alt(lit("true"), lit("false"));
       case "number":
       case "integer":
-        return ref(t);
+        return this.numberExpr(t, s, ptr);
       case "string":
         return this.stringExpr(s, ptr);
       case "object":
@@ -562,6 +562,60 @@ class Lowering {
         return this.arrayExpr(s, ptr);
     }
     return null;
+  }
+
+  // Integer bounds become digit-range grammar (value = the integer part; a ".0…" tail keeps
+  // the value, exponents are refused when bounded); bounds on non-integers are unenforced.
+  numberExpr(t: string, s: Record<string, unknown>, ptr: string): Expr | null {
+    let lo = -Infinity, hi = Infinity;
+    let any = false;
+    for (const k of ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]) {
+      if (!(k in s)) continue;
+      const v = s[k];
+      if (typeof v === "boolean" && (k === "exclusiveMinimum" || k === "exclusiveMaximum")) {
+        continue; // draft 4
+      }
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        this.fail(`${ptr}/${k}`, `${k} must be a finite number, got ${JSON.stringify(v)}`);
+      }
+      any = true;
+    }
+    if (!any) return ref(t);
+    if (t === "number") {
+      for (const k of ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]) {
+        if (k in s) this.note(ptr, `${k} (on non-integers)`);
+      }
+      return ref("number");
+    }
+    const num = (
+      k: string,
+    ): number | undefined => (typeof s[k] === "number" ? s[k] as number : undefined);
+    const min = num("minimum"), max = num("maximum");
+    const xmin = num("exclusiveMinimum"), xmax = num("exclusiveMaximum");
+    if (min !== undefined) {
+      lo = Math.max(lo, s.exclusiveMinimum === true ? Math.floor(min) + 1 : Math.ceil(min));
+    }
+    if (max !== undefined) {
+      hi = Math.min(hi, s.exclusiveMaximum === true ? Math.ceil(max) - 1 : Math.floor(max));
+    }
+    if (xmin !== undefined) lo = Math.max(lo, Math.floor(xmin) + 1);
+    if (xmax !== undefined) hi = Math.min(hi, Math.ceil(xmax) - 1);
+    if (lo > hi) return null;
+    const big = (v: number) => Number.isFinite(v) && Math.abs(v) > Number.MAX_SAFE_INTEGER;
+    if (big(lo) || big(hi)) {
+      if (Number.isFinite(lo) && Math.abs(lo) > Number.MAX_SAFE_INTEGER) {
+        this.note(ptr, "minimum beyond 2^53");
+      }
+      if (Number.isFinite(hi) && Math.abs(hi) > Number.MAX_SAFE_INTEGER) {
+        this.note(ptr, "maximum beyond 2^53");
+      }
+      return ref("integer");
+    }
+    const parts: Expr[] = [];
+    if (hi >= 0) parts.push(natRange(Math.max(0, lo), hi));
+    if (lo < 0) parts.push(seq(lit("-"), natRange(Math.max(1, -hi), -lo)));
+    if (lo <= 0 && hi >= 0) parts.push(lit("-0"));
+    return this.asRule(seq(alt(...parts), opt(seq(lit("."), rep(lit("0"), 1, Infinity)))), ptr);
   }
 
   count(s: Record<string, unknown>, k: string, ptr: string): number | undefined {
@@ -892,6 +946,39 @@ class Lowering {
     const body = seq(el(0), W, tail(1));
     return this.asRule(seq(lit("["), W, minI > 0 ? body : opt(body), lit("]")), ptr);
   }
+}
+
+const DIG = (a: number, b: number): Expr => cls([[48 + a, 48 + b]]);
+
+// Digit strings without leading zeros for the integers in [a, b] (0 ≤ a ≤ b; b may be Infinity).
+function natRange(a: number, b: number): Expr {
+  const out: Expr[] = [];
+  const la = String(a).length;
+  if (b === Infinity) {
+    out.push(sameLen(String(a), "9".repeat(la)));
+    out.push(seq(DIG(1, 9), rep(DIG(0, 9), la, Infinity)));
+    return alt(...out);
+  }
+  const lb = String(b).length;
+  for (let len = la; len <= lb; len++) {
+    const x = len === la ? String(a) : "1" + "0".repeat(len - 1);
+    const y = len === lb ? String(b) : "9".repeat(len);
+    out.push(sameLen(x, y));
+  }
+  return alt(...out);
+}
+
+// Equal-length digit strings x ≤ y: every digit string between them.
+function sameLen(x: string, y: string): Expr {
+  if (x.length === 0) return EMPTY;
+  const x0 = Number(x[0]), y0 = Number(y[0]);
+  if (x.length === 1) return DIG(x0, y0);
+  if (x0 === y0) return seq(lit(x[0]), sameLen(x.slice(1), y.slice(1)));
+  const n = x.length - 1;
+  const out: Expr[] = [seq(lit(x[0]), sameLen(x.slice(1), "9".repeat(n)))];
+  if (y0 - x0 > 1) out.push(seq(DIG(x0 + 1, y0 - 1), rep(DIG(0, 9), n, n)));
+  out.push(seq(lit(y[0]), sameLen("0".repeat(n), y.slice(1))));
+  return alt(...out);
 }
 
 function typeMatches(t: string, v: unknown): boolean {

@@ -423,7 +423,10 @@ export class GrammarMatcher {
  * (recursive too), string `minLength` / `maxLength` (code points; in such strings a surrogate
  * pair escape counts as one character and a lone surrogate escape is refused), `pattern` (a
  * regex subset: literals, `.`, classes, `\d \w \s`, groups, `|`, `* + ? {m,n}`, `^ $`; in such
- * strings `\u` escapes are not accepted), `format` date / time / date-time / uuid / ipv4.
+ * strings `\u` escapes are not accepted), `format` date / time / date-time / uuid / ipv4,
+ * integer `minimum` / `maximum` / `exclusiveMinimum` / `exclusiveMaximum` (exact, as digit
+ * ranges; a bounded integer may end in `.0…` but not use an exponent; bounds on non-integer
+ * numbers are unenforced).
  * What is not enforced is listed in `unenforced` (JSON pointer: keyword); unknown keywords
  * are errors unless `{ strict: false }`; a malformed schema is refused with its JSON pointer.
  * Whitespace between JSON tokens: `[ \t\n\r]*`, bounded by `maxWhitespace` if given. Numbers

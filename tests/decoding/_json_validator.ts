@@ -99,6 +99,16 @@ export function validate(root: S, v: unknown): string[] {
       if (typeof s.pattern === "string" && !new RegExp(s.pattern, "u").test(v)) bad("pattern");
       if (typeof s.format === "string" && !formatOk(s.format, v)) bad("format");
     }
+    if (typeof v === "number") {
+      if (typeof s.minimum === "number" && v < s.minimum) bad("minimum");
+      if (typeof s.maximum === "number" && v > s.maximum) bad("maximum");
+      if (typeof s.exclusiveMinimum === "number" && v <= s.exclusiveMinimum) {
+        bad("exclusiveMinimum");
+      }
+      if (typeof s.exclusiveMaximum === "number" && v >= s.exclusiveMaximum) {
+        bad("exclusiveMaximum");
+      }
+    }
     if (Array.isArray(v)) {
       if (typeof s.minItems === "number" && v.length < s.minItems) bad("minItems");
       if (typeof s.maxItems === "number" && v.length > s.maxItems) bad("maxItems");

@@ -108,7 +108,7 @@ const SCHEMA = {
     node: {
       type: "object",
       properties: {
-        v: { type: "integer" },
+        v: { type: "integer", minimum: -40, exclusiveMaximum: 1000 },
         kids: { type: "array", items: { $ref: "#/$defs/node" }, maxItems: 2 },
       },
       required: ["v"],
@@ -305,6 +305,8 @@ Deno.test("invalid documents are refused", () => {
     '{"name": "a", "kind": "a", "when": "2023-02-29"}', // not a leap year
     '{"name": "a", "kind": "a", "tree": {"v": 1, "w": 2}}', // additionalProperties false
     '{"name": "a", "kind": "a", "tree": {"v": 1.5}}', // integer
+    '{"name": "a", "kind": "a", "tree": {"v": -41}}', // minimum
+    '{"name": "a", "kind": "a", "tree": {"v": 0, "kids": [{"v": 1000}]}}', // exclusiveMaximum
     '{"name": "a", "kind": "a", "extra": 1}', // additional must be boolean
     '{"name": "a", "kind": "a", "flag": false}', // const
     '{"name": "\\ud83d", "kind": "a"}', // lone surrogate escape in a length-bounded string
@@ -499,4 +501,36 @@ Deno.test("constrainedGenerate: outputs match the grammar; greedy takes the best
       }
     }
   }
+});
+
+Deno.test("integer bounds are exact (every value in [-1200, 1200] against the arithmetic)", () => {
+  const tok = smallTok();
+  const cases: Array<[Record<string, unknown>, (v: number) => boolean]> = [
+    [{ minimum: 0 }, (v) => v >= 0],
+    [{ minimum: -17, maximum: 305 }, (v) => v >= -17 && v <= 305],
+    [{ exclusiveMinimum: 9, exclusiveMaximum: 1000 }, (v) => v > 9 && v < 1000],
+    [{ minimum: 2.5, maximum: 99.5 }, (v) => v >= 2.5 && v <= 99.5],
+    [{ maximum: -100 }, (v) => v <= -100],
+    [{ minimum: 1000 }, (v) => v >= 1000],
+  ];
+  for (const [bounds, inRange] of cases) {
+    const g = compileGrammar({ jsonSchema: { type: "integer", ...bounds } }, tok);
+    deepEqual(g.unenforced, []);
+    for (let v = -1200; v <= 1200; v++) {
+      for (const text of [String(v), `${v}.0`]) {
+        const m = g.matcher();
+        equal(
+          m.acceptBytes(enc.encode(text)) && m.canTerminate(),
+          inRange(v),
+          `${JSON.stringify(bounds)}: ${text}`,
+        );
+      }
+    }
+    const m = g.matcher();
+    equal(m.acceptBytes(enc.encode("-0")) && m.canTerminate(), inRange(0), "-0");
+    const lead = g.matcher();
+    ok(!(lead.acceptBytes(enc.encode("007")) && lead.canTerminate()), "leading zeros");
+  }
+  const num = compileGrammar({ jsonSchema: { type: "number", minimum: 0 } }, tok, { warn: false });
+  deepEqual(num.unenforced, ["#: minimum (on non-integers)"]);
 });

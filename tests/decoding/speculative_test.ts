@@ -212,45 +212,75 @@ function tinyVocabModel(seed: number): Model {
   return new TinyLM(config, { seed, initStd: 0.6 }).toModel();
 }
 
-Deno.test("draft-chain on a vocabulary of 6: two-token outputs follow the exactly enumerated distribution", async () => {
-  const t = tinyVocabModel(1), d = tinyVocabModel(2), V = 6, prompt = [0, 3, 1];
-  const sampling = { temperature: 1 };
+/** Exact P(x1, x2, x3) of the target's own sampling, by plain forwards of every prefix. */
+async function exactThreeTokens(t: Model, prompt: number[], sampling: { temperature: number }) {
+  const V = t.config.vocabSize;
   const probs = async (ids: number[]) => {
     const z = await t.logits(ids);
     return samplingProbabilities({ data: z.subarray(z.length - V), shape: [1, V] }, sampling);
   };
-  // exact: P(a, b) = p(a | prompt) · p(b | prompt, a), by plain forwards of every prefix
-  const p1 = await probs(prompt), exact = new Float64Array(V * V);
+  const exact = new Float64Array(V ** 3);
+  const p1 = await probs(prompt);
   for (let a = 0; a < V; a++) {
     const p2 = await probs([...prompt, a]);
-    for (let b = 0; b < V; b++) exact[a * V + b] = p1[a] * p2[b];
+    for (let b = 0; b < V; b++) {
+      const p3 = await probs([...prompt, a, b]);
+      for (let c = 0; c < V; c++) exact[(a * V + b) * V + c] = p1[a] * p2[b] * p3[c];
+    }
   }
-  const n = 6000, counts = new Float64Array(V * V);
-  let drafted = 0, accepted = 0;
-  for (let seed = 0; seed < n; seed++) {
-    const r = await speculativeGenerate(t, prompt, {
-      method: "draft-chain",
-      draft: d,
-      gamma: 3,
-      maxNewTokens: 2,
-      seed,
-      ...sampling,
-    });
-    counts[r.ids[3] * V + r.ids[4]]++;
-    drafted += r.stats.draftedNodes;
-    accepted += r.stats.acceptedDrafts;
+  return exact;
+}
+
+Deno.test("vocabulary of 6, temperature 1: three-token outputs follow the exactly enumerated distribution", async () => {
+  const t = tinyVocabModel(1), d = tinyVocabModel(2), V = 6, prompt = [0, 3, 1, 0, 3];
+  const sampling = { temperature: 1 };
+  const exact = await exactThreeTokens(t, prompt, sampling);
+  const cases: [string, Partial<SpeculativeOptions>][] = [
+    ["draft-chain γ 3 (sampled drafts)", { method: "draft-chain", draft: d, gamma: 3 }],
+    // deterministic siblings: the adjacency tree puts several candidates under one node
+    ["token-recycling (deterministic tree)", {
+      method: "token-recycling",
+      treeBudget: 6,
+      adjacencyK: 3,
+    }],
+  ];
+  const n = 5000;
+  for (const [name, o] of cases) {
+    const counts = new Float64Array(V ** 3);
+    let drafted = 0, accepted = 0;
+    for (let seed = 0; seed < n; seed++) {
+      const r = await speculativeGenerate(t, prompt, {
+        ...o,
+        method: o.method!,
+        maxNewTokens: 3,
+        seed,
+        ...sampling,
+      });
+      const [a, b, c] = r.ids.slice(prompt.length);
+      counts[(a * V + b) * V + c]++;
+      drafted += r.stats.draftedNodes;
+      accepted += r.stats.acceptedDrafts;
+    }
+    const { chi, critical, df } = chiSquare(counts, exact);
+    ok(chi < critical, `${name}: chi-square ${chi.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+    const rate = accepted / drafted;
+    ok(
+      rate > 0.05 && rate < 0.95,
+      `${name}: acceptance ${rate.toFixed(2)}, both branches exercised`,
+    );
+    if (o.method === "draft-chain") {
+      // the same harness rejects the draft's own distribution, so it can tell them apart
+      const dz = await d.logits(prompt);
+      const q1 = samplingProbabilities(
+        { data: dz.subarray(dz.length - V), shape: [1, V] },
+        sampling,
+      );
+      const first = new Float64Array(V);
+      counts.forEach((k, i) => first[Math.floor(i / (V * V))] += k);
+      const vsDraft = chiSquare(first, q1);
+      ok(vsDraft.chi > vsDraft.critical, `draft ≠ target here: chi ${vsDraft.chi.toFixed(1)}`);
+    }
   }
-  const { chi, critical, df } = chiSquare(counts, exact);
-  ok(chi < critical, `chi-square ${chi.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
-  const rate = accepted / drafted;
-  ok(rate > 0.1 && rate < 0.9, `acceptance ${rate.toFixed(2)}: both branches exercised`);
-  // the same harness rejects the draft's own distribution, so it can tell them apart
-  const dz = await d.logits(prompt);
-  const q1 = samplingProbabilities({ data: dz.subarray(dz.length - V), shape: [1, V] }, sampling);
-  const firstCounts = new Float64Array(V);
-  for (let a = 0; a < V; a++) for (let b = 0; b < V; b++) firstCounts[a] += counts[a * V + b];
-  const vsDraft = chiSquare(firstCounts, q1);
-  ok(vsDraft.chi > vsDraft.critical, `draft ≠ target here: chi ${vsDraft.chi.toFixed(1)}`);
 });
 
 Deno.test("speculativeGenerate refuses unknown, unimplemented and ill-configured methods", async () => {

@@ -157,9 +157,11 @@ gpuTest(
       kind: "quantModel",
       fixture,
       quant,
-      // f32 GPU kernels vs the CPU reference on the same f32 weights: logits of |x| ≲ 20
-      atol: quant === "dfloat11" ? 0 : 2e-3,
-      rtol: quant === "dfloat11" ? 0 : 1e-3,
+      // f32 GPU kernels vs the CPU reference on the same dequantised weights: measured max
+      // |Δlogit| 5.7e-6 on lavapipe; 1e-4 leaves room for another GPU's rounding. DFloat11
+      // must be exact.
+      atol: quant === "dfloat11" ? 0 : 1e-4,
+      rtol: quant === "dfloat11" ? 0 : 1e-4,
     }))
   ),
 );

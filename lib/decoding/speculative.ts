@@ -77,7 +77,7 @@ export interface SpeculativeOptions {
   treeBudget?: number;
   /** "draft-chain": draft tokens per step γ (default 4). */
   gamma?: number;
-  /** "pld": longest and shortest n-gram matched (default 3 and 1). */
+  /** "pld": longest n-gram matched (default 3). */
   maxNgram?: number;
   /** "pld": shortest n-gram matched (default 1). */
   minNgram?: number;

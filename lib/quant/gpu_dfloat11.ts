@@ -83,6 +83,8 @@ export function uploadDf11(t: Df11Tensor, gpu: GpuContext): GpuDf11Tensor {
   );
   const { tables, maxLength } = decoderTables(t.codeLengths);
   const u32 = (a: Uint32Array) => Tensor.fromArray(a, { shape: [a.length], gpu });
+  const stream = new Uint32Array(t.exponents.length + 1);
+  stream.set(t.exponents);
   const sm = new Uint32Array(Math.max(1, Math.ceil(n / 4)));
   new Uint8Array(sm.buffer).set(t.signMantissa);
   return {
@@ -90,7 +92,7 @@ export function uploadDf11(t: Df11Tensor, gpu: GpuContext): GpuDf11Tensor {
     symbolsPerBlock: S,
     maxLength,
     // one more zero word, so a window at the last bit may read past the stream's own padding
-    exponents: u32(Uint32Array.from([...t.exponents, 0])),
+    exponents: u32(stream),
     blockOffsets: u32(t.blockOffsets.length ? t.blockOffsets : new Uint32Array(1)),
     signMantissa: u32(sm),
     tables: u32(tables),

@@ -4,8 +4,8 @@
 
 import type { Tokenizer } from "../tokenizers/tokenizer.ts";
 
-/** The preorder byte trie of a tokenizer's vocabulary. */
-export interface VocabTrie {
+/** A preorder byte trie over (bytes, id) entries. */
+export interface ByteTrie {
   /** Edge byte into each node. */
   byte: Uint8Array;
   /** Depth of each node (1 = first byte). */
@@ -16,6 +16,10 @@ export interface VocabTrie {
   tokStart: Int32Array;
   tokIds: Int32Array;
   maxDepth: number;
+}
+
+/** The preorder byte trie of a tokenizer's vocabulary. */
+export interface VocabTrie extends ByteTrie {
   /** Bytes of every id that has bytes and is not special; null otherwise. */
   bytesOf: Array<Uint8Array | null>;
   /** Special ids (added tokens marked special). */
@@ -51,14 +55,29 @@ export function vocabTrie(tok: Tokenizer): VocabTrie {
     bytesOf[id] = b;
     ids.push(id);
   }
-  ids.sort((x, y) => compareBytes(bytesOf[x]!, bytesOf[y]!) || x - y);
+  const trie: VocabTrie = {
+    ...buildTrie(ids.map((id) => bytesOf[id]!), ids),
+    bytesOf,
+    specials,
+    idSpace,
+  };
+  cache.set(tok, trie);
+  return trie;
+}
+
+/** Builds the preorder trie of the entries (bytes[k] for id ids[k]; empty bytes are skipped). */
+export function buildTrie(bytes: Uint8Array[], ids: ArrayLike<number>): ByteTrie {
+  const order = Array.from({ length: bytes.length }, (_, k) => k).filter((k) =>
+    bytes[k].length > 0
+  );
+  order.sort((x, y) => compareBytes(bytes[x], bytes[y]) || ids[x] - ids[y]);
   const byte: number[] = [], depth: number[] = [], end: number[] = [];
   const attachNode: number[] = [], attachId: number[] = [];
   const path: number[] = [];
   let prev: Uint8Array = new Uint8Array(0);
   let maxDepth = 0;
-  for (const id of ids) {
-    const b = bytesOf[id]!;
+  for (const k of order) {
+    const b = bytes[k];
     let l = 0;
     while (l < prev.length && l < b.length && prev[l] === b[l]) l++;
     while (path.length > l) end[path.pop()!] = byte.length;
@@ -69,7 +88,7 @@ export function vocabTrie(tok: Tokenizer): VocabTrie {
       end.push(0);
     }
     attachNode.push(path[b.length - 1]);
-    attachId.push(id);
+    attachId.push(ids[k]);
     maxDepth = Math.max(maxDepth, b.length);
     prev = b;
   }
@@ -81,17 +100,12 @@ export function vocabTrie(tok: Tokenizer): VocabTrie {
   const fill = tokStart.slice(0, N);
   const tokIds = new Int32Array(attachId.length);
   for (let k = 0; k < attachId.length; k++) tokIds[fill[attachNode[k]]++] = attachId[k];
-  const trie: VocabTrie = {
+  return {
     byte: Uint8Array.from(byte),
     depth: Uint16Array.from(depth),
     end: Int32Array.from(end),
     tokStart,
     tokIds,
     maxDepth,
-    bytesOf,
-    specials,
-    idSpace,
   };
-  cache.set(tok, trie);
-  return trie;
 }

@@ -97,6 +97,7 @@ export class CompiledGrammar {
   #pda: Pda;
   #trie: VocabTrie;
   #cached: PdaState[] = [];
+  #at: PdaState[] = []; // the walk's state per trie depth (walks never nest)
   #cacheHead = 0;
 
   /** Use {@linkcode compileGrammar}. */
@@ -207,7 +208,7 @@ export class CompiledGrammar {
     const pda = this.#pda;
     const { byte, depth, end, tokStart, tokIds } = t;
     const base = root < 0 ? 0 : depth[root];
-    const at: PdaState[] = new Array(t.maxDepth + 1);
+    const at = this.#at;
     at[base] = st;
     let i = root + 1;
     const stop = root < 0 ? byte.length : end[root];

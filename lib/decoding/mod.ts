@@ -37,3 +37,4 @@ export * from "./adjacency.ts";
 export * from "./speculative.ts";
 export * from "./grammar.ts";
 export * from "./constrained_generate.ts";
+export * from "./grammar_tree.ts";

@@ -4,6 +4,7 @@ import {
   compileGrammar,
   constrainedGenerate,
   type GrammarMatcher,
+  grammarTreeMasks,
 } from "../../lib/decoding/mod.ts";
 import { loadPretrained, Tokenizer, trainBpe } from "../../lib/tokenizers/mod.ts";
 import { Rng } from "../../lib/util/rng.ts";
@@ -533,4 +534,44 @@ Deno.test("integer bounds are exact (every value in [-1200, 1200] against the ar
   }
   const num = compileGrammar({ jsonSchema: { type: "number", minimum: 0 } }, tok, { warn: false });
   deepEqual(num.unenforced, ["#: minimum (on non-integers)"]);
+});
+
+Deno.test("grammarTreeMasks: every node's mask equals a fresh replay of its path", () => {
+  const tok = substringTok();
+  const g = compileGrammar({ jsonSchema: SCHEMA }, tok, { warn: false });
+  const rng = new Rng(9);
+  const m = g.matcher();
+  const prefix = tok.encode('{"name": "Ada", "tags": [');
+  for (const id of prefix) ok(m.accept(id));
+  // the path of a node replayed on a fresh matcher (null when the grammar refuses it)
+  const replay = (v: number): GrammarMatcher | null => {
+    const path: number[] = [];
+    for (let u = v; u > 0; u = parents[u]) path.unshift(ids[u]);
+    const fresh = g.matcher();
+    for (const id of [...prefix, ...path]) if (!fresh.accept(id)) return null;
+    return fresh;
+  };
+  // a random tree: node 0 is the last committed token; most children allowed, some random
+  const ids = [prefix[prefix.length - 1]], parents = [-1];
+  for (let v = 1; v < 60; v++) {
+    const p = rng.int(v);
+    parents.push(p);
+    const pm = replay(p)?.mask();
+    const allowed = pm ? allowedIds(pm, g.idSpace) : [];
+    ids.push(
+      allowed.length && rng.next() < 0.8 ? allowed[rng.int(allowed.length)] : rng.int(g.idSpace),
+    );
+  }
+  const before = m.mask(), len = m.length;
+  const r = grammarTreeMasks(m, { ids, parents });
+  equal(m.length, len);
+  deepEqual(m.mask(), before);
+  let validCount = 0;
+  for (let v = 0; v < ids.length; v++) {
+    const fresh = replay(v);
+    equal(r.valid[v], fresh !== null, `node ${v}`);
+    if (fresh) validCount++, deepEqual(r.masks[v], fresh.mask(), `node ${v}`);
+    else equal(r.masks[v], null);
+  }
+  ok(validCount > 10 && validCount < 60, `${validCount} valid nodes`);
 });

@@ -35,7 +35,11 @@ export interface PdaState {
 export interface LocalMask {
   accepted: Uint32Array | null;
   acceptedList: Int32Array | null;
-  escapes: Int32Array;
+  /** Tokens that end exactly where the rule ends (allowed when the continuation lives). */
+  endIds: Int32Array;
+  /** First bytes after an escape, and per byte the trie nodes (children of escapes) with it. */
+  firstBytes: Uint8Array;
+  byFirst: Int32Array[];
 }
 
 const MAX_NODES = 4_000_000;

@@ -153,15 +153,27 @@ export class CompiledGrammar {
       const lm = local.local ?? (local.local = this.#localMask(local));
       if (lm.accepted) { for (let w = 0; w < words.length; w++) words[w] |= lm.accepted[w]; }
       else for (const id of lm.acceptedList!) words[id >>> 5] |= 1 << (id & 31);
-      if (lm.escapes.length === 0) continue;
+      if (lm.endIds.length === 0 && lm.firstBytes.length === 0) continue;
       const cont = stack === 0 ? null : pda.continuation(stack);
       if (stack !== 0 && !cont) continue; // nothing can follow the rule here
-      for (const i of lm.escapes) {
-        for (let j = t.tokStart[i], e = t.tokStart[i + 1]; j < e; j++) {
-          const id = t.tokIds[j];
-          words[id >>> 5] |= 1 << (id & 31); // the token ends where the rule ends
+      for (const id of lm.endIds) words[id >>> 5] |= 1 << (id & 31); // ends where the rule ends
+      if (!cont) continue;
+      // the rest of each token, grouped by its first byte: one step from the continuation
+      // rules out a whole group
+      for (let k = 0; k < lm.firstBytes.length; k++) {
+        const b = lm.firstBytes[k];
+        let ns = cont.next[b];
+        if (ns === undefined) ns = pda.step(cont, b);
+        if (ns === null) continue;
+        const kids = lm.byFirst[k];
+        for (let x = 0; x < kids.length; x++) {
+          const j = kids[x];
+          for (let q = t.tokStart[j], e = t.tokStart[j + 1]; q < e; q++) {
+            const id = t.tokIds[q];
+            words[id >>> 5] |= 1 << (id & 31);
+          }
+          if (t.end[j] > j + 1) this.#walk(ns, j, words, null);
         }
-        if (cont) this.#walk(cont, i, words, null);
       }
     }
     for (const id of this.stopTokens) {
@@ -180,24 +192,45 @@ export class CompiledGrammar {
     return words;
   }
 
-  // The context-independent mask of a local state: one trie walk, cached on the state.
+  // The context-independent mask of a local state: one trie walk, cached on the state. Where
+  // the rule can end inside a token (an escape), the tokens ending there are listed and the
+  // children of the escape node are grouped by their byte for the run-time continuation.
   #localMask(local: PdaState): LocalMask {
+    const t = this.#trie;
     const words = new Uint32Array((this.idSpace + 31) >>> 5);
     const escapes: number[] = [];
     this.#walk(local, -1, words, escapes);
+    const endIds: number[] = [];
+    const groups = new Map<number, number[]>();
+    for (const i of escapes) {
+      for (let q = t.tokStart[i]; q < t.tokStart[i + 1]; q++) endIds.push(t.tokIds[q]);
+      for (let j = i + 1; j < t.end[i]; j = t.end[j]) {
+        let g = groups.get(t.byte[j]);
+        if (!g) groups.set(t.byte[j], g = []);
+        g.push(j);
+      }
+    }
+    const firstBytes = [...groups.keys()].sort((a, b) => a - b);
+    const byFirst = firstBytes.map((b) => Int32Array.from(groups.get(b)!));
     let count = 0;
     for (const w of words) count += popcount(w);
+    let acceptedList: Int32Array | null = null;
     if (count < words.length) {
-      const list = new Int32Array(count);
+      acceptedList = new Int32Array(count);
       let k = 0;
       for (let w = 0; w < words.length; w++) {
         for (let x = words[w]; x !== 0; x &= x - 1) {
-          list[k++] = (w << 5) | (31 - Math.clz32(x & -x));
+          acceptedList[k++] = (w << 5) | (31 - Math.clz32(x & -x));
         }
       }
-      return { accepted: null, acceptedList: list, escapes: Int32Array.from(escapes) };
     }
-    return { accepted: words, acceptedList: null, escapes: Int32Array.from(escapes) };
+    return {
+      accepted: acceptedList ? null : words,
+      acceptedList,
+      endIds: Int32Array.from(endIds),
+      firstBytes: Uint8Array.from(firstBytes),
+      byFirst,
+    };
   }
 
   // Walks the trie below node `root` (-1: the whole trie) from state `st`, setting the bits of

@@ -101,13 +101,14 @@ export async function constrainedGenerate(
   const m = options.matcher ?? g.matcher();
   const V = model.config.vocabSize;
   const ids: number[] = [];
+  const mask = new Uint32Array((g.idSpace + 31) >>> 5);
   if (max === 0) return { ids, complete: m.canTerminate(), stopped: false };
   const cache = model.newCache();
   let logits = await model.forward(prompt, cache);
   let row = logits.slice(logits.length - V);
   for (let i = 0; i < max; i++) {
     if (m.isTerminated()) return { ids, complete: true, stopped: true };
-    const allowed = applyTokenMask(row, m.mask());
+    const allowed = applyTokenMask(row, m.fillMask(mask));
     if (allowed === 0) {
       if (m.canTerminate()) return { ids, complete: true, stopped: true };
       throw new TokenlabError(

@@ -330,6 +330,31 @@ export class GrammarMatcher {
   }
 
   /**
+   * Writes the allowed next tokens into `out` (at least `ceil(idSpace / 32)` words) without
+   * allocating — what a decoding loop should call every step; returns `out`.
+   *
+   * @example
+   * ```ts
+   * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("cl100k_base");
+   * const g = compileGrammar({ json: true }, tok);
+   * const buf = new Uint32Array((g.idSpace + 31) >>> 5);
+   * g.matcher().fillMask(buf);
+   * ```
+   */
+  fillMask(out: Uint32Array): Uint32Array {
+    const words = (this.#g.idSpace + 31) >>> 5;
+    if (!(out instanceof Uint32Array) || out.length < words) {
+      throw new TokenlabError(`fillMask: out must be a Uint32Array of at least ${words} words`);
+    }
+    const top = this.#hist[this.#hist.length - 1];
+    if (top === TERMINATED) out.fill(0, 0, words);
+    else out.set(this.#g._mask(top));
+    return out;
+  }
+
+  /**
    * Takes one token; false (and no change) when it is not allowed.
    *
    * @example

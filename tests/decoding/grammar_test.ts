@@ -575,3 +575,15 @@ Deno.test("grammarTreeMasks: every node's mask equals a fresh replay of its path
   }
   ok(validCount > 10 && validCount < 60, `${validCount} valid nodes`);
 });
+
+Deno.test("fillMask writes what mask() returns", () => {
+  const tok = smallTok();
+  const g = compileGrammar({ json: true }, tok);
+  const m = g.matcher();
+  const buf = new Uint32Array((g.idSpace + 31) >>> 5).fill(0xffffffff);
+  for (const id of tok.encode('{"a": [1, "b"]}')) {
+    deepEqual(m.fillMask(buf), m.mask());
+    ok(m.accept(id));
+  }
+  throws(() => m.fillMask(new Uint32Array(1)), TokenlabError);
+});

@@ -262,6 +262,17 @@ Deno.test("masks equal the naive check on o200k (a few states)", async () => {
   for (const id of tok.encode('{"name": "Ada", "kind": null}')) ok(m.accept(id));
   ok(bit(m.mask(), 199999) && !bit(m.mask(), 200018));
   equal(m.mask().length, Math.ceil(200019 / 32));
+  // inside a string with multi-byte characters (o200k splits some of them across tokens)
+  const j = compileGrammar({
+    jsonSchema: { type: "array", items: { type: "string", maxLength: 12 } },
+  }, tok);
+  const mj = j.matcher();
+  const ids = tok.encode('["naïve 🙂 café", "日本語のテキスト"]');
+  ids.forEach((id, k) => {
+    if (k % 3 === 1) deepEqual(mj.mask(), naiveMask(mj, j.idSpace), `token ${k}`);
+    ok(mj.accept(id), `token ${k}`);
+  });
+  ok(mj.canTerminate());
 });
 
 const VALID_DOCS = [

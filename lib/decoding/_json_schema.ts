@@ -56,6 +56,10 @@ const HANDLED = new Set([
   "maximum",
   "exclusiveMinimum",
   "exclusiveMaximum",
+  "minProperties",
+  "maxProperties",
+  "dependentRequired",
+  "dependencies",
 ]);
 const NOT_ENFORCED = new Set([
   "multipleOf",
@@ -63,11 +67,7 @@ const NOT_ENFORCED = new Set([
   "contains",
   "minContains",
   "maxContains",
-  "minProperties",
-  "maxProperties",
   "patternProperties",
-  "dependentRequired",
-  "dependencies",
   "dependentSchemas",
   "propertyNames",
   "if",
@@ -766,12 +766,67 @@ class Lowering {
         W,
       );
     }
+    // property counts and dependencies, exact when every property present is tracked
+    const exact = untracked.length === 0 && addlMember === null;
+    const minP = this.count(s, "minProperties", ptr) ?? 0;
+    const maxP = this.count(s, "maxProperties", ptr) ?? Infinity;
+    if ((minP > 0 || maxP < Infinity) && !exact) {
+      this.note(ptr, "minProperties/maxProperties (with additional or untracked properties)");
+    }
+    const deps: Array<[number, number]> = []; // [bit of the key, bits it requires]
+    const bitOf = (n: string): number => (tracked.includes(n) ? 1 << tracked.indexOf(n) : -1);
+    for (const kw of ["dependentRequired", "dependencies"]) {
+      if (!(kw in s)) continue;
+      const d = s[kw];
+      if (!isObj(d)) this.fail(`${ptr}/${kw}`, `${kw} must be an object`);
+      for (const [k, v] of Object.entries(d as Record<string, unknown>)) {
+        if (!Array.isArray(v)) {
+          if (kw === "dependentRequired") {
+            this.fail(`${ptr}/${kw}/${esc(k)}`, "must be an array of names");
+          }
+          this.note(`${ptr}/${kw}/${esc(k)}`, "dependencies (schema form)");
+          continue;
+        }
+        if (v.some((x) => typeof x !== "string")) {
+          this.fail(`${ptr}/${kw}/${esc(k)}`, "must be an array of names");
+        }
+        const kb = bitOf(k);
+        const needs = (v as string[]).map(bitOf);
+        if (kb === -1 && addlMember === null && !untracked.includes(k)) continue; // k never appears
+        if (kb === -1 || needs.includes(-1)) {
+          this.note(`${ptr}/${kw}/${esc(k)}`, `${kw} (names not tracked)`);
+          continue;
+        }
+        deps.push([kb, needs.reduce((a, b) => a | b, 0)]);
+      }
+    }
+    const pop = (m: number): number => {
+      let c = 0;
+      for (let x = m; x; x &= x - 1) c++;
+      return c;
+    };
+    const canClose = (m: number): boolean =>
+      (m & reqMask) === reqMask && deps.every(([k, need]) => !(m & k) || (m & need) === need) &&
+      (!exact || (pop(m) >= minP && pop(m) <= maxP));
+    // a subset is live when the object can still be closed from it: never enter a dead end
+    const full = (1 << tracked.length) - 1;
+    const alive = new Uint8Array(full + 1);
+    for (let m = full; m >= 0; m--) {
+      if (canClose(m)) alive[m] = 1;
+      else if (!exact || pop(m) < maxP) {
+        for (let i = 0; i < tracked.length && !alive[m]; i++) {
+          if (!(m & (1 << i)) && alive[m | (1 << i)]) alive[m] = 1;
+        }
+      }
+    }
     const base = this.#n++;
     const contName = (m: number): string => `obj${base}:${m}`;
     const nextAlts = (m: number): Expr[] => {
       const out: Expr[] = [];
       tracked.forEach((n, i) => {
         if (m & (1 << i)) return;
+        if (exact && pop(m) + 1 > maxP) return;
+        if (!alive[m | (1 << i)]) return;
         out.push(
           seq(keyRule.get(n)!, W, lit(":"), W, valRule.get(n)!, W, ref(contName(m | (1 << i)))),
         );
@@ -782,19 +837,19 @@ class Lowering {
       if (addlMember) out.push(seq(addlMember, ref(contName(m))));
       return out;
     };
-    const full = (1 << tracked.length) - 1;
+    if (!alive[0]) return null;
     for (let m = 0; m <= full; m++) {
       const alts: Expr[] = [];
       const nx = nextAlts(m);
       if (nx.length) alts.push(seq(lit(","), W, alt(...nx)));
-      if ((m & reqMask) === reqMask) alts.push(lit("}"));
+      if (canClose(m)) alts.push(lit("}"));
       this.rules.set(contName(m), alts.length ? alt(...alts) : { k: "alt", items: [] });
       this.where.set(contName(m), ptr);
     }
     const first: Expr[] = [];
     const nx0 = nextAlts(0);
     if (nx0.length) first.push(alt(...nx0));
-    if (reqMask === 0) first.push(lit("}"));
+    if (canClose(0)) first.push(lit("}"));
     if (!first.length) return null;
     return this.asRule(seq(lit("{"), W, alt(...first)), ptr);
   }

@@ -485,7 +485,10 @@ export class GrammarMatcher {
  * strings `\u` escapes are not accepted), `format` date / time / date-time / uuid / ipv4,
  * integer `minimum` / `maximum` / `exclusiveMinimum` / `exclusiveMaximum` (exact, as digit
  * ranges; a bounded integer may end in `.0…` but not use an exponent; bounds on non-integer
- * numbers are unenforced).
+ * numbers are unenforced), `minProperties` / `maxProperties` / `dependentRequired` /
+ * `dependencies` (name lists) when every property an object may hold is tracked (at most 10
+ * declared, `additionalProperties: false`; otherwise listed as unenforced). No dead ends: a
+ * property is offered only if the object can still be closed after it.
  * What is not enforced is listed in `unenforced` (JSON pointer: keyword); unknown keywords
  * are errors unless `{ strict: false }`; a malformed schema is refused with its JSON pointer.
  * Whitespace between JSON tokens: `[ \t\n\r]*`, bounded by `maxWhitespace` if given. Numbers

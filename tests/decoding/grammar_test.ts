@@ -598,3 +598,39 @@ Deno.test("fillMask writes what mask() returns", () => {
   }
   throws(() => m.fillMask(new Uint32Array(1)), TokenlabError);
 });
+
+Deno.test("minProperties/maxProperties and dependentRequired: every order of every subset", () => {
+  const tok = smallTok();
+  const schema = {
+    type: "object",
+    properties: { a: { type: "null" }, b: { type: "null" }, c: { type: "null" } },
+    minProperties: 1,
+    maxProperties: 2,
+    dependentRequired: { a: ["b"] },
+    additionalProperties: false,
+  };
+  const g = compileGrammar({ jsonSchema: schema }, tok);
+  deepEqual(g.unenforced, []);
+  const orders = (xs: string[]): string[][] =>
+    xs.length === 0
+      ? [[]]
+      : xs.flatMap((x) => orders(xs.filter((y) => y !== x)).map((r) => [x, ...r]));
+  for (let mask = 0; mask < 8; mask++) {
+    const keys = ["a", "b", "c"].filter((_, i) => mask & (1 << i));
+    const valid = keys.length >= 1 && keys.length <= 2 &&
+      (!keys.includes("a") || keys.includes("b"));
+    for (const order of orders(keys)) {
+      const doc = "{" + order.map((k) => `"${k}": null`).join(", ") + "}";
+      const m = g.matcher();
+      equal(m.acceptBytes(enc.encode(doc)) && m.canTerminate(), valid, doc);
+    }
+  }
+  // no dead ends: with at most one property, "a" (which needs "b") cannot even start
+  const one = compileGrammar({ jsonSchema: { ...schema, maxProperties: 1 } }, tok);
+  equal(one.matcher().acceptBytes(enc.encode('{"a"')), false);
+  ok(one.matcher().acceptBytes(enc.encode('{"b"')));
+  const loose = compileGrammar({ jsonSchema: { maxProperties: 2 } }, tok, { warn: false });
+  deepEqual(loose.unenforced, [
+    "#: minProperties/maxProperties (with additional or untracked properties)",
+  ]);
+});

@@ -81,7 +81,6 @@ export class Pda {
       this.#build(ir.rules.get(names[r])!, this.#ruleStart[r], this.#ruleEndNode[r], index, ir);
     }
     for (let n = 0; n < this.#nodeCount; n++) this.#ruleEnd[n] ??= -1;
-    this.#computeTail();
     checkLeftRecursion(this, names, ir);
     const root = index.get(ir.root);
     if (root === undefined) {
@@ -89,6 +88,16 @@ export class Pda {
         hint: "define it or pass { root } naming an existing rule",
       });
     }
+    const productive = this.#pruneDeadEnds();
+    if (!productive[root]) {
+      throw new TokenlabError(
+        `grammar: the root rule ${JSON.stringify(ir.root)} matches no string`,
+        {
+          hint: 'every recursion needs a way out, e.g. x ::= "(" x ")" | "a"',
+        },
+      );
+    }
+    this.#computeTail();
     const init = this.#closure([this.#ruleStart[root], 0]);
     if (!init) throw new TokenlabError("grammar: the root rule matches nothing");
     this.initial = init;
@@ -209,6 +218,60 @@ export class Pda {
         return;
       }
     }
+  }
+
+  // Keeps only what can still finish: a node is live when its rule's end can be reached from
+  // it (bytes, ε, calls of productive rules — rules that match some string); edges into dead
+  // nodes and calls of unproductive rules are dropped, so no accepted prefix is a dead end.
+  #pruneDeadEnds(): Uint8Array {
+    const N = this.#nodeCount, R = this.#ruleStart.length;
+    const pred: number[][] = Array.from({ length: N }, () => []);
+    const sitesByRet: number[][] = Array.from({ length: N }, () => []);
+    const sitesByRule: number[][] = Array.from({ length: R }, () => []);
+    const startOf = new Int32Array(N).fill(-1);
+    for (let r = 0; r < R; r++) startOf[this.#ruleStart[r]] = r;
+    for (let n = 0; n < N; n++) {
+      const b = this.#bytes[n];
+      for (let i = 0; i < b.length; i += 3) pred[b[i + 2]].push(n);
+      for (const e of this.#eps[n]) pred[e].push(n);
+      const c = this.#calls[n];
+      for (let i = 0; i < c.length; i += 2) {
+        sitesByRet[c[i + 1]].push(n, c[i]);
+        sitesByRule[c[i]].push(n, c[i + 1]);
+      }
+    }
+    const live = new Uint8Array(N), productive = new Uint8Array(R);
+    const queue: number[] = [];
+    const mark = (n: number) => {
+      if (!live[n]) live[n] = 1, queue.push(n);
+    };
+    for (let r = 0; r < R; r++) mark(this.#ruleEndNode[r]);
+    while (queue.length) {
+      const x = queue.pop()!;
+      for (const p of pred[x]) mark(p);
+      const byRet = sitesByRet[x];
+      for (let i = 0; i < byRet.length; i += 2) if (productive[byRet[i + 1]]) mark(byRet[i]);
+      const r = startOf[x];
+      if (r >= 0 && !productive[r]) {
+        productive[r] = 1;
+        const sites = sitesByRule[r];
+        for (let i = 0; i < sites.length; i += 2) if (live[sites[i + 1]]) mark(sites[i]);
+      }
+    }
+    for (let n = 0; n < N; n++) {
+      const b = this.#bytes[n];
+      const kept: number[] = [];
+      for (let i = 0; i < b.length; i += 3) if (live[b[i + 2]]) kept.push(b[i], b[i + 1], b[i + 2]);
+      this.#bytes[n] = kept;
+      this.#eps[n] = this.#eps[n].filter((e) => live[e]);
+      const c = this.#calls[n];
+      const keptCalls: number[] = [];
+      for (let i = 0; i < c.length; i += 2) {
+        if (productive[c[i]] && live[c[i + 1]]) keptCalls.push(c[i], c[i + 1]);
+      }
+      this.#calls[n] = keptCalls;
+    }
+    return productive;
   }
 
   // Builds e between fresh entry/exit nodes so loops never leak into neighbours.

@@ -411,6 +411,11 @@ Deno.test("malformed grammars and schemas are refused with their position", () =
   throws(ebnf("root ::= item\n"), /rule "item" is used at 1:10 but never defined/);
   throws(ebnf('root ::= root "a" | "b"'), /left recursion root → root/);
   throws(ebnf('x ::= "a"'), /root rule "root" is not defined/);
+  throws(ebnf('root ::= "a" x\nx ::= "(" x ")"'), /root rule "root" matches no string/);
+  // an unproductive branch is never offered: no dead ends
+  const dead = compileGrammar({ ebnf: 'root ::= "a" (x | "b")\nx ::= "(" x ")"' }, tok).matcher();
+  equal(dead.acceptBytes(enc.encode("a(")), false);
+  ok(dead.acceptBytes(enc.encode("ab")) && dead.canTerminate());
   ok(compileGrammar({ ebnf: 'x ::= "a"', root: "x" }, tok));
   const schema = (s: unknown, o = {}) => () => compileGrammar({ jsonSchema: s as never }, tok, o);
   throws(

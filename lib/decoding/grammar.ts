@@ -7,12 +7,18 @@
  * is the ε-closed set of (NFA node, return stack) configurations, where stacks are persistent
  * (hash-consed linked frames, so states share prefixes and `rollback` is a pointer move). States
  * are interned and their byte transitions memoised, which builds a DFA over configuration sets
- * lazily. A mask is one preorder walk of the vocabulary's byte trie (tokens sorted by bytes, as
- * XGrammar sorts its vocabulary): a dead prefix skips its whole subtree, and each live trie
- * node costs one memoised transition. The mask of a state is cached on the state (an adaptive
- * cache: a state met again — every character inside a string, every repeated array element —
- * costs a copy). Unlike XGrammar v1 we do not split tokens into context-independent and
- * -dependent sets: the whole mask, stack included, is cached per interned state, which is exact.
+ * lazily. Masks walk the vocabulary's byte trie in preorder (tokens sorted by bytes, as
+ * XGrammar sorts its vocabulary): a dead prefix skips its whole subtree, each live trie node
+ * costs one memoised transition. As in XGrammar, tokens are split into context-independent and
+ * context-dependent ones: a state's configurations are grouped by stack, and each group's node
+ * set is walked once over a "bottom" marker instead of its stack — tokens that stay inside the
+ * rule are decided there and cached (a bitset or an id list, whichever is smaller); where the
+ * rule can end inside a token, the rest of the token is checked at run time from the real
+ * continuation, grouped by its next byte. The full mask is also cached per state (a state met
+ * again — every character inside a string — costs a copy). Nodes that cannot finish are pruned
+ * at compile time, so every prefix the matcher accepts can be completed (no dead ends).
+ * Caches fill lazily: a grammar's first document pays for the walks of the states it meets
+ * first (`deno task bench:grammar` reports both).
  *
  * The id space is the tokenizer's `idSpace` (tiktoken's `n_vocab`): every id it can emit,
  * specials included. Special tokens are never allowed inside a grammar, except the stop tokens
@@ -487,8 +493,7 @@ export class GrammarMatcher {
  * ranges; a bounded integer may end in `.0…` but not use an exponent; bounds on non-integer
  * numbers are unenforced), `minProperties` / `maxProperties` / `dependentRequired` /
  * `dependencies` (name lists) when every property an object may hold is tracked (at most 10
- * declared, `additionalProperties: false`; otherwise listed as unenforced). No dead ends: a
- * property is offered only if the object can still be closed after it.
+ * declared, `additionalProperties: false`; otherwise listed as unenforced).
  * What is not enforced is listed in `unenforced` (JSON pointer: keyword); unknown keywords
  * are errors unless `{ strict: false }`; a malformed schema is refused with its JSON pointer.
  * Whitespace between JSON tokens: `[ \t\n\r]*`, bounded by `maxWhitespace` if given. Numbers

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { TokenlabError } from "../util/errors.ts";
+import { catalogueFiles, readMoTables } from "./_mo.ts";
 
 /** Options of {@linkcode loadTranslationCatalogues}. */
 export interface LoadTranslationCataloguesOptions {
@@ -37,23 +37,10 @@ export type CatalogueOptions = LoadTranslationCataloguesOptions;
  * ```
  */
 export function loadTranslationCatalogues(options: LoadTranslationCataloguesOptions): string[] {
-  const language = options?.language;
-  if (typeof language !== "string" || !/^[A-Za-z@_-]+$/.test(language)) {
-    throw new TokenlabError(`loadTranslationCatalogues: bad language ${JSON.stringify(language)}`, {
-      hint: 'use a locale folder name such as "de" or "pt_BR"',
-    });
-  }
-  const dir = `${options.root ?? "/usr/share/locale"}/${language}/LC_MESSAGES`;
-  let names: string[];
-  try {
-    names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".mo")).map((e) =>
-      e.name
-    ).sort();
-  } catch {
-    throw new TokenlabError(`no translation catalogues for "${language}" in ${dir}`, {
-      hint: "catalogues come with installed Debian packages; pick a language that has them",
-    });
-  }
+  const { dir, names } = catalogueFiles(options?.language, {
+    root: options?.root,
+    caller: "loadTranslationCatalogues",
+  });
   const maxBytes = options.maxBytes ?? 2_000_000;
   const seen = new Set<string>();
   const out: string[] = [];
@@ -81,29 +68,11 @@ export function loadTranslationCatalogues(options: LoadTranslationCataloguesOpti
  * entry skipped).
  */
 export function parseMo(bytes: Uint8Array): string[] {
-  if (bytes.length < 28) throw new TokenlabError("not a .mo file: too short");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0, true);
-  const little = magic === 0x950412de;
-  if (!little && view.getUint32(0, false) !== 0x950412de) {
-    throw new TokenlabError("not a .mo file: bad magic");
-  }
-  const n = view.getUint32(8, little);
-  const origTable = view.getUint32(12, little), transTable = view.getUint32(16, little);
-  if (origTable + 8 * n > bytes.length || transTable + 8 * n > bytes.length) {
-    throw new TokenlabError("truncated .mo file");
-  }
-  const dec = new TextDecoder("utf-8", { fatal: false });
+  const mo = readMoTables(bytes);
   const out: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const origLen = view.getUint32(origTable + 8 * i, little);
-    if (origLen === 0) continue; // the header entry
-    const len = view.getUint32(transTable + 8 * i, little);
-    const off = view.getUint32(transTable + 8 * i + 4, little);
-    if (off + len > bytes.length) throw new TokenlabError("truncated .mo file");
-    for (const s of dec.decode(bytes.subarray(off, off + len)).split("\0")) {
-      if (s.trim()) out.push(s);
-    }
+  for (let i = 0; i < mo.count; i++) {
+    if (mo.originalLength(i) === 0) continue; // the header entry
+    for (const s of mo.translation(i).split("\0")) if (s.trim()) out.push(s);
   }
   return out;
 }

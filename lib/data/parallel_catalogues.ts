@@ -7,6 +7,7 @@
  * @module
  */
 import { TokenlabError } from "../util/errors.ts";
+import { catalogueFiles, readMoTables } from "./_mo.ts";
 
 /** One translated message of a gettext catalogue. */
 export interface CatalogueMessage {
@@ -40,22 +41,10 @@ export interface LoadParallelCataloguesOptions {
  * ```
  */
 export function loadParallelCatalogues(options: LoadParallelCataloguesOptions): CatalogueMessage[] {
-  const language = options?.language;
-  if (typeof language !== "string" || !/^[A-Za-z@_-]+$/.test(language)) {
-    throw new TokenlabError(`loadParallelCatalogues: bad language ${JSON.stringify(language)}`, {
-      hint: 'use a locale folder name such as "de" or "pt_BR"',
-    });
-  }
-  const dir = `${options.root ?? "/usr/share/locale"}/${language}/LC_MESSAGES`;
-  let names: string[];
-  try {
-    names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".mo"))
-      .map((e) => e.name).sort();
-  } catch {
-    throw new TokenlabError(`no translation catalogues for "${language}" in ${dir}`, {
-      hint: "catalogues come with installed Debian packages; pick a language that has them",
-    });
-  }
+  const { dir, names } = catalogueFiles(options?.language, {
+    root: options?.root,
+    caller: "loadParallelCatalogues",
+  });
   const out: CatalogueMessage[] = [];
   for (const name of names) {
     let pairs: [string, string][];
@@ -138,31 +127,14 @@ export function alignCatalogues(options: AlignCataloguesOptions): AlignedMessage
  * translations skipped; for plural entries the singular msgid with the first translated form.
  */
 export function parseMoPairs(bytes: Uint8Array): [string, string][] {
-  if (bytes.length < 28) throw new TokenlabError("not a .mo file: too short");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const little = view.getUint32(0, true) === 0x950412de;
-  if (!little && view.getUint32(0, false) !== 0x950412de) {
-    throw new TokenlabError("not a .mo file: bad magic");
-  }
-  const n = view.getUint32(8, little);
-  const origTable = view.getUint32(12, little), transTable = view.getUint32(16, little);
-  if (origTable + 8 * n > bytes.length || transTable + 8 * n > bytes.length) {
-    throw new TokenlabError("truncated .mo file");
-  }
-  const dec = new TextDecoder("utf-8", { fatal: false });
-  const read = (table: number, i: number) => {
-    const len = view.getUint32(table + 8 * i, little);
-    const off = view.getUint32(table + 8 * i + 4, little);
-    if (off + len > bytes.length) throw new TokenlabError("truncated .mo file");
-    return dec.decode(bytes.subarray(off, off + len));
-  };
+  const mo = readMoTables(bytes);
   const out: [string, string][] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < mo.count; i++) {
     // a msgctxt, when present, precedes the msgid with an EOT separator
-    const orig = read(origTable, i);
+    const orig = mo.original(i);
     if (orig.length === 0) continue; // the header entry
     const source = orig.slice(orig.indexOf("\u0004") + 1).split("\0")[0];
-    const translation = read(transTable, i).split("\0")[0];
+    const translation = mo.translation(i).split("\0")[0];
     if (!source.trim() || !translation.trim()) continue;
     out.push([source, translation]);
   }

@@ -9,7 +9,8 @@
 
 import { sampleReference } from "../../kernels/sampling.ts";
 import type { Model } from "../models/model.ts";
-import { check, TokenlabError } from "../util/errors.ts";
+import { generationArgs } from "../models/_generation_args.ts";
+import { TokenlabError } from "../util/errors.ts";
 import type { CompiledGrammar, GrammarMatcher } from "./grammar.ts";
 
 /** Options of {@linkcode constrainedGenerate}. */
@@ -87,17 +88,11 @@ export async function constrainedGenerate(
   if (!g || typeof g.matcher !== "function") {
     throw new TokenlabError("constrainedGenerate needs { grammar } from compileGrammar");
   }
-  const max = options.maxNewTokens ?? 64;
-  check(
-    Number.isInteger(max) && max >= 0,
-    `constrainedGenerate: maxNewTokens must be a non-negative integer, got ${max}`,
-  );
-  const prompt = Array.from(promptIds);
-  if (prompt.length === 0) {
-    throw new TokenlabError("constrainedGenerate needs a non-empty prompt", {
-      hint: "start with a BOS id",
-    });
-  }
+  const { prompt, max } = generationArgs(promptIds, {
+    maxNewTokens: options.maxNewTokens,
+    defaultMax: 64,
+    caller: "constrainedGenerate",
+  });
   const m = options.matcher ?? g.matcher();
   const V = model.config.vocabSize;
   const ids: number[] = [];

@@ -14,7 +14,8 @@ import {
   samplingProbabilities,
   samplingUniform,
 } from "../../kernels/mod.ts";
-import type { KvCache, Model } from "../models/mod.ts";
+import type { GenerateOptions, KvCache, Model } from "../models/mod.ts";
+import { generationArgs } from "../models/_generation_args.ts";
 import { AdjacencyTable } from "./adjacency.ts";
 import { optimalSparseTree } from "./sparse_tree.ts";
 import type { DraftTree, TreeTemplate } from "./token_tree.ts";
@@ -53,23 +54,11 @@ export interface SpeculativeStep {
 }
 
 /** Options of {@linkcode speculativeGenerate}. */
-export interface SpeculativeOptions {
+export interface SpeculativeOptions extends GenerateOptions {
   /** The draft source. */
   method: SpeculativeMethod;
   /** Draft model for "draft-chain" (same vocabulary as the target). */
   draft?: Model;
-  /** Maximum new tokens (default 16). */
-  maxNewTokens?: number;
-  /** Sampling temperature (default 0, greedy; then output equals `generate`'s). */
-  temperature?: number;
-  /** Top-k of the target's (and the draft's) sampling distribution (0 = off). */
-  topK?: number;
-  /** Top-p of the sampling distribution (1 = off). */
-  topP?: number;
-  /** Seed of every random draw (default 0). */
-  seed?: number;
-  /** Stop after emitting any of these ids (included). */
-  stop?: number[];
   /**
    * Draft nodes per step: "pld" tokens copied (default 10), "token-recycling" nodes of the
    * tree (default 24), "draft-chain" γ when `gamma` is not given.
@@ -164,17 +153,11 @@ export async function speculativeGenerate(
 ): Promise<SpeculativeResult> {
   const t0 = performance.now();
   const method = options?.method;
-  const max = options.maxNewTokens ?? 16;
-  check(
-    Number.isInteger(max) && max >= 0,
-    `speculativeGenerate: maxNewTokens must be a non-negative integer, got ${max}`,
-  );
-  const prompt = Array.from(promptIds);
-  if (prompt.length === 0) {
-    throw new TokenlabError("speculativeGenerate needs a non-empty prompt", {
-      hint: "start with a BOS id",
-    });
-  }
+  const { prompt, max } = generationArgs(promptIds, {
+    maxNewTokens: options?.maxNewTokens,
+    defaultMax: 16,
+    caller: "speculativeGenerate",
+  });
   const V = target.config.vocabSize;
   const sampling: SampleOptions = {
     temperature: options.temperature ?? 0,

@@ -18,7 +18,7 @@
  * @module
  */
 import { sampleReference } from "../../kernels/sampling.ts";
-import { check, TokenlabError } from "../util/errors.ts";
+import { generationArgs } from "./_generation_args.ts";
 import type { Model } from "./model.ts";
 
 /** Options for {@linkcode generate}; the sampling options are those of the kernels' `sample`. */
@@ -52,15 +52,11 @@ export async function* generateStream(
   promptIds: ArrayLike<number>,
   options: GenerateOptions = {},
 ): AsyncGenerator<number> {
-  const max = options.maxNewTokens ?? 16;
-  check(
-    Number.isInteger(max) && max >= 0,
-    `generate: maxNewTokens must be a non-negative integer, got ${max}`,
-  );
-  const prompt = Array.from(promptIds);
-  if (prompt.length === 0) {
-    throw new TokenlabError("generate needs a non-empty prompt", { hint: "start with a BOS id" });
-  }
+  const { prompt, max } = generationArgs(promptIds, {
+    maxNewTokens: options.maxNewTokens,
+    defaultMax: 16,
+    caller: "generate",
+  });
   const stop = new Set(options.stop ?? []);
   const cache = model.newCache();
   const V = model.config.vocabSize;

@@ -24,6 +24,7 @@
  */
 
 import { check } from "../util/errors.ts";
+import { MaxHeap } from "./_max_heap.ts";
 
 /** Options of {@linkcode optimalSparseTree}: the acceptance model, one of the two. */
 export interface SparseTreeOptions {
@@ -137,44 +138,19 @@ export function optimalSparseTree(size: number, options: SparseTreeOptions): Spa
   const parents = [-1], depths = [0], ranks = [0], acceptance = [1];
   // heap of candidate nodes: (value, parent, rank, creation order)
   type Cand = { value: number; parent: number; rank: number; order: number };
-  const heap: Cand[] = [];
   let order = 0;
-  const better = (a: Cand, b: Cand) =>
-    a.value > b.value || (a.value === b.value && a.order < b.order);
-  const push = (c: Cand) => {
-    heap.push(c);
-    for (let i = heap.length - 1; i > 0;) {
-      const up = (i - 1) >> 1;
-      if (!better(heap[i], heap[up])) break;
-      [heap[i], heap[up]] = [heap[up], heap[i]];
-      i = up;
-    }
-  };
-  const pop = (): Cand => {
-    const top = heap[0], last = heap.pop()!;
-    if (heap.length) {
-      heap[0] = last;
-      for (let i = 0;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < heap.length && better(heap[l], heap[m])) m = l;
-        if (r < heap.length && better(heap[r], heap[m])) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m], heap[i]];
-        i = m;
-      }
-    }
-    return top;
-  };
+  const heap = new MaxHeap<Cand>((a, b) =>
+    a.value > b.value || (a.value === b.value && a.order < b.order)
+  );
   const offer = (parent: number, rank: number) => {
     if (rank <= p.length && p[rank - 1] > 0) {
-      push({ value: acceptance[parent] * p[rank - 1], parent, rank, order: order++ });
+      heap.push({ value: acceptance[parent] * p[rank - 1], parent, rank, order: order++ });
     }
   };
   offer(0, 1);
   while (parents.length < size) {
     // an exhausted model (finite ranks, all used) adds nodes that are never accepted
-    const c = heap.length ? pop() : { value: 0, parent: parents.length - 1, rank: 1, order: 0 };
+    const c = heap.size ? heap.pop()! : { value: 0, parent: parents.length - 1, rank: 1, order: 0 };
     const id = parents.length;
     parents.push(c.parent);
     depths.push(depths[c.parent] + 1);

@@ -11,6 +11,7 @@
  */
 import { check } from "../util/errors.ts";
 import { type TokenTree, tokenTreeDepths } from "../models/mod.ts";
+import { MaxHeap } from "./_max_heap.ts";
 
 /** A token tree of draft tokens, with what verification needs to know of each node. */
 export interface DraftTree extends TokenTree {
@@ -216,40 +217,15 @@ export async function expandTreeByProbability(
     cands: Candidates;
     base: number;
   }
-  const heap: Entry[] = [];
-  const push = (e: Entry) => {
-    heap.push(e);
-    for (let i = heap.length - 1; i > 0;) {
-      const p = (i - 1) >> 1;
-      if (heap[p].score >= heap[i].score) break;
-      [heap[p], heap[i]] = [heap[i], heap[p]];
-      i = p;
-    }
-  };
-  const pop = (): Entry => {
-    const top = heap[0], last = heap.pop()!;
-    if (heap.length) {
-      heap[0] = last;
-      for (let i = 0;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < heap.length && heap[l].score > heap[m].score) m = l;
-        if (r < heap.length && heap[r].score > heap[m].score) m = r;
-        if (m === i) break;
-        [heap[m], heap[i]] = [heap[i], heap[m]];
-        i = m;
-      }
-    }
-    return top;
-  };
+  const heap = new MaxHeap<Entry>((x, y) => x.score > y.score);
   const offer = (node: number, rank: number, cands: Candidates, base: number) => {
     if (rank < cands.ids.length && depth[node] < maxDepth) {
-      push({ score: base * cands.probs[rank], node, rank, cands, base });
+      heap.push({ score: base * cands.probs[rank], node, rank, cands, base });
     }
   };
   if (budget > 0 && maxDepth > 0) offer(0, 0, await propose([root]), 1);
-  while (tree.ids.length - 1 < budget && heap.length) {
-    const e = pop();
+  while (tree.ids.length - 1 < budget && heap.size) {
+    const e = heap.pop()!;
     offer(e.node, e.rank + 1, e.cands, e.base);
     const t = e.cands.ids[e.rank];
     if (t < 0 || siblingHas(tree, e.node, t)) continue;

@@ -4,6 +4,7 @@
  * @module
  */
 import { check, TokenlabError } from "../util/errors.ts";
+import { writeAtomically } from "../util/_write_atomically.ts";
 
 /** Dtypes this module understands. */
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "U8" | "I32" | "I64";
@@ -319,19 +320,4 @@ export function writeSafetensors(
   tensors: Map<string, TensorToWrite>,
 ): Promise<void> {
   return saveSafetensors(tensors, path);
-}
-
-/** Writes `bytes` to a temporary file next to `path`, then renames it over `path`. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (cause) {
-    await Deno.remove(tmp).catch(() => {});
-    throw new TokenlabError(`could not write ${path}`, {
-      cause,
-      hint: "check that the folder exists and is writable, and that the disk has room",
-    });
-  }
 }

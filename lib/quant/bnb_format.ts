@@ -15,6 +15,7 @@
  * @module
  */
 import { TokenlabError } from "../util/errors.ts";
+import { writeAtomically } from "../util/_write_atomically.ts";
 import { dynamicMap, FP4_QUANT_MAP, NF4_CODEBOOK } from "./codebooks.ts";
 import { decodeDynamic } from "./_dynamic8.ts";
 import { checkBlockSize, numel, validateQuantized } from "./_validate.ts";
@@ -235,9 +236,28 @@ function stateJson(q: QuantizedTensor): string {
   return `{${parts.join(", ")}}`;
 }
 
+/** An unquantised f32 tensor written beside the 4-bit ones (norms, embeddings, biases). */
+export interface DenseTensor {
+  /** Shape; its product must equal `data.length`. */
+  shape: number[];
+  /** The values, written as F32. */
+  data: Float32Array;
+}
+
+/** Options of {@linkcode serializeBnb4bit}. */
+export interface SerializeBnb4bitOptions {
+  /**
+   * Unquantised tensors to store in the same file, as a transformers 4-bit checkpoint keeps its
+   * embeddings, norms and LM head; a name may not also be a quantised weight or one of its
+   * quant-state entries.
+   */
+  dense?: Map<string, DenseTensor>;
+}
+
 /**
  * Serialises nf4/fp4 tensors to safetensors bytes in the bitsandbytes layout (the quant state
- * JSON byte for byte as bitsandbytes writes it), keyed by weight name.
+ * JSON byte for byte as bitsandbytes writes it), keyed by weight name; `options.dense` adds
+ * unquantised f32 tensors to the same file.
  *
  * @example
  * ```ts
@@ -247,7 +267,15 @@ function stateJson(q: QuantizedTensor): string {
  * console.log(parseBnb4bit(bytes).get("w")?.codes); // Uint8Array [ 240, 199 ]
  * ```
  */
-export function serializeBnb4bit(tensors: Map<string, QuantizedTensor>): Uint8Array {
+export function serializeBnb4bit(
+  tensors: Map<string, QuantizedTensor>,
+  options: SerializeBnb4bitOptions = {},
+): Uint8Array {
+  if (!(tensors instanceof Map)) {
+    throw new TokenlabError("serializeBnb4bit: tensors must be a Map from weight name to tensor", {
+      hint: "pass new Map([[name, quantize(...)]])",
+    });
+  }
   const raw = new Map<string, RawTensor>();
   for (const [name, q] of tensors) {
     validateQuantized(q, `serializeBnb4bit: "${name}"`);
@@ -284,6 +312,25 @@ export function serializeBnb4bit(tensors: Map<string, QuantizedTensor>): Uint8Ar
     const json = new TextEncoder().encode(stateJson(q));
     raw.set(`${name}${STATE}${q.format}`, { dtype: "U8", shape: [json.length], bytes: json });
   }
+  for (const [name, t] of options.dense ?? []) {
+    const where = `serializeBnb4bit: dense tensor "${name}"`;
+    if (raw.has(name)) {
+      throw new TokenlabError(`${where} has the name of a quantised weight or its quant state`, {
+        hint: "give each tensor one name",
+      });
+    }
+    if (!(t?.data instanceof Float32Array) || !Array.isArray(t.shape)) {
+      throw new TokenlabError(`${where} is not { shape, data: Float32Array }`, {
+        hint: "convert the values to a Float32Array",
+      });
+    }
+    if (numel(t.shape) !== t.data.length) {
+      throw new TokenlabError(`${where} has ${t.data.length} values but shape [${t.shape}]`, {
+        hint: "fix the shape",
+      });
+    }
+    raw.set(name, { dtype: "F32", shape: [...t.shape], bytes: f32ToBytes(t.data) });
+  }
   return serializeRawSafetensors(raw, { format: "pt" });
 }
 
@@ -303,5 +350,5 @@ export async function saveBnb4bit(
   tensors: Map<string, QuantizedTensor>,
   path: string,
 ): Promise<void> {
-  await Deno.writeFile(path, serializeBnb4bit(tensors));
+  await writeAtomically(path, serializeBnb4bit(tensors));
 }

@@ -3,6 +3,7 @@
 // Oniguruma syntax HF compiles, the added tokens; and saving it to a file atomically.
 
 import { TokenlabError } from "../util/errors.ts";
+import { writeAtomically } from "../util/_write_atomically.ts";
 import { binaryToByteLevel } from "./_bytes.ts";
 import { bpeMerge } from "./_bpe_engine.ts";
 import type { BpeModel } from "./_bpe_model.ts";
@@ -78,9 +79,7 @@ export async function saveTokenizerJson(
     throw new TokenlabError(`save needs a path ending in .json, got ${JSON.stringify(path)}`);
   }
   const text = JSON.stringify(json());
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path); // atomic: a crash never leaves half a file
+  await writeAtomically(path, text);
 }
 
 /** Merges implied by tiktoken ranks: the last merge BPE makes to build each token. */

@@ -5,10 +5,11 @@ import {
   bundledModelPath,
   loadModel,
   Model,
+  saveModel,
   saveSafetensors,
   tokenStream,
 } from "../../lib/models/mod.ts";
-import { quantize, type QuantizedTensor, saveBnb4bit } from "../../lib/quant/mod.ts";
+import { parseBnb4bit, quantize, type QuantizedTensor, saveBnb4bit } from "../../lib/quant/mod.ts";
 import { loadBrown, splitTrainTest } from "../../lib/data/mod.ts";
 import { gpuTest } from "../gpu/_child.ts";
 import { codec, linearShapes, mapLinears, QUANTS } from "./_quant_helpers.ts";
@@ -133,6 +134,65 @@ Deno.test("loadModel of a bitsandbytes 4-bit checkpoint equals quantising on loa
     const ids = [5, 17, 300, 4000, 2];
     deepEqual(await fromFile.logits(ids), await onLoad.logits(ids));
     await rejects(loadModel(dir, { quant: "nf4" }), /already quantised/);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("saveModel of a 4-bit model writes the bitsandbytes layout and loads back code for code", async () => {
+  const ids = [5, 17, 300, 4000, 2];
+  for (const quant of ["nf4", "fp4", "nf4-dq", "fp4-dq"] as const) {
+    const m = await loadModel(bundledModelPath("tiny-draft"), { quant });
+    const dir = await Deno.makeTempDir();
+    await saveModel(m, dir);
+    const cfg = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+    equal(cfg.quantization_config.quant_method, "bitsandbytes");
+    equal(cfg.quantization_config.load_in_4bit, true);
+    equal(cfg.quantization_config.bnb_4bit_quant_type, quant.slice(0, 3));
+    equal(cfg.quantization_config.bnb_4bit_use_double_quant, quant.endsWith("-dq"));
+    // The file itself, read by the quant layer: 7 packed linears per layer, each the codes the
+    // codec gives for the original f32 weights (not the saved model's own copy).
+    const packed = parseBnb4bit(await Deno.readFile(`${dir}/model.safetensors`));
+    const f32 = await loadModel(bundledModelPath("tiny-draft"));
+    equal(packed.size, 7 * f32.config.numLayers);
+    const shapes = linearShapes(f32);
+    f32.weights.layers.forEach((L, l) => {
+      for (const k of LINEARS) {
+        const name = `model.layers.${l}.${
+          k === "gate" || k === "up" || k === "down" ? "mlp" : "self_attn"
+        }.${k}_proj.weight`;
+        const want = quantize(L[k], {
+          format: quant.slice(0, 3) as "nf4" | "fp4",
+          shape: shapes[k],
+          doubleQuant: quant.endsWith("-dq"),
+        });
+        const got = packed.get(name)!;
+        deepEqual(got.codes, want.codes, name);
+        deepEqual(got.nested?.codes ?? got.absmax, want.nested?.codes ?? want.absmax, name);
+      }
+    });
+    const back = await loadModel(dir);
+    equal(back.quantized?.format, quant);
+    deepEqual(await back.logits(ids), await m.logits(ids));
+    deepEqual(back.weights.embed, m.weights.embed);
+    // Saving the reloaded checkpoint again gives the same bytes.
+    const again = await Deno.makeTempDir();
+    await saveModel(back, again);
+    deepEqual(
+      await Deno.readFile(`${again}/model.safetensors`),
+      await Deno.readFile(`${dir}/model.safetensors`),
+    );
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(again, { recursive: true });
+  }
+});
+
+Deno.test("saveModel refuses int8 and DFloat11 models and leaves the folder untouched", async () => {
+  for (const quant of ["int8", "dfloat11"] as const) {
+    const m = await loadModel(bundledModelPath("tiny-draft"), { quant });
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/config.json`, "keep");
+    await rejects(saveModel(m, dir), new RegExp(`${quant} model has no checkpoint layout`));
+    equal(await Deno.readTextFile(`${dir}/config.json`), "keep");
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -131,6 +131,29 @@ Deno.test("our quantised tensors save and load back unchanged; the models reader
   await rejects(() => loadBnb4bit("/nonexistent/q.safetensors"), TokenlabError);
 });
 
+Deno.test("dense f32 tensors go into the same file beside the 4-bit ones; clashes are refused", () => {
+  const q = quantize(Float32Array.of(0.5, -0.25, 1, 0), { format: "nf4", shape: [2, 2] });
+  const norm = { shape: [3], data: Float32Array.of(1, 2, 3) };
+  const bytes = serializeBnb4bit(new Map([["l.weight", q]]), {
+    dense: new Map([["norm.weight", norm]]),
+  });
+  const file = parseSafetensors(bytes);
+  equal(file.tensors.get("norm.weight")!.dtype, "F32");
+  deepEqual(file.tensors.get("norm.weight")!.data, norm.data);
+  deepEqual(parseBnb4bit(bytes).get("l.weight")!.codes, q.codes);
+  throws(
+    () =>
+      serializeBnb4bit(new Map([["l.weight", q]]), {
+        dense: new Map([["l.weight.absmax", norm]]),
+      }),
+    /name of a quantised weight/,
+  );
+  throws(
+    () => serializeBnb4bit(new Map(), { dense: new Map([["x", { shape: [2], data: norm.data }]]) }),
+    /3 values but shape \[2\]/,
+  );
+});
+
 Deno.test("nested_offset is written as Python's repr", () => {
   // python3 -c "print(repr(x))" for each
   const cases: [number, string][] = [

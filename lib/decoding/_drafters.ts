@@ -9,7 +9,7 @@ import type { KvCache, Model } from "../models/mod.ts";
 import type { AdjacencyTable } from "./adjacency.ts";
 import { promptLookup, type PromptLookupOptions } from "./ngram.ts";
 import { chainTree, type DraftTree, treeFromTemplate, type TreeTemplate } from "./token_tree.ts";
-import { drawFrom } from "./verify.ts";
+import { drawFrom, type RejectionWalkOptions, type WalkResult } from "./verify.ts";
 
 /** What a drafter is told when asked for a tree. */
 export interface DraftRequest {
@@ -17,6 +17,18 @@ export interface DraftRequest {
   context: number[];
   /** Deepest draft node wanted (tokens still to generate − 1). */
   maxDepth: number;
+}
+
+/** What a method's drafter factory is given by `speculativeGenerate`. */
+export interface DrafterContext<O> {
+  /** The target model. */
+  target: Model;
+  /** The caller's options (the method's own fields, `treeBudget`, `draft`, …). */
+  options: O & { treeBudget?: number; draft?: Model };
+  /** The target's sampling options (temperature 0: greedy). */
+  sampling: SampleOptions;
+  /** Seeded uniforms for the drafter's own draws (a stream apart from the verifier's). */
+  uniform: () => number;
 }
 
 /** A draft source. */
@@ -29,6 +41,11 @@ export interface Drafter {
   propose(req: DraftRequest): Promise<DraftTree>;
   /** Sees the verified pass: the fed tree, its logits, the accepted tokens and the next token. */
   observe(fed: DraftTree, logits: Float32Array, accepted: number[], next: number): Promise<void>;
+  /**
+   * A verification rule of the method's own (SpecTr's k-sequential selection, …) used in place
+   * of the greedy walk / recursive rejection sampling; it must be lossless.
+   */
+  walk?(tree: DraftTree, options: RejectionWalkOptions): WalkResult;
 }
 
 /** PLD: a chain copied from an earlier occurrence of the context's last n-gram. */

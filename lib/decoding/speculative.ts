@@ -21,6 +21,12 @@ import { optimalSparseTree } from "./sparse_tree.ts";
 import type { DraftTree, TreeTemplate } from "./token_tree.ts";
 import { drawFrom, greedyWalk, rejectionWalk, type WalkResult } from "./verify.ts";
 import { draftChainDrafter, type Drafter, pldDrafter, recyclingDrafter } from "./_drafters.ts";
+import { gooseDrafter, type GooseOptions } from "./_goose_drafter.ts";
+import { adedDrafter, type AdedOptions } from "./_aded_drafter.ts";
+import { dyspecDrafter, type DySpecOptions } from "./_dyspec_drafter.ts";
+import { spectrDrafter, type SpecTrOptions } from "./_spectr_drafter.ts";
+import { delDrafter, type DelOptions } from "./_del_drafter.ts";
+import { skipdecodeDrafter, type SkipDecodeOptions } from "./_skipdecode_drafter.ts";
 
 /** The methods of {@linkcode speculativeGenerate}. */
 export type SpeculativeMethod =
@@ -54,7 +60,15 @@ export interface SpeculativeStep {
 }
 
 /** Options of {@linkcode speculativeGenerate}. */
-export interface SpeculativeOptions extends GenerateOptions {
+export interface SpeculativeOptions
+  extends
+    GenerateOptions,
+    GooseOptions,
+    AdedOptions,
+    DySpecOptions,
+    SpecTrOptions,
+    DelOptions,
+    SkipDecodeOptions {
   /** The draft source. */
   method: SpeculativeMethod;
   /** Draft model for "draft-chain" (same vocabulary as the target). */
@@ -203,6 +217,7 @@ export async function speculativeGenerate(
   let contextRow: Float32Array | null = prefill.subarray(prefill.length - V);
   const walk = (tree: DraftTree, logits: Float32Array, start: number): WalkResult => {
     const o = { logits, vocabSize: V, start, contextLogits: contextRow ?? undefined };
+    if (drafter.walk) return drafter.walk(tree, { ...o, sampling, uniform });
     return sampling.temperature === 0
       ? greedyWalk(tree, o)
       : rejectionWalk(tree, { ...o, sampling, uniform });
@@ -271,6 +286,7 @@ function makeDrafter(
   const V = target.config.vocabSize;
   const method = options.method;
   const budget = options.treeBudget;
+  const ctx = { target, options, sampling, uniform };
   if (budget !== undefined) {
     check(
       Number.isInteger(budget) && budget >= 0,
@@ -317,14 +333,17 @@ function makeDrafter(
       return draftChainDrafter(draft, { gamma, sampling, uniform });
     }
     case "goose":
+      return gooseDrafter(ctx);
     case "aded":
+      return adedDrafter(ctx);
     case "dyspec":
+      return dyspecDrafter(ctx);
     case "spectr":
+      return spectrDrafter(ctx);
     case "del":
+      return delDrafter(ctx);
     case "skipdecode":
-      throw new TokenlabError(`speculativeGenerate: not implemented yet: method "${method}"`, {
-        hint: `use one of ${SPECULATIVE_METHODS.map((m) => `"${m}"`).join(", ")} for now`,
-      });
+      return skipdecodeDrafter(ctx);
     default:
       throw new TokenlabError(`speculativeGenerate: unknown method ${JSON.stringify(method)}`, {
         hint: `use one of ${SPECULATIVE_METHODS.map((m) => `"${m}"`).join(", ")}`,

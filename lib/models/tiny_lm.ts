@@ -241,6 +241,31 @@ export class TinyLM {
     const norm = { eps: c.rmsNormEps };
     const rope = { theta: c.ropeTheta, scaling: c.ropeScaling };
     const positions = Array.from({ length: N }, (_, n) => n % S); // each sequence from 0
+    const { exitW, skip } = exitTraining(batch, c.numLayers);
+    // token n runs layer l when skip[n] ≤ l (skipped tokens are a suffix of each sequence, so no
+    // running token attends to a skipped one); a skipped token's stream passes through unchanged
+    const active = (l: number, n: number) => !skip || skip[n] <= l;
+    const maskRows = (x: FloatArray, l: number, width: number) => {
+      if (!skip) return x;
+      for (let n = 0; n < N; n++) if (!active(l, n)) x.fill(0, n * width, (n + 1) * width);
+      return x;
+    };
+    // early exits: layer l's stream through the final norm and the head, weighed by exitW[l]
+    const exits: { l: number; h: FloatArray; xf: FloatArray; dz: FloatArray | null }[] = [];
+    let exitLoss = 0;
+    const exitAt = (l: number, hl: FloatArray) => {
+      const xf = rmsnormReference({ x: t(hl, N, Dm), weight: t(P.norm, Dm) }, norm).out.data;
+      const z = matmulNT(mk(N * V), { x: xf, w: P.lmHead, rows: N, inDim: Dm, outDim: V });
+      const r = crossEntropyReference({ logits: t(z, N, V), targets: batch.targets }, {
+        grad: backward,
+      });
+      exitLoss += exitW![l] * meanLoss(r.loss.data, batch.targets);
+      if (backward) {
+        const dz = r.grad!.data.slice();
+        for (let i = 0; i < dz.length; i++) dz[i] *= exitW![l];
+        exits.push({ l, h: hl, xf, dz });
+      }
+    };
     // ---- forward ----
     let h = embeddingReference({ table: t(P.embed, V, Dm), ids: batch.inputs }).data;
     const acts: LayerActs<FloatArray>[] = [];
@@ -260,15 +285,18 @@ export class TinyLM {
       });
       const att = attn.out.data, lse = attn.lse.data;
       const h1 = matmulNT(mk(N * Dm), { x: att, w: L.o, rows: N, inDim: QD, outDim: Dm });
+      maskRows(h1, l, Dm);
       for (let i = 0; i < h1.length; i++) h1[i] += hIn[i];
       const x2 = rmsnormReference({ x: t(h1, N, Dm), weight: t(L.postNorm, Dm) }, norm).out.data;
       const g = matmulNT(mk(N * I), { x: x2, w: L.gate, rows: N, inDim: Dm, outDim: I });
       const u = matmulNT(mk(N * I), { x: x2, w: L.up, rows: N, inDim: Dm, outDim: I });
       const a = swigluReference({ gate: t(g, N, I), up: t(u, N, I) }).data;
       const h2 = matmulNT(mk(N * Dm), { x: a, w: L.down, rows: N, inDim: I, outDim: Dm });
+      maskRows(h2, l, Dm);
       for (let i = 0; i < h2.length; i++) h2[i] += h1[i];
       if (backward) acts.push({ hIn, x1, q, k, v, att, lse, h1, x2, g, u, a });
       h = h2;
+      if (exitW && l < c.numLayers - 1 && exitW[l] !== 0) exitAt(l, h);
     }
     const xf = rmsnormReference({ x: t(h, N, Dm), weight: t(P.norm, Dm) }, norm).out.data;
     const z = matmulNT(mk(N * V), { x: xf, w: P.lmHead, rows: N, inDim: Dm, outDim: V });
@@ -277,16 +305,12 @@ export class TinyLM {
     const ce = crossEntropyReference({ logits: t(z, N, V), targets: batch.targets }, {
       grad: backward,
     });
-    let count = 0, total = 0;
-    for (let n = 0; n < N; n++) {
-      if (batch.targets[n] < 0) continue;
-      count++;
-      total += ce.loss.data[n];
-    }
-    const loss = count > 0 ? total / count : 0;
+    const lastW = exitW ? exitW[c.numLayers - 1] : 1;
+    const loss = lastW * meanLoss(ce.loss.data, batch.targets) + exitLoss;
     if (!backward) return loss;
     // ---- backward ----
     const dz = ce.grad!.data;
+    if (lastW !== 1) { for (let i = 0; i < dz.length; i++) dz[i] *= lastW; }
     this.grads.fill(0);
     matmulTN(G.lmHead, { dy: dz, x: xf, rows: N, inDim: Dm, outDim: V, accumulate: true });
     const dxf = matmulNN(mk(N * Dm), { dy: dz, w: P.lmHead, rows: N, inDim: Dm, outDim: V });
@@ -306,9 +330,30 @@ export class TinyLM {
     let dh = normBack({ dy: dxf, x: h, w: P.norm, dw: G.norm });
     for (let l = c.numLayers - 1; l >= 0; l--) {
       const L = P.layers[l], GL = G.layers[l], A = acts[l];
-      // MLP
-      matmulTN(GL.down, { dy: dh, x: A.a, rows: N, inDim: I, outDim: Dm, accumulate: true });
-      const da = matmulNN(mk(N * I), { dy: dh, w: L.down, rows: N, inDim: I, outDim: Dm });
+      // an early exit after this layer adds its gradient to the layer's output
+      const ex = exits.find((e) => e.l === l);
+      if (ex) {
+        matmulTN(G.lmHead, {
+          dy: ex.dz!,
+          x: ex.xf,
+          rows: N,
+          inDim: Dm,
+          outDim: V,
+          accumulate: true,
+        });
+        const dxe = matmulNN(mk(N * Dm), {
+          dy: ex.dz!,
+          w: P.lmHead,
+          rows: N,
+          inDim: Dm,
+          outDim: V,
+        });
+        dh = normBack({ dy: dxe, x: ex.h, w: P.norm, dw: G.norm, acc: dh });
+      }
+      // MLP (skipped tokens: no gradient into the branch; the residual passes it through)
+      const dhm = skip ? maskRows(dh.slice(), l, Dm) : dh;
+      matmulTN(GL.down, { dy: dhm, x: A.a, rows: N, inDim: I, outDim: Dm, accumulate: true });
+      const da = matmulNN(mk(N * I), { dy: dhm, w: L.down, rows: N, inDim: I, outDim: Dm });
       const sw = swigluBackwardReference({
         gate: t(A.g, N, I),
         up: t(A.u, N, I),
@@ -322,8 +367,9 @@ export class TinyLM {
       // residual: dL/dh1 = dh + the post-attention norm's backward
       const dh1 = normBack({ dy: dx2, x: A.h1, w: L.postNorm, dw: GL.postNorm, acc: dh });
       // attention
-      matmulTN(GL.o, { dy: dh1, x: A.att, rows: N, inDim: QD, outDim: Dm, accumulate: true });
-      const datt = matmulNN(mk(N * QD), { dy: dh1, w: L.o, rows: N, inDim: QD, outDim: Dm });
+      const dh1m = skip ? maskRows(dh1.slice(), l, Dm) : dh1;
+      matmulTN(GL.o, { dy: dh1m, x: A.att, rows: N, inDim: QD, outDim: Dm, accumulate: true });
+      const datt = matmulNN(mk(N * QD), { dy: dh1m, w: L.o, rows: N, inDim: QD, outDim: Dm });
       const ga = causalAttentionBackwardReference({
         q: t(A.q, B, S, H, D),
         k: t(A.k, B, S, KH, D),
@@ -352,4 +398,49 @@ export class TinyLM {
     );
     return loss;
   }
+}
+
+/** Mean of the per-row losses over the rows with a target (0 when none). */
+function meanLoss(loss: ArrayLike<number>, targets: Int32Array): number {
+  let count = 0, total = 0;
+  for (let n = 0; n < targets.length; n++) {
+    if (targets[n] < 0) continue;
+    count++;
+    total += loss[n];
+  }
+  return count > 0 ? total / count : 0;
+}
+
+/** The batch's early-exit weights and skipped layers, checked. */
+function exitTraining(
+  batch: TrainBatch,
+  numLayers: number,
+): { exitW: number[] | null; skip: Int32Array | null } {
+  const exitW = batch.exitLossWeights ?? null, skip = batch.skipLayers ?? null;
+  if (exitW) {
+    check(
+      exitW.length === numLayers && exitW.every((w) => Number.isFinite(w) && w >= 0),
+      `exitLossWeights must hold ${numLayers} non-negative numbers, got [${exitW}]`,
+      { hint: "one weight per layer; the last one weighs the ordinary loss" },
+    );
+  }
+  if (skip) {
+    const S = batch.seqLen;
+    check(
+      skip.length === batch.inputs.length,
+      `skipLayers has ${skip.length} entries, the batch ${batch.inputs.length} tokens`,
+    );
+    for (let n = 0; n < skip.length; n++) {
+      const bad = !Number.isInteger(skip[n]) || skip[n] < 0 || skip[n] >= numLayers ||
+        (n % S > 0 && skip[n] < skip[n - 1]);
+      check(
+        !bad,
+        `skipLayers[${n}] = ${skip[n]}: must be 0..${
+          numLayers - 1
+        } and non-decreasing along each sequence`,
+        { hint: "every token runs at least the last layer; later tokens skip at least as many" },
+      );
+    }
+  }
+  return { exitW, skip };
 }

@@ -315,6 +315,11 @@ export class GpuTrainer<M extends TrainableModel = TrainableModel> implements Tr
       `batch has ${batch.inputs.length} inputs and ${batch.targets.length} targets, expected ${B}×${S}`,
       { hint: "inputs and targets are [batchSize × seqLen]" },
     );
+    check(
+      !batch.exitLossWeights && !batch.skipLayers,
+      "GpuTrainer: exitLossWeights and skipLayers (early-exit / SkipDecode training) are CPU-only",
+      { hint: 'train with createTrainer(lm, { backend: "cpu" })' },
+    );
     for (let i = 0; i < N; i++) {
       const t = batch.targets[i];
       if (!(Number.isInteger(t) && t >= -1 && t < V)) {

@@ -45,6 +45,18 @@ export interface TrainBatch {
   batchSize: number;
   /** Tokens per sequence. */
   seqLen: number;
+  /**
+   * Early-exit training (LayerSkip): the loss becomes Σ_ℓ w[ℓ] · CE(layer ℓ's exit logits), each
+   * exit through the final norm and LM head, w of length numLayers (the last entry weighs the
+   * ordinary loss). Absent: the ordinary loss. CPU trainer only.
+   */
+  exitLossWeights?: number[];
+  /**
+   * SkipDecode training: per token, how many of the lowest layers it skips (its residual stream
+   * enters layer `skipLayers[i]` as the embedding), [batchSize × seqLen], non-decreasing along
+   * each sequence. Absent: no layer is skipped. CPU trainer only.
+   */
+  skipLayers?: Int32Array;
 }
 
 /** AdamW hyper-parameters. */

@@ -57,3 +57,4 @@ export * from "./speculative.ts";
 export * from "./grammar.ts";
 export * from "./constrained_generate.ts";
 export * from "./grammar_tree.ts";
+export * from "./spec_bench.ts";

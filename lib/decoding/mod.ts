@@ -58,3 +58,4 @@ export * from "./grammar.ts";
 export * from "./constrained_generate.ts";
 export * from "./grammar_tree.ts";
 export * from "./spec_bench.ts";
+export * from "./awrs.ts";

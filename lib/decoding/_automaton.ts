@@ -25,6 +25,8 @@ export interface PdaState {
   mask?: Uint32Array;
   /** For local states: the context-independent part of the mask, once computed. */
   local?: LocalMask;
+  /** The kernel grouped by stack, once computed (see `Pda.groups`). */
+  groups?: Array<{ stack: number; local: PdaState }>;
 }
 
 /**
@@ -58,6 +60,7 @@ export class Pda {
   #ruleEndNode: number[] = [];
   #tail: Uint8Array = new Uint8Array(0);
   #nodeCount = 0;
+  #inline = new Set<string>();
   // persistent stack: id 0 = empty, id 1 = the bottom marker of local (context-free) walks
   #retOf: number[] = [0, -1];
   #parentOf: number[] = [0, -1];
@@ -72,6 +75,7 @@ export class Pda {
   constructor(ir: GrammarIr) {
     const names = [...ir.rules.keys()];
     const index = new Map(names.map((n, i) => [n, i]));
+    for (const [n, e] of ir.rules) if (n !== ir.root && inlinable(e)) this.#inline.add(n);
     for (let r = 0; r < names.length; r++) {
       this.#ruleStart.push(this.#node());
       this.#ruleEndNode.push(this.#node());
@@ -205,6 +209,10 @@ export class Pda {
         return;
       }
       case "ref": {
+        if (this.#inline.has(e.name)) {
+          this.#build(ir.rules.get(e.name)!, from, to, index, ir);
+          return;
+        }
         const r = index.get(e.name);
         if (r === undefined) {
           throw new TokenlabError(
@@ -366,6 +374,7 @@ export class Pda {
    * the bottom marker (no closure: the kernel is already closed).
    */
   groups(st: PdaState): Array<{ stack: number; local: PdaState }> {
+    if (st.groups) return st.groups;
     const N = this.#nodeCount;
     const by = new Map<number, number[]>();
     for (const k of st.kernel) {
@@ -384,6 +393,7 @@ export class Pda {
       }
       out.push({ stack, local });
     }
+    st.groups = out;
     return out;
   }
 
@@ -420,6 +430,44 @@ export class Pda {
     let cur: PdaState | null = st;
     for (let i = 0; i < bytes.length && cur; i++) cur = this.step(cur, bytes[i]);
     return cur;
+  }
+}
+
+// A rule is built inline at its call sites (no stack frame) when it calls no rule and can match
+// the empty string, like JSON's whitespace: a call to it could end at once, so every token
+// after the call site would be context-dependent; inline, it is decided once per state.
+function inlinable(e: Expr): boolean {
+  return !hasRef(e) && nullable(e);
+}
+
+function hasRef(e: Expr): boolean {
+  switch (e.k) {
+    case "ref":
+      return true;
+    case "seq":
+    case "alt":
+      return e.items.some(hasRef);
+    case "rep":
+      return hasRef(e.item);
+    default:
+      return false;
+  }
+}
+
+function nullable(e: Expr): boolean {
+  switch (e.k) {
+    case "bytes":
+      return e.b.length === 0;
+    case "cls":
+      return false;
+    case "seq":
+      return e.items.every(nullable);
+    case "alt":
+      return e.items.some(nullable);
+    case "rep":
+      return e.min === 0 || nullable(e.item);
+    case "ref":
+      return false;
   }
 }
 

@@ -155,10 +155,14 @@ export class CompiledGrammar {
     // OR over the kernel's stack groups: the group's context-independent part (cached on its
     // local state), then, where its rule can end inside a token, the rest of the token walked
     // from the real continuation.
+    let empty = true;
     for (const { stack, local } of pda.groups(st)) {
       const lm = local.local ?? (local.local = this.#localMask(local));
-      if (lm.accepted) { for (let w = 0; w < words.length; w++) words[w] |= lm.accepted[w]; }
-      else for (const id of lm.acceptedList!) words[id >>> 5] |= 1 << (id & 31);
+      if (lm.accepted) {
+        if (empty) words.set(lm.accepted); // a copy, not an OR, into the empty mask
+        else for (let w = 0; w < words.length; w++) words[w] |= lm.accepted[w];
+      } else for (const id of lm.acceptedList!) words[id >>> 5] |= 1 << (id & 31);
+      empty = false;
       if (lm.endIds.length === 0 && lm.firstBytes.length === 0) continue;
       const cont = stack === 0 ? null : pda.continuation(stack);
       if (stack !== 0 && !cont) continue; // nothing can follow the rule here

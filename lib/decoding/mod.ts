@@ -59,3 +59,4 @@ export * from "./constrained_generate.ts";
 export * from "./grammar_tree.ts";
 export * from "./spec_bench.ts";
 export * from "./awrs.ts";
+export * from "./arithmetic_coding.ts";

@@ -60,3 +60,4 @@ export * from "./grammar_tree.ts";
 export * from "./spec_bench.ts";
 export * from "./awrs.ts";
 export * from "./arithmetic_coding.ts";
+export * from "./divergence.ts";

@@ -60,4 +60,5 @@ export * from "./grammar_tree.ts";
 export * from "./spec_bench.ts";
 export * from "./awrs.ts";
 export * from "./arithmetic_coding.ts";
+export * from "./byte_probabilities.ts";
 export * from "./divergence.ts";

@@ -1,20 +1,74 @@
 /**
- * P56 DySpec: a draft-model tree grown greedily by draft probability, verified losslessly.
+ * P56 DySpec: a draft-model tree grown greedily by draft probability (`dynamicDraftTree`), its
+ * siblings drawn without replacement, verified losslessly by the engine's walks (greedy at
+ * temperature 0, recursive rejection sampling above).
  *
  * @module
  */
 import { TokenlabError } from "../util/errors.ts";
 import type { Drafter, DrafterContext } from "./_drafters.ts";
+import { DraftTreeRows } from "./_draft_tree_rows.ts";
+import { dynamicDraftTree, templateDraftTree } from "./dyspec_tree.ts";
+import type { DraftTree, TreeTemplate } from "./token_tree.ts";
 
 /** Options of `speculativeGenerate` for method "dyspec". */
 export interface DySpecOptions {
-  /** Placeholder until the method lands. */
-  _dyspecReserved?: never;
+  /** "dyspec": deepest draft node below the root (default: no limit but the budget). */
+  dyspecMaxDepth?: number;
+  /**
+   * "dyspec": a fixed tree shape to fill instead of growing the tree (the static baseline of
+   * P56's comparison, e.g. `optimalSparseTree(treeBudget + 1, { alpha })`); `treeBudget` is
+   * then unused.
+   */
+  dyspecTemplate?: TreeTemplate;
 }
 
 /** The "dyspec" drafter (internal; called by `speculativeGenerate`). */
-export function dyspecDrafter(_ctx: DrafterContext<DySpecOptions>): Drafter {
-  throw new TokenlabError('speculativeGenerate: not implemented yet: method "dyspec"', {
-    hint: 'use "pld", "token-recycling" or "draft-chain" for now',
-  });
+export function dyspecDrafter(ctx: DrafterContext<DySpecOptions>): Drafter {
+  const { target, options, sampling, uniform } = ctx;
+  const draft = options.draft;
+  if (!draft) {
+    throw new TokenlabError('method "dyspec" needs a draft model', {
+      hint: 'pass { draft: await loadModel(bundledModelPath("tiny-draft")) }',
+    });
+  }
+  if (draft.config.vocabSize !== target.config.vocabSize) {
+    throw new TokenlabError(
+      `speculativeGenerate: the draft's vocabulary (${draft.config.vocabSize}) differs from the target's (${target.config.vocabSize})`,
+      { hint: "use a draft trained with the target's tokenizer" },
+    );
+  }
+  const budget = options.treeBudget ?? 16;
+  const depthLimit = options.dyspecMaxDepth ?? Infinity;
+  if (!(depthLimit >= 0)) {
+    throw new TokenlabError(`speculativeGenerate: dyspecMaxDepth must be ≥ 0, got ${depthLimit}`);
+  }
+  const rows = new DraftTreeRows(draft);
+  let root = -1;
+  const self: Drafter = {
+    draftCalls: 0,
+    prefill(prompt) {
+      rows.reset(prompt);
+      return Promise.resolve();
+    },
+    async propose(req) {
+      root = req.context.at(-1)!;
+      const common = {
+        maxDepth: Math.min(depthLimit, req.maxDepth),
+        sampling,
+        uniform,
+        rows: (t: DraftTree, nodes: number[]) => rows.rows(t, nodes),
+      };
+      const tree = options.dyspecTemplate
+        ? await templateDraftTree(root, { ...common, template: options.dyspecTemplate })
+        : await dynamicDraftTree(root, { ...common, budget });
+      self.draftCalls = rows.calls;
+      return { ids: tree.ids, parents: tree.parents, q: tree.q, source: tree.source };
+    },
+    observe(_fed, _logits, accepted) {
+      rows.commit(root, accepted);
+      return Promise.resolve();
+    },
+  };
+  return self;
 }

@@ -57,6 +57,8 @@ export * from "./speculative.ts";
 export * from "./grammar.ts";
 export * from "./constrained_generate.ts";
 export * from "./grammar_tree.ts";
+export * from "./spectr.ts";
+export * from "./dyspec_tree.ts";
 export * from "./spec_bench.ts";
 export * from "./awrs.ts";
 export * from "./arithmetic_coding.ts";

@@ -45,6 +45,8 @@ export const SPECULATIVE_METHODS: readonly SpeculativeMethod[] = [
   "pld",
   "token-recycling",
   "draft-chain",
+  "dyspec",
+  "spectr",
 ];
 
 /** One verification step, as {@linkcode SpeculativeOptions.onStep} sees it. */
@@ -78,7 +80,7 @@ export interface SpeculativeOptions
    * tree (default 24), "draft-chain" γ when `gamma` is not given.
    */
   treeBudget?: number;
-  /** "draft-chain": draft tokens per step γ (default 4). */
+  /** "draft-chain", "spectr": draft tokens per step (per sequence) γ (default 4). */
   gamma?: number;
   /** "pld": longest n-gram matched (default 3). */
   maxNgram?: number;
@@ -146,8 +148,10 @@ export interface SpeculativeResult {
  *
  * Methods: "pld" (prompt lookup: a chain copied from an earlier n-gram match), "token-recycling"
  * (a tree read from an adjacency table of the target's top-k successors), "draft-chain"
- * (Leviathan/Chen: γ tokens from a smaller `draft` model). "goose", "aded", "dyspec",
- * "spectr", "del" and "skipdecode" are named but not implemented yet.
+ * (Leviathan/Chen: γ tokens from a smaller `draft` model). "goose", "aded", "del" and
+ * "skipdecode" are named but not implemented yet. "dyspec": a `draft` tree
+ * grown by a max-heap on path draft probability, siblings sampled without replacement (P56).
+ * "spectr": `draftSequences` i.i.d. `draft` sequences verified by K-SEQ selection (P71).
  *
  * @example
  * ```ts

@@ -46,6 +46,8 @@ export const SPECULATIVE_METHODS: readonly SpeculativeMethod[] = [
   "token-recycling",
   "draft-chain",
   "dyspec",
+  "goose",
+  "aded",
   "spectr",
 ];
 
@@ -146,9 +148,15 @@ export interface SpeculativeResult {
  * the distribution each draft was drawn from), with its own seeded draws, so the ids are not
  * those of `generate` with the same seed.
  *
+ * "goose" (P29): a deep spine copied from the longest earlier 5/4/3-gram match and wide branches
+ * from a two-tier adjacency table, sized by the match's confidence (`gooseTree`). "aded" (P70):
+ * MCTS over an adaptive tri-gram matrix (`adedMatrix`, `TrigramMatrix`), its most visited paths
+ * merged into a trie. Both draft deterministically; above temperature 0 they are verified by the
+ * engine's rejection walk (lossless; ADED's own rule at T > 0 is not).
+ *
  * Methods: "pld" (prompt lookup: a chain copied from an earlier n-gram match), "token-recycling"
  * (a tree read from an adjacency table of the target's top-k successors), "draft-chain"
- * (Leviathan/Chen: γ tokens from a smaller `draft` model). "goose", "aded", "del" and
+ * (Leviathan/Chen: γ tokens from a smaller `draft` model). "del" and
  * "skipdecode" are named but not implemented yet. "dyspec": a `draft` tree
  * grown by a max-heap on path draft probability, siblings sampled without replacement (P56).
  * "spectr": `draftSequences` i.i.d. `draft` sequences verified by K-SEQ selection (P71).

@@ -53,6 +53,8 @@ export * from "./token_tree.ts";
 export * from "./verify.ts";
 export * from "./ngram.ts";
 export * from "./adjacency.ts";
+export * from "./goose_tree.ts";
+export * from "./trigram_mcts.ts";
 export * from "./speculative.ts";
 export * from "./grammar.ts";
 export * from "./constrained_generate.ts";

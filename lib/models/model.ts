@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { TokenlabError } from "../util/errors.ts";
+import { check, TokenlabError } from "../util/errors.ts";
 import { Tokenizer } from "../tokenizers/mod.ts";
 import { type ModelConfig, readConfig } from "./config.ts";
 import { readCheckpoint } from "./safetensors.ts";
@@ -53,6 +53,38 @@ export interface ModelTokenizer {
   decode(ids: ArrayLike<number>): string;
   /** Writes tokenizer.json (optional; `saveModel` calls it when present). */
   save?(path: string): Promise<void>;
+}
+
+/** Options of {@linkcode Model.forwardLayers}. */
+export interface ForwardLayersOptions {
+  /** First layer run (default 0). */
+  from?: number;
+  /** Last layer run, inclusive (default numLayers − 1). */
+  to?: number;
+  /** The residual stream entering layer `from`, [ids.length × hidden] (default: the embedding). */
+  hidden?: Float32Array;
+  /** Explicit positions of the ids (then `nextPosition` does not move). */
+  positions?: number[];
+  /** Feed the ids as a token tree (parents; positions by depth; `nextPosition` does not move). */
+  parents?: number[];
+  /** Also return the stream after every layer run (default false). */
+  keepLayers?: boolean;
+}
+
+/** What {@linkcode Model.forwardLayers} returns. */
+export interface LayersResult {
+  /** The residual stream after the last layer run, [ids.length × hidden]. */
+  hidden: Float32Array;
+  /** With `keepLayers`: the stream after each layer run, in order from `from`. */
+  layers?: Float32Array[];
+}
+
+/** Options of {@linkcode Model.forwardExit}. */
+export interface ForwardExitOptions {
+  /** The last layer run (0-based); its stream goes through the final norm and the LM head. */
+  exitLayer: number;
+  /** Explicit positions of the ids (then `nextPosition` does not move). */
+  positions?: number[];
 }
 
 /** A loaded model. */
@@ -174,6 +206,130 @@ export class Model {
     return this.#forwardCpu(batch.ids, this.newCache(), undefined, batch);
   }
 
+  /**
+   * Runs a range of layers (CPU backend): the early-exit and layer-skipping building block.
+   * Feeds `ids` after what `cache` holds and runs layers `from..to` (inclusive), appending
+   * keys and values to those layers only; the stream entering layer `from` is the embedding
+   * of `ids` or `options.hidden`. Positions are `cache.nextPosition + i` (then `nextPosition`
+   * moves by `ids.length`), or `options.positions` / a tree's depths (`options.parents`; then
+   * it does not move). New entries attend to everything a layer holds before them plus,
+   * causally, each other (or to their tree ancestors). Returns the stream after layer `to`
+   * (before the final norm): pass it to {@linkcode Model.exitLogits} for that layer's exit.
+   *
+   * Self-speculation shares one cache this way (LayerSkip): draft tokens run layers 0..ℓ,
+   * then verification runs layers ℓ+1..L−1 on the same tokens from the saved stream, as a
+   * tree, reusing the drafts' lower-layer keys and values.
+   *
+   * @example
+   * ```ts
+   * import { loadModel } from "@tokenlab/tokenlab/models";
+   * const model = await loadModel("tests/fixtures/models/llama_gqa");
+   * const cache = model.newCache();
+   * const { hidden } = model.forwardLayers([1, 2, 3], cache, { to: 0 }); // layer 0 only
+   * const exit0 = model.exitLogits(hidden); // [3 × vocab]: the exit after layer 0
+   * console.log(exit0.length / model.config.vocabSize, cache.length(0), cache.length(1)); // 3 3 0
+   * ```
+   */
+  forwardLayers(ids: number[], cache: KvCache, options: ForwardLayersOptions = {}): LayersResult {
+    const c = this.config, Dm = c.hiddenSize, S = ids.length;
+    if (this.#gpu) {
+      throw new TokenlabError(
+        "forwardLayers (early exit, layer skipping) runs on the CPU backend",
+        {
+          hint: 'load the model with { backend: "cpu" }',
+        },
+      );
+    }
+    const from = options.from ?? 0, to = options.to ?? c.numLayers - 1;
+    check(
+      Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to &&
+        to < c.numLayers,
+      `forwardLayers: need 0 ≤ from ≤ to < ${c.numLayers}, got from ${from}, to ${to}`,
+      { hint: "layers count from 0" },
+    );
+    this.#checkIds(ids);
+    let h: Float32Array;
+    if (options.hidden) {
+      check(
+        options.hidden.length === S * Dm,
+        `forwardLayers: hidden has ${options.hidden.length} values, expected ${S} × ${Dm}`,
+        { hint: "pass the stream forwardLayers returned for the same ids" },
+      );
+      h = options.hidden.slice();
+    } else {
+      h = embeddingReference({ table: { data: this.weights.embed, shape: [c.vocabSize, Dm] }, ids })
+        .data;
+    }
+    const parents = options.parents;
+    if (parents) {
+      check(parents.length === S, `forwardLayers: ${S} ids but ${parents.length} parents`);
+    }
+    const positions = options.positions ??
+      (parents
+        ? tokenTreeDepths({ ids, parents }).map((d) => cache.nextPosition + d)
+        : ids.map((_, i) => cache.nextPosition + i));
+    check(
+      positions.length === S,
+      `forwardLayers: ${S} ids but ${positions.length} positions`,
+    );
+    const layers: Float32Array[] | undefined = options.keepLayers ? [] : undefined;
+    if (S > 0) {
+      this.#runLayers(h, cache, {
+        from,
+        to,
+        positions,
+        masks: parents ? { parents } : { causal: true },
+        layers,
+      });
+    }
+    if (!options.positions && !parents) cache.nextPosition += S;
+    return layers ? { hidden: h, layers } : { hidden: h };
+  }
+
+  /**
+   * A layer's exit: the final norm and the LM head applied to residual-stream rows
+   * [rows × hidden] (what {@linkcode Model.forwardLayers} returns), giving [rows × vocab]
+   * logits. On the last layer's stream these are exactly {@linkcode Model.forward}'s logits.
+   *
+   * @example
+   * ```ts
+   * import { loadModel } from "@tokenlab/tokenlab/models";
+   * const model = await loadModel("tests/fixtures/models/llama_gqa");
+   * const { hidden } = model.forwardLayers([1, 2], model.newCache(), { to: 0 });
+   * console.log(model.exitLogits(hidden).length === 2 * model.config.vocabSize); // true
+   * ```
+   */
+  exitLogits(hidden: Float32Array): Float32Array {
+    const Dm = this.config.hiddenSize;
+    check(
+      hidden.length % Dm === 0,
+      `exitLogits: ${hidden.length} values are not rows of ${Dm}`,
+      { hint: "pass a residual stream [rows × hiddenSize]" },
+    );
+    return this.#head(hidden);
+  }
+
+  /**
+   * Early-exit logits (CPU backend): feeds `ids` like {@linkcode Model.forward} but runs
+   * layers 0..`exitLayer` only (keys and values appended to those layers), then the final norm
+   * and the LM head, [ids.length × vocab]. `exitLayer` = numLayers − 1 is the full forward.
+   *
+   * @example
+   * ```ts
+   * import { loadModel } from "@tokenlab/tokenlab/models";
+   * const model = await loadModel("tests/fixtures/models/llama_gqa");
+   * const logits = model.forwardExit([1, 2, 3], model.newCache(), { exitLayer: 0 });
+   * console.log(logits.length / model.config.vocabSize); // 3
+   * ```
+   */
+  forwardExit(ids: number[], cache: KvCache, options: ForwardExitOptions): Float32Array {
+    const { hidden } = this.forwardLayers(ids, cache, {
+      to: options?.exitLayer,
+      positions: options?.positions,
+    });
+    return this.#head(hidden);
+  }
+
   #checkIds(ids: number[]): void {
     const V = this.config.vocabSize;
     for (const id of ids) {
@@ -192,17 +348,11 @@ export class Model {
     packed?: PackedBatch,
   ): Float32Array {
     const c = this.config, w = this.weights;
-    const S = ids.length, Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
+    const S = ids.length, Dm = c.hiddenSize;
     if (S === 0) return new Float32Array(0);
     this.#checkIds(ids);
     const positions = packed?.positions ?? tree?.positions ??
       ids.map((_, i) => cache.nextPosition + i);
-    const norm = (x: Float32Array, weight: Float32Array) =>
-      rmsnormReference({
-        x: { data: x, shape: [x.length / Dm, Dm] },
-        weight: { data: weight, shape: [Dm] },
-      }, { eps: c.rmsNormEps }).out.data;
-    const rope = { theta: c.ropeTheta, scaling: c.ropeScaling };
     // the masks of the new entries (the last S of each layer's cache): causal by default, the
     // tree's ancestors, or the packed sequences; Mistral's sliding window on top
     const masks: AttentionReferenceOptions = packed
@@ -210,9 +360,53 @@ export class Model {
       : tree
       ? { parents: tree.parents }
       : { causal: true };
-    let h = embeddingReference({ table: { data: w.embed, shape: [c.vocabSize, Dm] }, ids }).data;
+    const h = embeddingReference({ table: { data: w.embed, shape: [c.vocabSize, Dm] }, ids }).data;
     if (cache.captureAttention) cache.attention = [];
-    for (let l = 0; l < c.numLayers; l++) {
+    this.#runLayers(h, cache, { from: 0, to: c.numLayers - 1, positions, masks });
+    if (!tree && !packed) cache.nextPosition += S;
+    if (packed) {
+      const last = new Float32Array(packed.lastIndex.length * Dm);
+      packed.lastIndex.forEach((i, r) => last.set(h.subarray(i * Dm, (i + 1) * Dm), r * Dm));
+      return this.#head(last);
+    }
+    return this.#head(h);
+  }
+
+  /** The final norm and the LM head on residual-stream rows [rows × hidden]. */
+  #head(h: Float32Array): Float32Array {
+    const c = this.config, w = this.weights, Dm = c.hiddenSize;
+    const x = rmsnormReference({
+      x: { data: h, shape: [h.length / Dm, Dm] },
+      weight: { data: w.norm, shape: [Dm] },
+    }, { eps: c.rmsNormEps }).out.data;
+    return linear(x, w.lmHead, { seq: h.length / Dm, inDim: Dm, outDim: c.vocabSize });
+  }
+  /**
+   * Runs layers `from..to` (inclusive) on the residual stream `h` [S × hidden] in place,
+   * appending each layer's keys and values to `cache`; `o.layers` collects the stream after
+   * every layer when given.
+   */
+  #runLayers(
+    h: Float32Array,
+    cache: KvCache,
+    o: {
+      from: number;
+      to: number;
+      positions: number[];
+      masks: AttentionReferenceOptions;
+      layers?: Float32Array[];
+    },
+  ): void {
+    const c = this.config, w = this.weights, positions = o.positions;
+    const Dm = c.hiddenSize, H = c.numHeads, KH = c.numKvHeads, D = c.headDim;
+    const S = h.length / Dm;
+    const norm = (x: Float32Array, weight: Float32Array) =>
+      rmsnormReference({
+        x: { data: x, shape: [x.length / Dm, Dm] },
+        weight: { data: weight, shape: [Dm] },
+      }, { eps: c.rmsNormEps }).out.data;
+    const rope = { theta: c.ropeTheta, scaling: c.ropeScaling };
+    for (let l = o.from; l <= o.to; l++) {
       const L = w.layers[l];
       const x = norm(h, L.inputNorm);
       const q0 = linear(x, L.q, { seq: S, inDim: Dm, outDim: H * D, bias: L.qBias });
@@ -228,14 +422,14 @@ export class Model {
         k: { data: cache.keyRows(l), shape: [T, KH, D] },
         v: { data: cache.valueRows(l), shape: [T, KH, D] },
       }, {
-        ...masks,
+        ...o.masks,
         window: c.slidingWindow,
         keyPositions: cache.positions[l],
         probs: cache.captureAttention,
       });
       if (att.probs) cache.attention.push(att.probs.data);
-      const o = linear(att.out.data, L.o, { seq: S, inDim: H * D, outDim: Dm, bias: L.oBias });
-      for (let i = 0; i < h.length; i++) h[i] += o[i];
+      const ao = linear(att.out.data, L.o, { seq: S, inDim: H * D, outDim: Dm, bias: L.oBias });
+      for (let i = 0; i < h.length; i++) h[i] += ao[i];
       const x2 = norm(h, L.postNorm);
       const I = c.intermediateSize;
       const gt = linear(x2, L.gate, { seq: S, inDim: Dm, outDim: I });
@@ -246,16 +440,8 @@ export class Model {
       });
       const dn = linear(a.data, L.down, { seq: S, inDim: I, outDim: Dm });
       for (let i = 0; i < h.length; i++) h[i] += dn[i];
+      o.layers?.push(h.slice());
     }
-    if (!tree && !packed) cache.nextPosition += S;
-    if (packed) {
-      const last = new Float32Array(packed.lastIndex.length * Dm);
-      packed.lastIndex.forEach((i, r) => last.set(h.subarray(i * Dm, (i + 1) * Dm), r * Dm));
-      h = norm(last, w.norm);
-      return linear(h, w.lmHead, { seq: packed.lastIndex.length, inDim: Dm, outDim: c.vocabSize });
-    }
-    h = norm(h, w.norm);
-    return linear(h, w.lmHead, { seq: S, inDim: Dm, outDim: c.vocabSize });
   }
 }
 

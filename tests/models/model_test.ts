@@ -2,7 +2,9 @@ import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import {
   generate,
   generateStream,
+  type KvCache,
   loadModel,
+  Model,
   parseConfig,
   parseSafetensors,
   readCheckpoint,
@@ -345,4 +347,103 @@ Deno.test("config: bad configs give clear errors", () => {
     /rope_scaling\.factor must be a positive number/,
   );
   throws(() => parseConfig({ ...base, hidden_act: "gelu" }), /gelu/);
+});
+
+// ---- early exit and layer ranges (forwardLayers / forwardExit / exitLogits) ----
+
+const TARGET = new URL("../../data/models/tiny-target", import.meta.url).pathname;
+
+/** A model holding layers [from, to) of `m` (same embedding, final norm and head). */
+function cutLayers(m: Model, from: number, to: number): Model {
+  return new Model(
+    { ...m.config, numLayers: to - from },
+    { ...m.weights, layers: m.weights.layers.slice(from, to) },
+  );
+}
+
+Deno.test("forwardExit at the last layer equals forward exactly; at layer ℓ, the model cut after ℓ", async () => {
+  for (const dir of [TARGET, `${FIX}qwen2_bias`]) {
+    const m = await loadModel(dir);
+    const L = m.config.numLayers;
+    const prefix = [5, 9, 2, 7], ids = [3, 11, 4];
+    const run = (model: Model, f: (c: KvCache) => Float32Array | Promise<Float32Array>) => {
+      const c = model.newCache();
+      return model.forward(prefix, c).then(() => f(c));
+    };
+    const full = await run(m, (c) => m.forward(ids, c));
+    const exitLast = await run(m, (c) => m.forwardExit(ids, c, { exitLayer: L - 1 }));
+    deepEqual(exitLast, full, `${dir}: exit at layer ${L - 1}`);
+    for (let l = 0; l < L - 1; l++) {
+      const cut = cutLayers(m, 0, l + 1);
+      const want = await run(cut, (c) => cut.forward(ids, c));
+      const got = await run(m, (c) => m.forwardExit(ids, c, { exitLayer: l }));
+      deepEqual(got, want, `${dir}: exit at layer ${l}`);
+      ok(maxRelErr([[got, full]]) > 1e-3, `${dir}: exit ${l} differs from the full model`);
+    }
+  }
+});
+
+Deno.test("forwardLayers from layer s (the embedding entering s) equals the model without layers < s", async () => {
+  const m = await loadModel(TARGET);
+  const ids = [5, 9, 2, 7, 3];
+  for (const s of [1, 3]) {
+    const cache = m.newCache();
+    const { hidden } = m.forwardLayers(ids, cache, { from: s });
+    const cut = cutLayers(m, s, m.config.numLayers);
+    deepEqual(m.exitLogits(hidden), await cut.logits(ids), `skip ${s}`);
+    equal(cache.length(s - 1), 0, "skipped layers get no entries");
+    equal(cache.length(s), ids.length);
+    equal(cache.nextPosition, ids.length);
+  }
+});
+
+Deno.test("LayerSkip-style shared cache: drafts through layers ≤ ℓ, verification of layers > ℓ as a tree, equals forwardTree", async () => {
+  const m = await loadModel(TARGET);
+  const L = m.config.numLayers, ell = 1;
+  const prefix = [5, 9, 2, 7], chain = [3, 11, 4, 8];
+  // reference: the full model verifies the chain as a tree
+  const ref = m.newCache();
+  await m.forward(prefix, ref);
+  const tree = { ids: chain, parents: [-1, 0, 1, 2] };
+  const want = await m.forwardTree(tree, ref);
+  // shared: chain[0..2] drafted one by one through layers 0..ℓ (their exits are the drafts)
+  const c = m.newCache();
+  await m.forward(prefix, c);
+  const start = c.nextPosition;
+  const streams: Float32Array[] = [];
+  for (const t of chain.slice(0, -1)) {
+    streams.push(m.forwardLayers([t], c, { to: ell }).hidden);
+  }
+  equal(c.nextPosition, start + 3);
+  equal(c.length(ell + 1), prefix.length, "upper layers untouched by drafting");
+  // verification: the last node through layers 0..ℓ, then every node through ℓ+1..L−1
+  streams.push(m.forwardLayers([chain[3]], c, { to: ell, positions: [start + 3] }).hidden);
+  c.nextPosition = start;
+  const hidden = new Float32Array(streams.reduce((n, s) => n + s.length, 0));
+  streams.reduce((o, s) => (hidden.set(s, o), o + s.length), 0);
+  const { hidden: top } = m.forwardLayers(chain, c, {
+    from: ell + 1,
+    hidden,
+    parents: tree.parents,
+  });
+  deepEqual(m.exitLogits(top), want, "verification logits");
+  ref.acceptTreePath(tree.parents, [0, 1]);
+  c.acceptTreePath(tree.parents, [0, 1]);
+  for (let l = 0; l < L; l++) {
+    deepEqual(c.keyRows(l), ref.keyRows(l), `keys of layer ${l}`);
+    deepEqual(c.valueRows(l), ref.valueRows(l), `values of layer ${l}`);
+    deepEqual(c.positions[l], ref.positions[l]);
+  }
+  equal(c.nextPosition, ref.nextPosition);
+});
+
+Deno.test("forwardLayers checks its layer range and stream", async () => {
+  const m = await loadModel(`${FIX}llama_gqa`);
+  throws(() => m.forwardLayers([1], m.newCache(), { from: 1, to: 0 }), /0 ≤ from ≤ to < 2/);
+  throws(() => m.forwardExit([1], m.newCache(), { exitLayer: 2 }), /0 ≤ from ≤ to < 2/);
+  throws(
+    () => m.forwardLayers([1, 2], m.newCache(), { hidden: new Float32Array(3) }),
+    /hidden has 3 values/,
+  );
+  throws(() => m.exitLogits(new Float32Array(5)), /not rows of/);
 });

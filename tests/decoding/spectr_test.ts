@@ -100,13 +100,15 @@ Deno.test("K-SEQ by enumeration, V 4–5, k 1–4: the output is exactly p, acce
         const below = rho * (1 - 1e-3);
         const b = kSeqBeta({ p, q }, below);
         ok(1 - (1 - b) ** k > below * b, `ρ* ${rho} is minimal`);
-        // and selecting at ρ = 1 with k > 1 drafts (i.i.d. SpecInfer without residual update) is biased
-        const wrong = enumerate(p, q, k, 1).out;
-        ok(wrong.some((v, y) => Math.abs(v - p[y]) > 1e-4), "ρ = 1 with k > 1 is not lossless");
       }
     }
   }
   ok(sawRhoAboveOne, "some trials need ρ* > 1");
+  // the enumeration can fail: ρ = 1 with k = 2 drafts over-selects tokens with p ≤ q
+  const p = Float64Array.of(0.1, 0.2, 0.3, 0.4), q = Float64Array.of(0.4, 0.3, 0.2, 0.1);
+  ok(Math.abs(kSeqRho({ p, q }, 2) - 1.5) < 1e-9); // β(1.5) = 0.5 and 1 − 0.5² = 1.5 · 0.5
+  const wrong = enumerate(p, q, 2, 1).out;
+  ok(Math.abs(wrong[0] - 0.14) < 1e-12, `P(0) at ρ = 1: ${wrong[0]} (p = 0.1, c = 0.84 / 0.6)`);
 });
 
 Deno.test("kSeqSelect: sampled selections follow p (chi-square) with the predicted acceptance", () => {

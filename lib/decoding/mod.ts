@@ -62,6 +62,7 @@ export * from "./grammar_tree.ts";
 export * from "./spectr.ts";
 export * from "./dyspec_tree.ts";
 export * from "./spec_bench.ts";
+export * from "./tree_budget.ts";
 export * from "./awrs.ts";
 export * from "./arithmetic_coding.ts";
 export * from "./byte_probabilities.ts";

@@ -18,6 +18,7 @@ import type { GenerateOptions, KvCache, Model } from "../models/mod.ts";
 import { generationArgs } from "../models/_generation_args.ts";
 import { AdjacencyTable } from "./adjacency.ts";
 import { optimalSparseTree } from "./sparse_tree.ts";
+import { autoTreeBudget } from "./tree_budget.ts";
 import type { DraftTree, TreeTemplate } from "./token_tree.ts";
 import { drawFrom, greedyWalk, rejectionWalk, type WalkResult } from "./verify.ts";
 import { draftChainDrafter, type Drafter, pldDrafter, recyclingDrafter } from "./_drafters.ts";
@@ -79,9 +80,11 @@ export interface SpeculativeOptions
   draft?: Model;
   /**
    * Draft nodes per step: "pld" tokens copied (default 10), "token-recycling" nodes of the
-   * tree (default 24), "draft-chain" γ when `gamma` is not given.
+   * tree (default 24), "draft-chain" γ when `gamma` is not given. `"auto"`: sized by the
+   * verification latency measured on the target's backend (`autoTreeBudget`, P86; cached per
+   * model in the process): a tree for tree methods, a chain for "pld".
    */
-  treeBudget?: number;
+  treeBudget?: number | "auto";
   /** "draft-chain", "spectr": draft tokens per step (per sequence) γ (default 4). */
   gamma?: number;
   /** "pld": longest n-gram matched (default 3). */
@@ -198,7 +201,10 @@ export async function speculativeGenerate(
     return () => samplingUniform({ seed, row, counter: counter++ });
   };
   const uniform = stream(1);
-  const drafter = makeDrafter(target, options, sampling, stream(2));
+  const treeBudget = options.treeBudget === "auto"
+    ? await autoBudget(target, options.method)
+    : options.treeBudget;
+  const drafter = makeDrafter(target, { ...options, treeBudget }, sampling, stream(2));
   const stop = new Set(options.stop ?? []);
   const stats: SpeculativeStats = {
     method,
@@ -289,9 +295,20 @@ export async function speculativeGenerate(
   }
 }
 
+/** `treeBudget: "auto"`: a chain for prompt lookup, a tree for the tree methods. */
+function autoBudget(target: Model, method: SpeculativeMethod): Promise<number> {
+  if (method === "draft-chain") {
+    throw new TokenlabError('speculativeGenerate: treeBudget "auto" does not size "draft-chain"', {
+      hint:
+        "its draft model costs a call per token, which the latency curve leaves out: pass gamma",
+    });
+  }
+  return autoTreeBudget(target, { shape: method === "pld" ? "chain" : "tree" });
+}
+
 function makeDrafter(
   target: Model,
-  options: SpeculativeOptions,
+  options: SpeculativeOptions & { treeBudget?: number },
   sampling: SampleOptions,
   uniform: () => number,
 ): Drafter {
@@ -303,7 +320,7 @@ function makeDrafter(
     check(
       Number.isInteger(budget) && budget >= 0,
       `speculativeGenerate: treeBudget must be a non-negative integer, got ${budget}`,
-      { hint: '"auto" (sized by the measured verification latency) is not implemented yet' },
+      { hint: 'or "auto" (sized by the verification latency measured on this backend)' },
     );
   }
   switch (method) {

@@ -44,6 +44,7 @@ export interface LocalMask {
   byFirst: Int32Array[];
 }
 
+const NONE: number[] = []; // the shared empty edge list (never written)
 const MAX_NODES = 4_000_000;
 const MAX_STACK_DEPTH = 100_000;
 const MAX_INTERNED = 200_000;
@@ -135,23 +136,29 @@ export class Pda {
         hint: "lower repetition bounds (maxLength, maxItems, {m,n})",
       });
     }
-    this.#bytes.push([]);
-    this.#eps.push([]);
-    this.#calls.push([]);
+    this.#bytes.push(NONE);
+    this.#eps.push(NONE);
+    this.#calls.push(NONE);
     return this.#nodeCount++;
+  }
+
+  // The node's edge list, made its own on the first write (nodes start with the shared NONE).
+  #own(lists: number[][], n: number): number[] {
+    const l = lists[n];
+    return l === NONE ? (lists[n] = []) : l;
   }
 
   #build(e: Expr, from: number, to: number, index: Map<string, number>, ir: GrammarIr): void {
     switch (e.k) {
       case "bytes": {
         if (e.b.length === 0) {
-          this.#eps[from].push(to);
+          this.#own(this.#eps, from).push(to);
           return;
         }
         let cur = from;
         for (let i = 0; i < e.b.length; i++) {
           const nx = i === e.b.length - 1 ? to : this.#node();
-          this.#bytes[cur].push(e.b[i], e.b[i], nx);
+          this.#own(this.#bytes, cur).push(e.b[i], e.b[i], nx);
           cur = nx;
         }
         return;
@@ -163,7 +170,7 @@ export class Pda {
           let cur = from;
           for (let i = 0; i < s.length; i++) {
             const nx = i === s.length - 1 ? to : this.#node();
-            this.#bytes[cur].push(s[i][0], s[i][1], nx);
+            this.#own(this.#bytes, cur).push(s[i][0], s[i][1], nx);
             cur = nx;
           }
         }
@@ -171,7 +178,7 @@ export class Pda {
       }
       case "seq": {
         if (e.items.length === 0) {
-          this.#eps[from].push(to);
+          this.#own(this.#eps, from).push(to);
           return;
         }
         let cur = from;
@@ -194,17 +201,17 @@ export class Pda {
         }
         if (e.max === Infinity) {
           const loop = this.#node();
-          this.#eps[cur].push(loop);
+          this.#own(this.#eps, cur).push(loop);
           this.#sub(e.item, loop, loop, index, ir);
-          this.#eps[loop].push(to);
+          this.#own(this.#eps, loop).push(to);
         } else {
           for (let i = e.min; i < e.max; i++) {
-            this.#eps[cur].push(to);
+            this.#own(this.#eps, cur).push(to);
             const nx = this.#node();
             this.#sub(e.item, cur, nx, index, ir);
             cur = nx;
           }
-          this.#eps[cur].push(to);
+          this.#own(this.#eps, cur).push(to);
         }
         return;
       }
@@ -222,7 +229,7 @@ export class Pda {
             { hint: "define the rule or fix its name" },
           );
         }
-        this.#calls[from].push(r, to);
+        this.#own(this.#calls, from).push(r, to);
         return;
       }
     }
@@ -233,21 +240,34 @@ export class Pda {
   // nodes and calls of unproductive rules are dropped, so no accepted prefix is a dead end.
   #pruneDeadEnds(): Uint8Array {
     const N = this.#nodeCount, R = this.#ruleStart.length;
-    const pred: number[][] = Array.from({ length: N }, () => []);
-    const sitesByRet: number[][] = Array.from({ length: N }, () => []);
-    const sitesByRule: number[][] = Array.from({ length: R }, () => []);
-    const startOf = new Int32Array(N).fill(-1);
-    for (let r = 0; r < R; r++) startOf[this.#ruleStart[r]] = r;
+    // predecessors, call sites by return node and by rule, in flat (CSR) arrays
+    const predAt = new Int32Array(N + 1), retAt = new Int32Array(N + 1);
+    const ruleAt = new Int32Array(R + 1);
     for (let n = 0; n < N; n++) {
       const b = this.#bytes[n];
-      for (let i = 0; i < b.length; i += 3) pred[b[i + 2]].push(n);
-      for (const e of this.#eps[n]) pred[e].push(n);
+      for (let i = 0; i < b.length; i += 3) predAt[b[i + 2] + 1]++;
+      for (const e of this.#eps[n]) predAt[e + 1]++;
+      const c = this.#calls[n];
+      for (let i = 0; i < c.length; i += 2) retAt[c[i + 1] + 1]++, ruleAt[c[i] + 1]++;
+    }
+    for (let n = 0; n < N; n++) predAt[n + 1] += predAt[n], retAt[n + 1] += retAt[n];
+    for (let r = 0; r < R; r++) ruleAt[r + 1] += ruleAt[r];
+    const pred = new Int32Array(predAt[N]), pf = predAt.slice(0, N);
+    const byRet = new Int32Array(2 * retAt[N]), rf = retAt.slice(0, N);
+    const byRule = new Int32Array(2 * ruleAt[R]), uf = ruleAt.slice(0, R);
+    for (let n = 0; n < N; n++) {
+      const b = this.#bytes[n];
+      for (let i = 0; i < b.length; i += 3) pred[pf[b[i + 2]]++] = n;
+      for (const e of this.#eps[n]) pred[pf[e]++] = n;
       const c = this.#calls[n];
       for (let i = 0; i < c.length; i += 2) {
-        sitesByRet[c[i + 1]].push(n, c[i]);
-        sitesByRule[c[i]].push(n, c[i + 1]);
+        const k = rf[c[i + 1]]++, j = uf[c[i]]++;
+        byRet[2 * k] = n, byRet[2 * k + 1] = c[i];
+        byRule[2 * j] = n, byRule[2 * j + 1] = c[i + 1];
       }
     }
+    const startOf = new Int32Array(N).fill(-1);
+    for (let r = 0; r < R; r++) startOf[this.#ruleStart[r]] = r;
     const live = new Uint8Array(N), productive = new Uint8Array(R);
     const queue: number[] = [];
     const mark = (n: number) => {
@@ -256,38 +276,59 @@ export class Pda {
     for (let r = 0; r < R; r++) mark(this.#ruleEndNode[r]);
     while (queue.length) {
       const x = queue.pop()!;
-      for (const p of pred[x]) mark(p);
-      const byRet = sitesByRet[x];
-      for (let i = 0; i < byRet.length; i += 2) if (productive[byRet[i + 1]]) mark(byRet[i]);
+      for (let i = predAt[x]; i < predAt[x + 1]; i++) mark(pred[i]);
+      for (let i = retAt[x]; i < retAt[x + 1]; i++) {
+        if (productive[byRet[2 * i + 1]]) mark(byRet[2 * i]);
+      }
       const r = startOf[x];
       if (r >= 0 && !productive[r]) {
         productive[r] = 1;
-        const sites = sitesByRule[r];
-        for (let i = 0; i < sites.length; i += 2) if (live[sites[i + 1]]) mark(sites[i]);
+        for (let i = ruleAt[r]; i < ruleAt[r + 1]; i++) {
+          if (live[byRule[2 * i + 1]]) mark(byRule[2 * i]);
+        }
       }
     }
     for (let n = 0; n < N; n++) {
       const b = this.#bytes[n];
-      const kept: number[] = [];
-      for (let i = 0; i < b.length; i += 3) if (live[b[i + 2]]) kept.push(b[i], b[i + 1], b[i + 2]);
-      this.#bytes[n] = kept;
-      this.#eps[n] = this.#eps[n].filter((e) => live[e]);
-      const c = this.#calls[n];
-      const keptCalls: number[] = [];
-      for (let i = 0; i < c.length; i += 2) {
-        if (productive[c[i]] && live[c[i + 1]]) keptCalls.push(c[i], c[i + 1]);
+      let dead = false;
+      for (let i = 0; i < b.length && !dead; i += 3) dead = !live[b[i + 2]];
+      if (dead) {
+        const kept: number[] = [];
+        for (let i = 0; i < b.length; i += 3) {
+          if (live[b[i + 2]]) kept.push(b[i], b[i + 1], b[i + 2]);
+        }
+        this.#bytes[n] = kept;
       }
-      this.#calls[n] = keptCalls;
+      const ep = this.#eps[n];
+      if (ep.some((e) => !live[e])) this.#eps[n] = ep.filter((e) => live[e]);
+      const c = this.#calls[n];
+      dead = false;
+      for (let i = 0; i < c.length && !dead; i += 2) dead = !productive[c[i]] || !live[c[i + 1]];
+      if (dead) {
+        const keptCalls: number[] = [];
+        for (let i = 0; i < c.length; i += 2) {
+          if (productive[c[i]] && live[c[i + 1]]) keptCalls.push(c[i], c[i + 1]);
+        }
+        this.#calls[n] = keptCalls;
+      }
     }
     return productive;
   }
 
   // Builds e between fresh entry/exit nodes so loops never leak into neighbours.
+  // Leaves that only consume (bytes, classes) or call are built in place: they add no ε edge.
   #sub(e: Expr, from: number, to: number, index: Map<string, number>, ir: GrammarIr): void {
+    if (
+      (e.k === "bytes" && e.b.length > 0) || e.k === "cls" ||
+      (e.k === "ref" && !this.#inline.has(e.name))
+    ) {
+      this.#build(e, from, to, index, ir);
+      return;
+    }
     const a = this.#node(), b = this.#node();
-    this.#eps[from].push(a);
+    this.#own(this.#eps, from).push(a);
     this.#build(e, a, b, index, ir);
-    this.#eps[b].push(to);
+    this.#own(this.#eps, b).push(to);
   }
 
   // A return node is a tail position when only ε edges lead from it, and all to a rule end:
@@ -307,7 +348,12 @@ export class Pda {
       tail[n] = ok ? 1 : 2;
       return ok;
     };
-    for (let n = 0; n < N; n++) visit(n, new Set());
+    const seen = new Set<number>();
+    for (let n = 0; n < N; n++) {
+      if (tail[n]) continue;
+      seen.clear();
+      visit(n, seen);
+    }
     this.#tail = tail;
   }
 

@@ -197,8 +197,13 @@ export interface DivergenceOptions extends ResyncOptions {
   draft: DivergenceModel;
   /** The token sequence both models read (teacher forcing); e.g. the target's own greedy output. */
   ids: ArrayLike<number>;
-  /** First position analysed (the prompt length; default 1). Positions from..ids.length-1. */
+  /** First position analysed (the prompt length; default 1). */
   from?: number;
+  /**
+   * End of the analysed positions, exclusive (default ids.length): positions from..to-1. Tokens
+   * after `to` still serve as the target's own continuation when they are its greedy path.
+   */
+  to?: number;
   /**
    * Continuation length, in tokens after the branch token, before the re-synchronisation test
    * (default 8); continuations run `horizon + maxShift` tokens so a shifted match fits.
@@ -277,12 +282,17 @@ export async function analyzeDivergence(
     Number.isInteger(H) && H > 0,
     `analyzeDivergence: horizon must be a positive integer, got ${H}`,
   );
+  const to = options.to ?? ids.length;
+  check(
+    Number.isInteger(to) && to >= from && to <= ids.length,
+    `analyzeDivergence: to must be in ${from}..${ids.length}, got ${to}`,
+  );
   const L = H + S; // tokens generated after the branch token
   const cache = target.newCache();
   const tLogits = await target.forward(ids, cache);
   const dLogits = await options.draft.forward(ids, options.draft.newCache());
   let targetCalls = 1;
-  const rows = (x: Float32Array) => x.subarray((from - 1) * V, (ids.length - 1) * V);
+  const rows = (x: Float32Array) => x.subarray((from - 1) * V, (to - 1) * V);
   const diffs = predictionDiffs({ draft: rows(dLogits), target: rows(tLogits) }, {
     vocabSize: V,
     firstPosition: from,

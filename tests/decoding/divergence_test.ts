@@ -116,6 +116,18 @@ Deno.test("analyzeDivergence: known identical, neutral and divergent positions o
     a.targetCalls,
     1 + 14 * 8 + a.positions.filter((p) => p.differs && p.position + 8 >= 30).length * 8,
   );
+  // positions 1..9 only (to is exclusive); the tokens after still serve as the target's path
+  const head = await analyzeDivergence(target, {
+    draft,
+    ids,
+    from: 1,
+    to: 10,
+    horizon: 6,
+    syncTokens: 3,
+  });
+  deepEqual(head.counts, { identical: 5, neutral: 2, divergent: 2 });
+  equal(head.targetCalls, 1 + 4 * 8);
+  await rejects(analyzeDivergence(target, { draft, ids, from: 5, to: 4 }), /to must be/);
   // without the shift allowance, the neutral case (one token late) is divergent
   const strict = await analyzeDivergence(target, {
     draft,

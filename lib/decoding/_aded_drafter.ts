@@ -19,18 +19,23 @@ export type { AdedOptions };
 export function adedDrafter(ctx: DrafterContext<AdedOptions>): Drafter {
   const o = ctx.options;
   const V = ctx.target.config.vocabSize;
-  const matrix = o.adedMatrix ?? new TrigramMatrix({ vocabSize: V });
+  const given = o.adedMatrix ?? new TrigramMatrix({ vocabSize: V });
   check(
-    matrix instanceof TrigramMatrix,
+    given instanceof TrigramMatrix,
     "speculativeGenerate: adedMatrix must be a TrigramMatrix",
     { hint: "build one with TrigramMatrix.fromTokens(streams, { vocabSize })" },
   );
   check(
-    matrix.vocabSize === V,
-    `speculativeGenerate: the tri-gram matrix has vocabulary ${matrix.vocabSize}, the target ${V}`,
+    given.vocabSize === V,
+    `speculativeGenerate: the tri-gram matrix has vocabulary ${given.vocabSize}, the target ${V}`,
     { hint: "build the matrix with the target's tokenizer and config.vocabSize" },
   );
   const adapt = o.adedAdapt ?? true;
+  check(
+    adapt === true || adapt === false || adapt === "copy",
+    `speculativeGenerate: adedAdapt must be true, false or "copy", got ${JSON.stringify(adapt)}`,
+  );
+  const matrix = adapt === "copy" ? given.clone() : given;
   const weight = o.adedAdaptWeight ?? 1;
   check(
     weight > 0 && Number.isFinite(weight),
@@ -63,7 +68,7 @@ export function adedDrafter(ctx: DrafterContext<AdedOptions>): Drafter {
       }));
     },
     observe(_fed, _logits, accepted, next) {
-      if (adapt) matrix.observe([...context.slice(-2), ...accepted, next], weight);
+      if (adapt !== false) matrix.observe([...context.slice(-2), ...accepted, next], weight);
       return Promise.resolve();
     },
   };

@@ -16,13 +16,16 @@ import type { DraftTree } from "./token_tree.ts";
 export interface AdedOptions {
   /**
    * "aded": the tri-gram matrix to draft from (the paper builds it from a corpus: see
-   * `TrigramMatrix.fromTokens`); it is adapted in place unless `adedAdapt` is false (pass
-   * `matrix.clone()` to keep the original). Default: an empty matrix, so drafts come only from
-   * the target's own outputs of this call.
+   * `TrigramMatrix.fromTokens`); see `adedAdapt` for whether it changes. Default: an empty
+   * matrix, so drafts come only from the target's own outputs of this call.
    */
   adedMatrix?: TrigramMatrix;
-  /** "aded": add the target's committed tokens to the matrix while decoding (default true). */
-  adedAdapt?: boolean;
+  /**
+   * "aded": add the target's committed tokens to the matrix while decoding: `true` (default)
+   * into `adedMatrix` itself (it keeps what it learnt for later calls), `"copy"` into a copy
+   * made for this call (every call starts from the matrix as given), `false` not at all.
+   */
+  adedAdapt?: boolean | "copy";
   /** "aded": count added per observed tri-gram (default 1). */
   adedAdaptWeight?: number;
   /** "aded": MCTS iterations per step (default 150). */

@@ -158,6 +158,22 @@ Deno.test("aded: the matrix adapts, and a second pass over the same prompt accep
     `adapted τ ${again.stats.tau.toFixed(2)} > first ${first.stats.tau.toFixed(2)}`,
   );
   deepEqual(Object.keys(again.stats.bySource), ["trigram"]);
+  // "copy": adapts a private copy: same run as a fresh clone adapted in place, matrix untouched
+  const before = corpus.adapted;
+  const copied = await speculativeGenerate(target, PROMPTS[0], {
+    method: "aded",
+    adedMatrix: corpus,
+    adedAdapt: "copy",
+    maxNewTokens: 30,
+  });
+  const inPlace = await speculativeGenerate(target, PROMPTS[0], {
+    method: "aded",
+    adedMatrix: corpus.clone(),
+    maxNewTokens: 30,
+  });
+  equal(corpus.adapted, before);
+  deepEqual(copied.stats.acceptedLengths, inPlace.stats.acceptedLengths);
+  deepEqual(copied.stats.acceptedLengths, first.stats.acceptedLengths);
   // seeded: the same call gives the same trees
   const a = await speculativeGenerate(target, PROMPTS[1], {
     method: "aded",
@@ -219,6 +235,8 @@ Deno.test("aded refuses bad options with clear messages", async () => {
     // deno-lint-ignore no-explicit-any
     [{ adedMatrix: {} as any }, /adedMatrix must be a TrigramMatrix/],
     [{ adedAdaptWeight: 0 }, /adedAdaptWeight must be a positive number/],
+    // deno-lint-ignore no-explicit-any
+    [{ adedAdapt: "yes" as any }, /adedAdapt must be true, false or "copy"/],
     [{ adedSimulations: -1 }, /simulations ≥ 0/],
     [{ adedLength: 0 }, /length ≥ 1/],
     [{ adedPaths: 1.5 }, /paths ≥ 0/],

@@ -14,8 +14,11 @@ import {
   draft,
   firstTokenChiSquare,
   greedyEqualsGenerate,
+  PROMPTS,
+  target,
   threeTokensExact,
 } from "./_lossless_checks.ts";
+import { speculativeGenerate } from "../../lib/decoding/speculative.ts";
 
 function uniforms(seed: number): () => number {
   let n = 0;
@@ -184,4 +187,21 @@ Deno.test("spectr: after every step the target's cache equals plain feeding", as
     });
     ok(steps > 1);
   }
+});
+
+Deno.test("spectr with k = 1 is Leviathan/Chen: the same ids as draft-chain for the same seed", async () => {
+  let accepted = 0;
+  for (let seed = 0; seed < 4; seed++) {
+    const o = { draft, gamma: 3, maxNewTokens: 16, temperature: 1, seed };
+    const a = await speculativeGenerate(target, PROMPTS[seed], {
+      ...o,
+      method: "spectr",
+      draftSequences: 1,
+    });
+    const b = await speculativeGenerate(target, PROMPTS[seed], { ...o, method: "draft-chain" });
+    equal(a.ids.join(), b.ids.join(), `seed ${seed}`);
+    equal(a.stats.acceptedDrafts, b.stats.acceptedDrafts);
+    accepted += a.stats.acceptedDrafts;
+  }
+  ok(accepted > 0);
 });

@@ -11,7 +11,10 @@ import { DraftTreeRows } from "./_draft_tree_rows.ts";
 import { dynamicDraftTree, templateDraftTree } from "./dyspec_tree.ts";
 import type { DraftTree, TreeTemplate } from "./token_tree.ts";
 
-/** Options of `speculativeGenerate` for method "dyspec". */
+/**
+ * Options of `speculativeGenerate` for method "dyspec" (the tree's size is `treeBudget` draft
+ * nodes, default 16; the draft model is `draft`).
+ */
 export interface DySpecOptions {
   /** "dyspec": deepest draft node below the root (default: no limit but the budget). */
   dyspecMaxDepth?: number;

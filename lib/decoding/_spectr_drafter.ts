@@ -22,7 +22,10 @@ import { kSeqSelect } from "./spectr.ts";
 export interface SpecTrOptions {
   /** "spectr": draft sequences k (default 4; 1 is Leviathan/Chen's speculative sampling). */
   draftSequences?: number;
-  /** "draft-chain", "spectr": draft tokens per sequence γ (default 4). */
+  /**
+   * "draft-chain", "spectr": draft tokens per sequence γ (default 4; for "spectr" with a
+   * `treeBudget`, ⌊treeBudget / draftSequences⌋, the trie holding at most kγ nodes).
+   */
   gamma?: number;
 }
 
@@ -42,7 +45,10 @@ export function spectrDrafter(ctx: DrafterContext<SpecTrOptions>): Drafter {
       { hint: "use a draft trained with the target's tokenizer" },
     );
   }
-  const k = options.draftSequences ?? 4, gamma = options.gamma ?? options.treeBudget ?? 4;
+  const k = options.draftSequences ?? 4;
+  // a tree budget sizes the trie: k sequences of γ tokens hold at most kγ nodes
+  const budget = options.treeBudget;
+  const gamma = options.gamma ?? (budget === undefined ? 4 : Math.max(1, Math.floor(budget / k)));
   for (const [name, v, min] of [["draftSequences", k, 1], ["gamma", gamma, 0]] as const) {
     if (!Number.isInteger(v) || v < min) {
       throw new TokenlabError(`speculativeGenerate: ${name} must be an integer ≥ ${min}, got ${v}`);

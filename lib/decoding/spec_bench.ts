@@ -290,6 +290,11 @@ export interface SpecBenchOptions {
   reps?: number;
   /** Seed of the run order (default 0). */
   orderSeed?: number;
+  /**
+   * Run plain decoding and every arm once on the first prompt, untimed, before the timed runs
+   * (default true; turn it off only when the model has just run the same kernels).
+   */
+  warmup?: boolean;
   /** Show a progress bar (lib/util/progress; default true). */
   progress?: boolean;
   /** Called after every timed run. */
@@ -522,8 +527,10 @@ export async function runSpecBench(
   const armRun = (a: SpecBenchArm, ids: number[]) =>
     speculativeGenerate(target, ids, { ...a.options, ...sampling } as SpeculativeOptions);
   // warm-up (pipelines, JIT, caches), discarded
-  await plainRun(prompts[0].ids);
-  for (const a of arms) await armRun(a, prompts[0].ids);
+  if (options.warmup ?? true) {
+    await plainRun(prompts[0].ids);
+    for (const a of arms) await armRun(a, prompts[0].ids);
+  }
   const total = prompts.length * (arms.length + 1) * reps;
   const bar = options.progress === false ? null : progressBar(total, {
     label: "spec-bench",

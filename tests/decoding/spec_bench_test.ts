@@ -181,3 +181,21 @@ Deno.test("runSpecBench: invalid inputs are refused with what to change", async 
   await rejects(runSpecBench(target, { ...base, maxNewTokens: 0 }), /maxNewTokens/);
   await rejects(runSpecBench(target, { ...base, reps: 0 }), /reps/);
 });
+
+Deno.test("runSpecBench: the untimed warm-up runs every arm once more, unless turned off", async () => {
+  const updates = async (warmup: boolean) => {
+    const adjacency = new AdjacencyTable({ vocabSize: target.config.vocabSize });
+    const arms = [{ label: "tr", options: { method: "token-recycling" as const, adjacency } }];
+    await runSpecBench(target, {
+      arms,
+      prompts: small.slice(0, 1),
+      maxNewTokens: 4,
+      warmup,
+      progress: false,
+    });
+    return adjacency.updates;
+  };
+  const off = await updates(false), on = await updates(true);
+  ok(off > 0);
+  ok(on > off, `warm-up ran the arm: ${on} table rows written vs ${off} without it`);
+});

@@ -17,6 +17,11 @@ export interface DraftRequest {
   context: number[];
   /** Deepest draft node wanted (tokens still to generate − 1). */
   maxDepth: number;
+  /**
+   * The target's cache (holds the context, without its last token except on the first step).
+   * Self-speculative drafters (DEL) append their drafts' lower-layer rows to it.
+   */
+  cache?: KvCache;
 }
 
 /** What a method's drafter factory is given by `speculativeGenerate`. */
@@ -46,6 +51,12 @@ export interface Drafter {
    * of the greedy walk / recursive rejection sampling; it must be lossless.
    */
   walk?(tree: DraftTree, options: RejectionWalkOptions): WalkResult;
+  /**
+   * The target's pass over the fed tree, in place of `target.forwardTree(fed, cache)`: the
+   * same logits and cache rows (DEL reuses its drafts' lower-layer keys and values), or, for a
+   * method that is not lossless (SkipDecode), its own partial pass.
+   */
+  verify?(fed: DraftTree, cache: KvCache): Promise<Float32Array>;
 }
 
 /** PLD: a chain copied from an earlier occurrence of the context's last n-gram. */

@@ -67,3 +67,5 @@ export * from "./awrs.ts";
 export * from "./arithmetic_coding.ts";
 export * from "./byte_probabilities.ts";
 export * from "./divergence.ts";
+export * from "./del.ts";
+export * from "./skipdecode.ts";

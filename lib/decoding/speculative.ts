@@ -50,6 +50,8 @@ export const SPECULATIVE_METHODS: readonly SpeculativeMethod[] = [
   "goose",
   "aded",
   "spectr",
+  "del",
+  "skipdecode",
 ];
 
 /** One verification step, as {@linkcode SpeculativeOptions.onStep} sees it. */
@@ -159,8 +161,11 @@ export interface SpeculativeResult {
  *
  * Methods: "pld" (prompt lookup: a chain copied from an earlier n-gram match), "token-recycling"
  * (a tree read from an adjacency table of the target's top-k successors), "draft-chain"
- * (Leviathan/Chen: γ tokens from a smaller `draft` model). "del" and
- * "skipdecode" are named but not implemented yet. "dyspec": a `draft` tree
+ * (Leviathan/Chen: γ tokens from a smaller `draft` model). "del": self-speculation from the
+ * target's own early exit, the exit layer and γ chosen each round from per-layer shadow-token
+ * acceptance (P83; one shared cache, layers above the exit verified from the drafts' streams).
+ * "skipdecode" is NOT lossless: each token runs only the top k(t) layers of a model trained
+ * with that schedule (P31; τ = 1, the layers run are reported). "dyspec": a `draft` tree
  * grown by a max-heap on path draft probability, siblings sampled without replacement (P56).
  * "spectr": `draftSequences` i.i.d. `draft` sequences verified by K-SEQ selection (P71).
  *
@@ -242,7 +247,7 @@ export async function speculativeGenerate(
   };
   for (;;) {
     const left = max - (ids.length - prompt.length);
-    const proposed = await drafter.propose({ context: ids, maxDepth: left - 1 });
+    const proposed = await drafter.propose({ context: ids, maxDepth: left - 1, cache });
     // the first step's root (the prompt's last token) is already in the cache: feed its subtree
     const fed = contextRow ? dropRoot(proposed) : proposed;
     const start = contextRow ? -1 : 0;
@@ -258,7 +263,9 @@ export async function speculativeGenerate(
         );
       result = { path: [], next, accepted: 0 };
     } else {
-      logits = await target.forwardTree(fed, cache);
+      logits = drafter.verify
+        ? await drafter.verify(fed, cache)
+        : await target.forwardTree(fed, cache);
       stats.targetCalls++;
       result = walk(fed, logits, start);
       cache.acceptTreePath(fed.parents, result.path);

@@ -158,8 +158,11 @@ export class TinyLM {
     return this.#run(batch, true);
   }
 
-  /** The logits of one sequence, [ids.length × vocab] (same math as the forward of training). */
-  logits(ids: ArrayLike<number>): FloatArray {
+  /**
+   * The logits of one sequence, [ids.length × vocab] (same math as the forward of training);
+   * `options.skipLayers` skips each token's lowest layers as in `TrainBatch.skipLayers`.
+   */
+  logits(ids: ArrayLike<number>, options: { skipLayers?: ArrayLike<number> } = {}): FloatArray {
     const n = ids.length;
     const batch: TrainBatch = {
       inputs: Int32Array.from(ids),
@@ -167,6 +170,7 @@ export class TinyLM {
       batchSize: 1,
       seqLen: n,
     };
+    if (options.skipLayers) batch.skipLayers = Int32Array.from(options.skipLayers);
     let out: FloatArray = this.#make(0);
     this.#run(batch, false, (z) => (out = z.slice()));
     return out;

@@ -25,6 +25,8 @@ export interface PdaState {
   mask?: Uint32Array;
   /** For local states: the context-independent part of the mask, once computed. */
   local?: LocalMask;
+  /** Local walks of trie subtrees entered into this state (by the subtree's root node). */
+  below?: Map<number, SubtreeWalk>;
   /** The kernel grouped by stack, once computed (see `Pda.groups`). */
   groups?: Array<{ stack: number; local: PdaState }>;
 }
@@ -42,6 +44,15 @@ export interface LocalMask {
   /** First bytes after an escape, and per byte the trie nodes (children of escapes) with it. */
   firstBytes: Uint8Array;
   byFirst: Int32Array[];
+}
+
+/**
+ * A local walk of one trie subtree whose root's byte led into the state: the tokens accepted
+ * without leaving the rule, and the nodes where the rule ends (after their byte).
+ */
+export interface SubtreeWalk {
+  ids: Int32Array;
+  escapes: Int32Array;
 }
 
 const NONE: number[] = []; // the shared empty edge list (never written)
@@ -74,8 +85,12 @@ export class Pda {
   readonly initial: PdaState;
 
   constructor(ir: GrammarIr) {
-    const names = [...ir.rules.keys()];
+    // structurally identical rules (per-site copies of a string rule, a pattern used twice)
+    // are built once, so their states, and the masks cached on them, are shared
+    const canon = canonicalRules(ir);
+    const names = [...ir.rules.keys()].filter((n) => canon.get(n) === n);
     const index = new Map(names.map((n, i) => [n, i]));
+    for (const [n, c] of canon) if (n !== c) index.set(n, index.get(c)!);
     for (const [n, e] of ir.rules) if (n !== ir.root && inlinable(e)) this.#inline.add(n);
     for (let r = 0; r < names.length; r++) {
       this.#ruleStart.push(this.#node());
@@ -430,17 +445,20 @@ export class Pda {
       g.push(n + BOTTOM * N);
     }
     const out: Array<{ stack: number; local: PdaState }> = [];
-    for (const [stack, kernel] of by) {
-      const key = kernel.join(",");
-      let local = this.#locals.get(key);
-      if (!local) {
-        local = { kernel, accepting: false, escaped: false, next: new Array(256) };
-        this.#locals.set(key, local);
-      }
-      out.push({ stack, local });
-    }
+    for (const [stack, kernel] of by) out.push({ stack, local: this.localOf(kernel) });
     st.groups = out;
     return out;
+  }
+
+  /** The interned local state of kernel entries over the bottom marker (sorted). */
+  localOf(kernel: number[]): PdaState {
+    const key = kernel.join(",");
+    let local = this.#locals.get(key);
+    if (!local) {
+      local = { kernel, accepting: false, escaped: false, next: new Array(256) };
+      this.#locals.set(key, local);
+    }
+    return local;
   }
 
   /** The state after popping stack s (s ≠ 0): where a finished rule returns to. */
@@ -476,6 +494,56 @@ export class Pda {
     let cur: PdaState | null = st;
     for (let i = 0; i < bytes.length && cur; i++) cur = this.step(cur, bytes[i]);
     return cur;
+  }
+}
+
+// Rule name → the first rule with the same body (refs compared through the mapping, to a fixed
+// point: rules calling identical rules become identical).
+function canonicalRules(ir: GrammarIr): Map<string, string> {
+  // each body serialised once with its calls as placeholders; rounds only relabel the calls
+  const shapes = new Map<string, { shape: string; refs: string[] }>();
+  for (const [n, e] of ir.rules) {
+    const refs: string[] = [];
+    shapes.set(n, { shape: exprShape(e, refs), refs });
+  }
+  let canon = new Map<string, string>([...ir.rules.keys()].map((n) => [n, n]));
+  for (let round = 0; round < 16; round++) {
+    const byKey = new Map<string, string>();
+    const next = new Map<string, string>();
+    let changed = false;
+    for (const [n, { shape, refs }] of shapes) {
+      const k = refs.length === 0
+        ? shape
+        : `${shape}|${refs.map((r) => canon.get(r) ?? `?${r}`).join("|")}`;
+      let c = byKey.get(k);
+      if (c === undefined || n === ir.root) {
+        if (c === undefined) byKey.set(k, n);
+        c = n;
+      }
+      next.set(n, c);
+      if (canon.get(n) !== c) changed = true;
+    }
+    canon = next;
+    if (!changed) break;
+  }
+  return canon;
+}
+
+function exprShape(e: Expr, refs: string[]): string {
+  switch (e.k) {
+    case "bytes":
+      return `b${e.b.join(".")}`;
+    case "cls":
+      return `c${e.r.map(([a, b]) => `${a}-${b}`).join(".")}`;
+    case "seq":
+      return `s(${e.items.map((x) => exprShape(x, refs)).join(",")})`;
+    case "alt":
+      return `a(${e.items.map((x) => exprShape(x, refs)).join(",")})`;
+    case "rep":
+      return `r${e.min}:${e.max}(${exprShape(e.item, refs)})`;
+    case "ref":
+      refs.push(e.name);
+      return "@";
   }
 }
 

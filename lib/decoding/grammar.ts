@@ -30,7 +30,7 @@
 
 import type { Tokenizer } from "../tokenizers/tokenizer.ts";
 import { TokenlabError } from "../util/errors.ts";
-import { type LocalMask, Pda, type PdaState } from "./_automaton.ts";
+import { type LocalMask, Pda, type PdaState, type SubtreeWalk } from "./_automaton.ts";
 import { parseEbnf } from "./_ebnf.ts";
 import type { GrammarIr } from "./_grammar_ir.ts";
 import { schemaToIr } from "./_json_schema.ts";
@@ -72,6 +72,13 @@ const STOP_NAMES = [
 ];
 const MASK_CACHE_BYTES = 64 * 1024 * 1024;
 const warned = new Set<string>();
+
+function setIds(words: Uint32Array, ids: Int32Array): void {
+  for (let x = 0; x < ids.length; x++) {
+    const id = ids[x];
+    words[id >>> 5] |= 1 << (id & 31);
+  }
+}
 
 function popcount(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
@@ -206,22 +213,51 @@ export class CompiledGrammar {
   // the rule can end inside a token (an escape), the tokens ending there are listed and the
   // children of the escape node are grouped by their byte for the run-time continuation.
   #localMask(local: PdaState): LocalMask {
+    // A token is accepted from a set of configurations iff from one of them, so a kernel of
+    // several nodes is the union of its nodes' masks: each node is walked once per grammar
+    // and shared by every local state it appears in (a property-name position and an "any
+    // other key" string loop, met under every subset of properties seen, walk the vocabulary
+    // once instead of once per subset).
+    if (local.kernel.length > 1) return this.#unionMask(local.kernel);
     const t = this.#trie;
     const words = new Uint32Array((this.idSpace + 31) >>> 5);
     const escapes: number[] = [];
-    this.#walk(local, -1, words, escapes);
+    // the first byte from here, then the subtree below it from the state it leads to: that
+    // part is cached on the state (states after one byte are shared: "any string" after
+    // every property-name prefix is the same state), so the vocabulary is walked once per state
+    const { byte, end } = t;
+    const pda = this.#pda;
+    for (let c = 0; c < byte.length; c = end[c]) {
+      let ns = local.next[byte[c]];
+      if (ns === undefined) ns = pda.step(local, byte[c]);
+      if (!ns) continue;
+      const r = this.#below(ns, c);
+      setIds(words, r.ids);
+      for (let x = 0; x < r.escapes.length; x++) escapes.push(r.escapes[x]);
+    }
     const endIds: number[] = [];
-    const groups = new Map<number, number[]>();
+    const groups = new Map<number, Set<number>>();
     for (const i of escapes) {
       for (let q = t.tokStart[i]; q < t.tokStart[i + 1]; q++) endIds.push(t.tokIds[q]);
       for (let j = i + 1; j < t.end[i]; j = t.end[j]) {
         let g = groups.get(t.byte[j]);
-        if (!g) groups.set(t.byte[j], g = []);
-        g.push(j);
+        if (!g) groups.set(t.byte[j], g = new Set());
+        g.add(j);
       }
     }
+    return this.#finishLocal(words, endIds, groups);
+  }
+
+  // The adaptive form of a local mask: the accepted bitset, or its id list when shorter.
+  #finishLocal(
+    words: Uint32Array,
+    endIds: number[],
+    groups: Map<number, Set<number>>,
+  ): LocalMask {
     const firstBytes = [...groups.keys()].sort((a, b) => a - b);
-    const byFirst = firstBytes.map((b) => Int32Array.from(groups.get(b)!));
+    const byFirst = firstBytes.map((b) =>
+      Int32Array.from([...groups.get(b)!].sort((x, y) => x - y))
+    );
     let count = 0;
     for (const w of words) count += popcount(w);
     let acceptedList: Int32Array | null = null;
@@ -243,10 +279,57 @@ export class CompiledGrammar {
     };
   }
 
-  // Walks the trie below node `root` (-1: the whole trie) from state `st`, setting the bits of
-  // tokens that stay alive; with `escapes`, a local walk: only tokens alive without popping
-  // past the bottom are set, and the nodes where a pop past the bottom happens are collected.
-  #walk(st: PdaState, root: number, words: Uint32Array, escapes: number[] | null): void {
+  // The local walk of trie node c's subtree, c's byte already consumed into `ns`: tokens
+  // alive without leaving the rule, and the nodes where the rule ends (cached on ns).
+  #below(ns: PdaState, c: number): SubtreeWalk {
+    const memo = ns.below ?? (ns.below = new Map());
+    const hit = memo.get(c);
+    if (hit) return hit;
+    const t = this.#trie;
+    const ids: number[] = [], escapes: number[] = [];
+    if (ns.escaped) escapes.push(c);
+    if (ns.kernel.length > 0) {
+      for (let q = t.tokStart[c], e = t.tokStart[c + 1]; q < e; q++) ids.push(t.tokIds[q]);
+      if (t.end[c] > c + 1) this.#walk(ns, c, null, escapes, ids);
+    }
+    const r = { ids: Int32Array.from(ids), escapes: Int32Array.from(escapes) };
+    memo.set(c, r);
+    return r;
+  }
+
+  #unionMask(kernel: number[]): LocalMask {
+    const pda = this.#pda;
+    const parts = kernel.map((k) => {
+      const single = pda.localOf([k]);
+      return single.local ?? (single.local = this.#localMask(single));
+    });
+    const words = new Uint32Array((this.idSpace + 31) >>> 5);
+    const endIds = new Set<number>();
+    const groups = new Map<number, Set<number>>();
+    for (const p of parts) {
+      if (p.accepted) { for (let w = 0; w < words.length; w++) words[w] |= p.accepted[w]; }
+      else for (const id of p.acceptedList!) words[id >>> 5] |= 1 << (id & 31);
+      for (const id of p.endIds) endIds.add(id);
+      p.firstBytes.forEach((b, k) => {
+        let g = groups.get(b);
+        if (!g) groups.set(b, g = new Set());
+        for (const j of p.byFirst[k]) g.add(j);
+      });
+    }
+    return this.#finishLocal(words, [...endIds], groups);
+  }
+
+  // Walks the trie below node `root` (-1: the whole trie) from state `st`, marking the tokens
+  // that stay alive (bits in `words`, or ids pushed to `list`); with `escapes`, a local walk:
+  // only tokens alive without popping past the bottom are marked, and the nodes where a pop
+  // past the bottom happens are collected.
+  #walk(
+    st: PdaState,
+    root: number,
+    words: Uint32Array | null,
+    escapes: number[] | null,
+    list?: number[],
+  ): void {
     const t = this.#trie;
     const pda = this.#pda;
     const { byte, depth, end, tokStart, tokIds } = t;
@@ -272,10 +355,12 @@ export class CompiledGrammar {
         }
       }
       at[depth[i]] = ns;
-      for (let j = tokStart[i], e = tokStart[i + 1]; j < e; j++) {
-        const id = tokIds[j];
-        words[id >>> 5] |= 1 << (id & 31);
-      }
+      if (words) {
+        for (let j = tokStart[i], e = tokStart[i + 1]; j < e; j++) {
+          const id = tokIds[j];
+          words[id >>> 5] |= 1 << (id & 31);
+        }
+      } else for (let j = tokStart[i], e = tokStart[i + 1]; j < e; j++) list!.push(tokIds[j]);
       i++;
     }
   }

@@ -51,6 +51,15 @@ function formatOk(f: string, v: string): boolean {
   switch (f) {
     case "date":
       return date(v);
+    case "date-time": {
+      // RFC 3339: full-date "T" hh:mm:ss[.frac] (Z | ±hh:mm); a leap second allowed as :60
+      const m = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/
+        .exec(v);
+      if (!m || !date(m[1])) return false;
+      const [h, mi, s] = [Number(m[2]), Number(m[3]), Number(m[4])];
+      if (h > 23 || mi > 59 || s > 60) return false;
+      return m[7] === undefined || (Number(m[7]) <= 23 && Number(m[8]) <= 59);
+    }
     case "uuid":
       return v.length === 36 &&
         [...v].every((c, i) =>

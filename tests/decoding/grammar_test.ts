@@ -639,3 +639,58 @@ Deno.test("minProperties/maxProperties and dependentRequired: every order of eve
     "#: minProperties/maxProperties (with additional or untracked properties)",
   ]);
 });
+
+// The caches shared between states (per trie node, per state after one byte, per NFA node of a
+// kernel, duplicate rules merged): masks on the fixture schemas with llama3 equal the naive
+// scan on states reached by different paths (documents of one schema in several property
+// orders, so the same positions come under different stacks and subsets), after rollback
+// (masks served from the caches filled by later states) and after reset.
+Deno.test("shared mask caches: exact on states reached by different paths, after rollback and reset (llama3, fixture schemas)", async () => {
+  const tok = await loadPretrained("llama3");
+  const cases = JSON.parse(
+    await Deno.readTextFile(new URL("../fixtures/grammar/schemas.json", import.meta.url)),
+  ) as Array<{ name: string; schema: Record<string, unknown>; docs: string[] }>;
+  const rng = new Rng(78);
+  let checked = 0;
+  for (
+    const c of cases.filter((x) => ["github_issue", "k8s_pod", "ci_workflow"].includes(x.name))
+  ) {
+    const g = compileGrammar({ jsonSchema: c.schema }, tok, { warn: false });
+    // the same documents with their top-level properties reversed: other paths to the
+    // same nested positions
+    const docs = [...c.docs];
+    for (const d of c.docs) {
+      const v = JSON.parse(d);
+      docs.push(JSON.stringify(Object.fromEntries(Object.entries(v).reverse()), null, 1));
+    }
+    for (const doc of docs) {
+      deepEqual(validate(c.schema, JSON.parse(doc)), [], `${c.name}: fixture is valid`);
+      const m = g.matcher();
+      const ids = tok.encode(doc);
+      const masks: Uint32Array[] = [];
+      for (const [k, id] of ids.entries()) {
+        masks.push(m.mask());
+        if (rng.int(12) === 0) {
+          deepEqual(masks[k], naiveMask(m, g.idSpace), `${c.name} token ${k}: mask vs naive`);
+          checked++;
+        }
+        ok(bit(masks[k], id), `${c.name}: token ${k} of a valid document not in the mask`);
+        ok(m.accept(id));
+      }
+      ok(m.canTerminate(), c.name);
+      // rollback to random points: the mask is the one met on the way, and naive-exact
+      for (let r = 0; r < 3; r++) {
+        m.rollback(rng.int(m.length + 1));
+        deepEqual(m.mask(), masks[m.length], `${c.name}: after rollback to ${m.length}`);
+        deepEqual(m.mask(), naiveMask(m, g.idSpace), `${c.name}: naive after rollback`);
+        checked++;
+        while (m.length < ids.length) ok(m.accept(ids[m.length]));
+      }
+      m.reset();
+      deepEqual(m.mask(), masks[0], `${c.name}: after reset`);
+      deepEqual(m.mask(), naiveMask(m, g.idSpace), `${c.name}: naive after reset`);
+      checked++;
+    }
+  }
+  ok(checked >= 60, `only ${checked} masks checked`);
+});

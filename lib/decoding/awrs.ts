@@ -82,56 +82,92 @@ function uniform(seed: number, round: number, row: number, counter: number): num
 }
 
 /**
- * The tokens of positive probability in a seeded Gumbel-top-k order, produced lazily: the
- * first few by linear scans (a walk usually stops there), the rest by one sort.
+ * The tokens of positive probability in a seeded Gumbel-top-k order (larger key first, lower
+ * id on ties), produced lazily: the top two by one scan (most walks stop there), the rest
+ * from a binary heap built on demand (a deep walk pays O(log V) per token, not a sort).
  */
 class GumbelOrder {
   #keys: Float64Array;
-  #taken: Uint8Array;
-  #sorted: number[] | null = null;
+  #first: number[] = [];
   #pos = 0;
-  #scans = 0;
+  #heap: Int32Array | null = null;
+  #size = 0;
+  #scanned = false;
 
   constructor(p: ArrayLike<number>, skip: (t: number) => boolean, at: (t: number) => number) {
+    // the Gumbel key log p − log(−log u), kept as the monotone −(−log u) / p (one log per
+    // token; an exponential race, the same order), floored so that every p > 0 stays finite
     this.#keys = new Float64Array(p.length);
-    this.#taken = new Uint8Array(p.length);
     for (let t = 0; t < p.length; t++) {
       this.#keys[t] = p[t] > 0 && !skip(t)
-        ? Math.log(p[t]) - Math.log(-Math.log(at(t)))
+        ? Math.max(Math.log(at(t)) / p[t], -Number.MAX_VALUE)
         : -Infinity;
     }
   }
 
   /** The next token of the order, or −1 when every token of positive probability was given. */
   next(): number {
-    if (this.#sorted) return this.#pos < this.#sorted.length ? this.#sorted[this.#pos++] : -1;
-    if (this.#scans >= 8) {
-      const rest: number[] = [];
-      for (let t = 0; t < this.#keys.length; t++) {
-        if (!this.#taken[t] && this.#keys[t] > -Infinity) rest.push(t);
-      }
-      const k = this.#keys;
-      this.#sorted = rest.sort((a, b) => k[b] - k[a] || a - b);
-      this.#pos = 0;
-      return this.next();
-    }
-    this.#scans++;
-    let best = -1, top = -Infinity;
-    for (let t = 0; t < this.#keys.length; t++) {
-      if (!this.#taken[t] && this.#keys[t] > top) [best, top] = [t, this.#keys[t]];
-    }
-    if (best >= 0) this.#taken[best] = 1;
-    return best;
+    const t = this.peek();
+    if (t < 0) return t;
+    if (this.#pos < this.#first.length) this.#pos++;
+    else this.#pop();
+    return t;
   }
 
   /** The token `next()` would give, without taking it. */
   peek(): number {
-    if (this.#sorted) return this.#pos < this.#sorted.length ? this.#sorted[this.#pos] : -1;
-    let best = -1, top = -Infinity;
-    for (let t = 0; t < this.#keys.length; t++) {
-      if (!this.#taken[t] && this.#keys[t] > top) [best, top] = [t, this.#keys[t]];
+    if (!this.#scanned) this.#scan();
+    if (this.#pos < this.#first.length) return this.#first[this.#pos];
+    if (!this.#heap) this.#build();
+    return this.#size > 0 ? this.#heap![0] : -1;
+  }
+
+  #scan(): void {
+    const k = this.#keys;
+    let b1 = -1, b2 = -1;
+    for (let t = 0; t < k.length; t++) {
+      if (!(k[t] > -Infinity)) continue;
+      if (b1 < 0 || k[t] > k[b1]) [b1, b2] = [t, b1];
+      else if (b2 < 0 || k[t] > k[b2]) b2 = t;
     }
-    return best;
+    this.#first = [b1, b2].filter((t) => t >= 0);
+    this.#scanned = true;
+  }
+
+  /** Whether token a comes before token b. */
+  #before(a: number, b: number): boolean {
+    const k = this.#keys;
+    return k[a] > k[b] || (k[a] === k[b] && a < b);
+  }
+
+  #build(): void {
+    const k = this.#keys, h = new Int32Array(k.length);
+    let n = 0;
+    for (let t = 0; t < k.length; t++) {
+      if (k[t] > -Infinity && t !== this.#first[0] && t !== this.#first[1]) h[n++] = t;
+    }
+    this.#heap = h;
+    this.#size = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.#down(i);
+  }
+
+  #pop(): void {
+    const h = this.#heap!;
+    h[0] = h[--this.#size];
+    this.#down(0);
+  }
+
+  #down(i: number): void {
+    const h = this.#heap!, n = this.#size;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < n && this.#before(h[l], h[m])) m = l;
+      if (r < n && this.#before(h[r], h[m])) m = r;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m], h[i]];
+      i = m;
+    }
   }
 }
 

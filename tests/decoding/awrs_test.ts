@@ -165,7 +165,7 @@ Deno.test("awrsSample on tiny-target's first JSON step: masked distribution and 
   ok(Z > 0.001 && Z < 0.9, `Z = ${Z}`);
   const counts = new Array(V).fill(0);
   let sw = 0, sw2 = 0, evals = 0;
-  const n = 3000;
+  const n = 2000;
   for (let i = 0; i < n; i++) {
     const d = awrsSample(p, { accept, seed: 11, counter: i });
     ok(allowed.has(d.token));

@@ -10,7 +10,7 @@
  * - `tiny-target-skipdecode`: SkipDecode's schedule — per window a random prompt length, the
  *   prompt runs every layer, then the top k(t) layers with k falling from kMax to kMin.
  *
- * Scaled down against the papers: a 4-layer 3.2 M-parameter model continued for a few hundred
+ * Scaled down against the papers: a 4-layer 1.8 M-parameter model continued for a few hundred
  * steps of 4 × 64 tokens from an ordinarily trained checkpoint (LayerSkip continues
  * pre-training Llama for billions of tokens; SkipDecode fine-tunes OPT-1.3B/6.7B).
  *

@@ -165,6 +165,15 @@ export function delDrafter(ctx: DrafterContext<DelOptions>): Drafter {
     observe(fed, logits, accepted) {
       const r = round!;
       round = null;
+      if (fed.ids.length) {
+        const gamma = r.rootInCache ? fed.ids.length : fed.ids.length - 1;
+        o.delLog?.push({
+          exitLayer: r.exitLayer,
+          gamma,
+          accepted: accepted.length,
+          layerCost: (L - r.exitLayer - 1) + (gamma + 1) * (r.exitLayer + 1),
+        });
+      }
       if (!fed.ids.length || !r.upper.length) return Promise.resolve();
       // verified positions: the accepted path's rows (node 0 first; the first round's row
       // of the root is the prefill's, which has no per-layer streams)

@@ -220,6 +220,21 @@ export class ExitAcceptanceTracker {
   }
 }
 
+/** One DEL round, as {@linkcode DelOptions.delLog} records it. */
+export interface DelRound {
+  /** Exit layer ℓ drafted from. */
+  exitLayer: number;
+  /** Drafts fed for verification γ (after dynamic draft exiting). */
+  gamma: number;
+  /** Drafts accepted. */
+  accepted: number;
+  /**
+   * Layers evaluated by DEL's cost model, (L − ℓ − 1) + (γ + 1)(ℓ + 1): γ + 1 tokens through
+   * layers 0..ℓ, one batched pass through the rest.
+   */
+  layerCost: number;
+}
+
 /** Options of `speculativeGenerate` for method "del". */
 export interface DelOptions {
   /**
@@ -235,6 +250,11 @@ export interface DelOptions {
   delExitLayer?: number;
   /** "del": a static draft length (with `delExitLayer`). */
   delGamma?: number;
+  /**
+   * "del": filled with one entry per verification round (exit layer, drafts fed, drafts
+   * accepted): the research log behind DEL's cost model.
+   */
+  delLog?: DelRound[];
   /**
    * "del": dynamic draft exiting — stop a round's drafting when a draft's exit confidence
    * (its softmax probability) falls below the midpoint of the mean confidences of matched and

@@ -1,5 +1,10 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { ExitAcceptanceTracker, exitTpl, exitTplSurface } from "../../lib/decoding/del.ts";
+import {
+  type DelRound,
+  ExitAcceptanceTracker,
+  exitTpl,
+  exitTplSurface,
+} from "../../lib/decoding/del.ts";
 import { speculativeGenerate, type SpeculativeOptions } from "../../lib/decoding/speculative.ts";
 import { samplingProbabilities } from "../../kernels/mod.ts";
 import {
@@ -204,4 +209,22 @@ Deno.test("del at temperature 1, vocabulary 6: three-token outputs follow the ex
   ok(chi < critical, `chi-square ${chi.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
   const rate = accepted / drafted;
   ok(rate > 0.05 && rate < 0.95, `acceptance ${rate.toFixed(2)}: both branches exercised`);
+});
+
+Deno.test("del: the round log agrees with the loop's statistics and DEL's cost model", async () => {
+  const log: DelRound[] = [];
+  const r = await speculativeGenerate(target, PROMPTS[1], {
+    method: "del",
+    delExitLayer: 1,
+    delGamma: 3,
+    delLog: log,
+    maxNewTokens: 20,
+  });
+  equal(log.length, r.stats.acceptedLengths.length);
+  equal(log.reduce((a, x) => a + x.accepted, 0), r.stats.acceptedDrafts);
+  equal(log.reduce((a, x) => a + x.gamma, 0), r.stats.draftedNodes);
+  for (const x of log) {
+    ok(x.gamma <= 3 && x.exitLayer === 1);
+    equal(x.layerCost, 4 - 2 + (x.gamma + 1) * 2);
+  }
 });

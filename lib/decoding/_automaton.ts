@@ -73,6 +73,9 @@ export class Pda {
   #tail: Uint8Array = new Uint8Array(0);
   #nodeCount = 0;
   #inline = new Set<string>();
+  #leafShape: Array<string | null> = [];
+  #nodeRule: Int32Array = new Int32Array(0);
+  #built: number[] = [];
   // persistent stack: id 0 = empty, id 1 = the bottom marker of local (context-free) walks
   #retOf: number[] = [0, -1];
   #parentOf: number[] = [0, -1];
@@ -87,7 +90,7 @@ export class Pda {
   constructor(ir: GrammarIr) {
     // structurally identical rules (per-site copies of a string rule, a pattern used twice)
     // are built once, so their states, and the masks cached on them, are shared
-    const canon = canonicalRules(ir);
+    const { canon, shapes } = canonicalRules(ir);
     const names = [...ir.rules.keys()].filter((n) => canon.get(n) === n);
     const index = new Map(names.map((n, i) => [n, i]));
     for (const [n, c] of canon) if (n !== c) index.set(n, index.get(c)!);
@@ -96,10 +99,25 @@ export class Pda {
       this.#ruleStart.push(this.#node());
       this.#ruleEndNode.push(this.#node());
     }
+    const built: number[] = [];
     for (let r = 0; r < names.length; r++) {
       this.#ruleEnd[this.#ruleEndNode[r]] = r;
+      built.push(this.#nodeCount);
       this.#build(ir.rules.get(names[r])!, this.#ruleStart[r], this.#ruleEndNode[r], index, ir);
     }
+    built.push(this.#nodeCount);
+    // where each node of a rule that calls nothing sits in its rule (see leafKey)
+    this.#leafShape = names.map((n) => {
+      const sh = shapes.get(n)!;
+      return sh.refs.length === 0 ? sh.shape : null;
+    });
+    this.#nodeRule = new Int32Array(this.#nodeCount).fill(-1);
+    for (let r = 0; r < names.length; r++) {
+      this.#nodeRule[this.#ruleStart[r]] = r;
+      this.#nodeRule[this.#ruleEndNode[r]] = r;
+      for (let n = built[r]; n < built[r + 1]; n++) this.#nodeRule[n] = r;
+    }
+    this.#built = built;
     for (let n = 0; n < this.#nodeCount; n++) this.#ruleEnd[n] ??= -1;
     checkLeftRecursion(this, names, ir);
     const root = index.get(ir.root);
@@ -450,6 +468,25 @@ export class Pda {
     return out;
   }
 
+  /**
+   * A key naming node n across grammars when its rule calls no other rule: the rule's body and
+   * the node's place in the rule's construction (deterministic for a body), so a local walk
+   * from it is the same in every grammar; null for other nodes.
+   */
+  leafKey(k: number): string | null {
+    const n = k % this.#nodeCount;
+    const r = this.#nodeRule[n];
+    if (r < 0) return null;
+    const shape = this.#leafShape[r];
+    if (shape === null) return null;
+    const place = n === this.#ruleStart[r]
+      ? "S"
+      : n === this.#ruleEndNode[r]
+      ? "E"
+      : String(n - this.#built[r]);
+    return `${place}\u0000${shape}`;
+  }
+
   /** The interned local state of kernel entries over the bottom marker (sorted). */
   localOf(kernel: number[]): PdaState {
     const key = kernel.join(",");
@@ -499,7 +536,9 @@ export class Pda {
 
 // Rule name → the first rule with the same body (refs compared through the mapping, to a fixed
 // point: rules calling identical rules become identical).
-function canonicalRules(ir: GrammarIr): Map<string, string> {
+function canonicalRules(
+  ir: GrammarIr,
+): { canon: Map<string, string>; shapes: Map<string, { shape: string; refs: string[] }> } {
   // each body serialised once with its calls as placeholders; rounds only relabel the calls
   const shapes = new Map<string, { shape: string; refs: string[] }>();
   for (const [n, e] of ir.rules) {
@@ -526,7 +565,7 @@ function canonicalRules(ir: GrammarIr): Map<string, string> {
     canon = next;
     if (!changed) break;
   }
-  return canon;
+  return { canon, shapes };
 }
 
 function exprShape(e: Expr, refs: string[]): string {

@@ -72,18 +72,15 @@ const STOP_NAMES = [
 ];
 const MASK_CACHE_BYTES = 64 * 1024 * 1024;
 const warned = new Set<string>();
+// Local masks of nodes of rules that call nothing, shared by every grammar of a tokenizer
+// (keyed by the rule's body and the node's place in it; see `Pda.leafKey`).
+const sharedLeaf = new WeakMap<VocabTrie, Map<string, LocalMask>>();
 
 function setIds(words: Uint32Array, ids: Int32Array): void {
   for (let x = 0; x < ids.length; x++) {
     const id = ids[x];
     words[id >>> 5] |= 1 << (id & 31);
   }
-}
-
-function popcount(x: number): number {
-  x = x - ((x >>> 1) & 0x55555555);
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /**
@@ -219,8 +216,16 @@ export class CompiledGrammar {
     // other key" string loop, met under every subset of properties seen, walk the vocabulary
     // once instead of once per subset).
     if (local.kernel.length > 1) return this.#unionMask(local.kernel);
+    // a node of a rule that calls nothing (JSON strings, numbers, patterns) walks the same
+    // way in every grammar with that rule: shared per tokenizer
+    const key = this.#pda.leafKey(local.kernel[0]);
+    let store = sharedLeaf.get(this.#trie);
+    if (!store) sharedLeaf.set(this.#trie, store = new Map());
+    let shared = key === null ? undefined : store.get(key);
+    if (shared) return shared;
     const t = this.#trie;
-    const words = new Uint32Array((this.idSpace + 31) >>> 5);
+    const parts: Int32Array[] = [];
+    let total = 0;
     const escapes: number[] = [];
     // the first byte from here, then the subtree below it from the state it leads to: that
     // part is cached on the state (states after one byte are shared: "any string" after
@@ -232,7 +237,7 @@ export class CompiledGrammar {
       if (ns === undefined) ns = pda.step(local, byte[c]);
       if (!ns) continue;
       const r = this.#below(ns, c);
-      setIds(words, r.ids);
+      if (r.ids.length) parts.push(r.ids), total += r.ids.length;
       for (let x = 0; x < r.escapes.length; x++) escapes.push(r.escapes[x]);
     }
     const endIds: number[] = [];
@@ -245,30 +250,62 @@ export class CompiledGrammar {
         g.add(j);
       }
     }
-    return this.#finishLocal(words, endIds, groups);
+    shared = this.#finishLocal(parts, total, null, endIds, groups);
+    if (key !== null) store.set(key, shared);
+    return shared;
   }
 
-  // The adaptive form of a local mask: the accepted bitset, or its id list when shorter.
+  #unionMask(kernel: number[]): LocalMask {
+    const pda = this.#pda;
+    const ps = kernel.map((k) => {
+      const single = pda.localOf([k]);
+      return single.local ?? (single.local = this.#localMask(single));
+    });
+    const nWords = (this.idSpace + 31) >>> 5;
+    const lists: Int32Array[] = [];
+    let total = 0;
+    let words: Uint32Array | null = null;
+    const endIds = new Set<number>();
+    const groups = new Map<number, Set<number>>();
+    for (const p of ps) {
+      if (p.accepted) {
+        if (!words) words = p.accepted.slice();
+        else for (let w = 0; w < nWords; w++) words[w] |= p.accepted[w];
+      } else if (p.acceptedList!.length) {
+        lists.push(p.acceptedList!), total += p.acceptedList!.length;
+      }
+      for (const id of p.endIds) endIds.add(id);
+      p.firstBytes.forEach((b, k) => {
+        let g = groups.get(b);
+        if (!g) groups.set(b, g = new Set());
+        for (const j of p.byFirst[k]) g.add(j);
+      });
+    }
+    return this.#finishLocal(lists, total, words, [...endIds], groups);
+  }
+
+  // The adaptive form of a local mask: the accepted ids (the lists, and the bitset if any) as
+  // a bitset, or as an id list when that is shorter.
   #finishLocal(
-    words: Uint32Array,
+    lists: Int32Array[],
+    total: number,
+    words: Uint32Array | null,
     endIds: number[],
     groups: Map<number, Set<number>>,
   ): LocalMask {
+    const nWords = (this.idSpace + 31) >>> 5;
     const firstBytes = [...groups.keys()].sort((a, b) => a - b);
     const byFirst = firstBytes.map((b) =>
       Int32Array.from([...groups.get(b)!].sort((x, y) => x - y))
     );
-    let count = 0;
-    for (const w of words) count += popcount(w);
     let acceptedList: Int32Array | null = null;
-    if (count < words.length) {
-      acceptedList = new Int32Array(count);
+    if (!words && total < nWords) {
+      acceptedList = new Int32Array(total);
       let k = 0;
-      for (let w = 0; w < words.length; w++) {
-        for (let x = words[w]; x !== 0; x &= x - 1) {
-          acceptedList[k++] = (w << 5) | (31 - Math.clz32(x & -x));
-        }
-      }
+      for (const l of lists) acceptedList.set(l, k), k += l.length;
+    } else {
+      words ??= new Uint32Array(nWords);
+      for (const l of lists) setIds(words, l);
     }
     return {
       accepted: acceptedList ? null : words,
@@ -295,28 +332,6 @@ export class CompiledGrammar {
     const r = { ids: Int32Array.from(ids), escapes: Int32Array.from(escapes) };
     memo.set(c, r);
     return r;
-  }
-
-  #unionMask(kernel: number[]): LocalMask {
-    const pda = this.#pda;
-    const parts = kernel.map((k) => {
-      const single = pda.localOf([k]);
-      return single.local ?? (single.local = this.#localMask(single));
-    });
-    const words = new Uint32Array((this.idSpace + 31) >>> 5);
-    const endIds = new Set<number>();
-    const groups = new Map<number, Set<number>>();
-    for (const p of parts) {
-      if (p.accepted) { for (let w = 0; w < words.length; w++) words[w] |= p.accepted[w]; }
-      else for (const id of p.acceptedList!) words[id >>> 5] |= 1 << (id & 31);
-      for (const id of p.endIds) endIds.add(id);
-      p.firstBytes.forEach((b, k) => {
-        let g = groups.get(b);
-        if (!g) groups.set(b, g = new Set());
-        for (const j of p.byFirst[k]) g.add(j);
-      });
-    }
-    return this.#finishLocal(words, [...endIds], groups);
   }
 
   // Walks the trie below node `root` (-1: the whole trie) from state `st`, marking the tokens

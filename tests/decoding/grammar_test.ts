@@ -643,7 +643,8 @@ Deno.test("minProperties/maxProperties and dependentRequired: every order of eve
 // The caches shared between states (per trie node, per state after one byte, per NFA node of a
 // kernel, duplicate rules merged): masks on the fixture schemas with llama3 equal the naive
 // scan on states reached by different paths (documents of one schema in several property
-// orders, so the same positions come under different stacks and subsets), after rollback
+// orders, so the same positions come under different stacks and subsets; the second and third
+// schemas reuse the string masks the first one left in the per-tokenizer cache), after rollback
 // (masks served from the caches filled by later states) and after reset.
 Deno.test("shared mask caches: exact on states reached by different paths, after rollback and reset (llama3, fixture schemas)", async () => {
   const tok = await loadPretrained("llama3");

@@ -48,6 +48,13 @@ const summary: Record<string, unknown>[] = [];
 for (const vocab of vocabs) {
   const r = await benchVocab(vocab, { cases, naiveEvery, xgrammar: useXg });
   results.push(r);
+  for (const row of r.rows) {
+    if (row.naiveMismatches.length) {
+      throw new Error(
+        `${vocab} ${row.name}: masks differ from the naive scan at steps ${row.naiveMismatches}`,
+      );
+    }
+  }
   console.log(
     `\n${vocab}: ${r.idSpace} ids; our vocabulary trie ${f(r.trieMs, 0)} ms, xgrammar ` +
       `TokenizerInfo ${f(r.xgTokenizerInfoMs, 0)} ms (once per tokenizer)`,

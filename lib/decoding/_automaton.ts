@@ -25,6 +25,8 @@ export interface PdaState {
   mask?: Uint32Array;
   /** For local states: the context-independent part of the mask, once computed. */
   local?: LocalMask;
+  /** Bytes some kernel node has an edge for (a 256-bit set), once computed. */
+  allowed?: Uint32Array;
   /** Local walks of trie subtrees entered into this state (by the subtree's root node). */
   below?: Map<number, SubtreeWalk>;
   /** The kernel grouped by stack, once computed (see `Pda.groups`). */
@@ -84,6 +86,7 @@ export class Pda {
   #locals = new Map<string, PdaState>();
   #stackIds = new Map<number, number>();
   #interned = new Map<string, PdaState>();
+  #bySeeds = new Map<string, PdaState | null>();
   /** The start state. */
   readonly initial: PdaState;
 
@@ -487,6 +490,26 @@ export class Pda {
     return `${place}\u0000${shape}`;
   }
 
+  /** The bytes some kernel node of st has an edge for, as a 256-bit set (cached on st). */
+  allowed(st: PdaState): Uint32Array {
+    if (st.allowed) return st.allowed;
+    const N = this.#nodeCount;
+    const allowed = new Uint32Array(8);
+    for (const k of st.kernel) {
+      const ed = this.#bytes[k % N];
+      for (let i = 0; i < ed.length; i += 3) {
+        for (let x = ed[i]; x <= ed[i + 1]; x++) allowed[x >>> 5] |= 1 << (x & 31);
+      }
+    }
+    st.allowed = allowed;
+    return allowed;
+  }
+
+  /** The byte edges (lo, hi, to, …) of kernel entry k's node. */
+  edgesOf(k: number): readonly number[] {
+    return this.#bytes[k % this.#nodeCount];
+  }
+
   /** The interned local state of kernel entries over the bottom marker (sorted). */
   localOf(kernel: number[]): PdaState {
     const key = kernel.join(",");
@@ -513,6 +536,12 @@ export class Pda {
     const m = st.next[b];
     if (m !== undefined) return m;
     const N = this.#nodeCount;
+    // the bytes any kernel node has an edge for, once per state: others are dead at once
+    const allowed = st.allowed ?? this.allowed(st);
+    if (((allowed[b >>> 5] >>> (b & 31)) & 1) === 0) {
+      st.next[b] = null;
+      return null;
+    }
     const seeds: number[] = [];
     for (const k of st.kernel) {
       const n = k % N, s = (k - n) / N;
@@ -521,7 +550,18 @@ export class Pda {
         if (b >= ed[i] && b <= ed[i + 1]) seeds.push(ed[i + 2], s);
       }
     }
-    const r = seeds.length === 0 ? null : this.#closure(seeds);
+    let r: PdaState | null = null;
+    if (seeds.length > 0) {
+      // bytes of one range lead to the same seeds: their closure is computed once
+      const key = seeds.join(",");
+      const hit = this.#bySeeds.get(key);
+      if (hit !== undefined) r = hit;
+      else {
+        r = this.#closure(seeds);
+        if (this.#bySeeds.size >= MAX_INTERNED) this.#bySeeds = new Map();
+        this.#bySeeds.set(key, r);
+      }
+    }
     st.next[b] = r;
     return r;
   }

@@ -3,22 +3,27 @@
  * compiled against a tokenizer into a byte-level pushdown automaton, and a matcher that gives
  * the exact set of tokens allowed next as a bitset.
  *
- * How it works: each rule becomes a byte NFA (rule references are call edges); a parser state
- * is the ε-closed set of (NFA node, return stack) configurations, where stacks are persistent
- * (hash-consed linked frames, so states share prefixes and `rollback` is a pointer move). States
- * are interned and their byte transitions memoised, which builds a DFA over configuration sets
- * lazily. Masks walk the vocabulary's byte trie in preorder (tokens sorted by bytes, as
- * XGrammar sorts its vocabulary): a dead prefix skips its whole subtree, each live trie node
- * costs one memoised transition. As in XGrammar, tokens are split into context-independent and
- * context-dependent ones: a state's configurations are grouped by stack, and each group's node
- * set is walked once over a "bottom" marker instead of its stack — tokens that stay inside the
- * rule are decided there and cached (a bitset or an id list, whichever is smaller); where the
- * rule can end inside a token, the rest of the token is checked at run time from the real
- * continuation, grouped by its next byte. The full mask is also cached per state (a state met
- * again — every character inside a string — costs a copy). Nodes that cannot finish are pruned
- * at compile time, so every prefix the matcher accepts can be completed (no dead ends).
- * Caches fill lazily: a grammar's first document pays for the walks of the states it meets
- * first (`deno task bench:grammar` reports both).
+ * How it works: each rule becomes a byte NFA (rule references are call edges; rules that call
+ * nothing and can match empty, like JSON whitespace, are built inline; structurally identical
+ * rules are built once); a parser state is the ε-closed set of (NFA node, return stack)
+ * configurations, where stacks are persistent (hash-consed linked frames, so states share
+ * prefixes and `rollback` is a pointer move). States are interned and their byte transitions
+ * memoised, which builds a DFA over configuration sets lazily. Masks walk the vocabulary's
+ * byte trie (tokens sorted by bytes, as XGrammar sorts its vocabulary): a dead prefix skips its
+ * whole subtree. As in XGrammar, tokens are split into context-independent and
+ * context-dependent ones: a state's configurations are grouped by stack, and each group's
+ * node set is walked over a "bottom" marker instead of its stack — tokens that stay inside the
+ * rule are decided there and cached (a bitset or an id list, whichever is smaller). The
+ * caches are shared as widely as the semantics allow: a node set's mask is the union of its
+ * nodes' masks (each node walked once per grammar), the walk below a first byte is cached on
+ * the state it leads to, and the masks of nodes in rules that call nothing (strings, numbers,
+ * patterns) are shared by every grammar of the tokenizer. Where the rule can end inside a
+ * token, the rest of the token is checked at run time against the real continuation, one
+ * local state per stack group, from the same caches. The full mask is also cached per state
+ * (a state met again costs a copy). Nodes that cannot finish are pruned at compile time, so
+ * every prefix the matcher accepts can be completed (no dead ends). Caches fill lazily: a
+ * grammar's first document pays for the walks of the states it meets first (`deno task
+ * bench:grammar` reports both, against XGrammar's WebAssembly build).
  *
  * The id space is the tokenizer's `idSpace` (tiktoken's `n_vocab`): every id it can emit,
  * specials included. Special tokens are never allowed inside a grammar, except the stop tokens
@@ -76,6 +81,18 @@ const warned = new Set<string>();
 // (keyed by the rule's body and the node's place in it; see `Pda.leafKey`).
 const sharedLeaf = new WeakMap<VocabTrie, Map<string, LocalMask>>();
 
+const rootChildCache = new WeakMap<VocabTrie, Int32Array>();
+// The trie node of each first byte (-1 when no token starts with it).
+function rootChildren(t: VocabTrie): Int32Array {
+  let rc = rootChildCache.get(t);
+  if (!rc) {
+    rc = new Int32Array(256).fill(-1);
+    for (let c = 0; c < t.byte.length; c = t.end[c]) rc[t.byte[c]] = c;
+    rootChildCache.set(t, rc);
+  }
+  return rc;
+}
+
 function setIds(words: Uint32Array, ids: Int32Array): void {
   for (let x = 0; x < ids.length; x++) {
     const id = ids[x];
@@ -107,7 +124,6 @@ export class CompiledGrammar {
   #pda: Pda;
   #trie: VocabTrie;
   #cached: PdaState[] = [];
-  #at: PdaState[] = []; // the walk's state per trie depth (walks never nest)
   #cacheHead = 0;
 
   /** Use {@linkcode compileGrammar}. */
@@ -153,7 +169,6 @@ export class CompiledGrammar {
   /** @internal the mask of a state (cached). */
   _mask(st: PdaState): Uint32Array {
     if (st.mask) return st.mask;
-    const t = this.#trie;
     const pda = this.#pda;
     const words = new Uint32Array((this.idSpace + 31) >>> 5);
     // OR over the kernel's stack groups: the group's context-independent part (cached on its
@@ -172,23 +187,7 @@ export class CompiledGrammar {
       if (stack !== 0 && !cont) continue; // nothing can follow the rule here
       for (const id of lm.endIds) words[id >>> 5] |= 1 << (id & 31); // ends where the rule ends
       if (!cont) continue;
-      // the rest of each token, grouped by its first byte: one step from the continuation
-      // rules out a whole group
-      for (let k = 0; k < lm.firstBytes.length; k++) {
-        const b = lm.firstBytes[k];
-        let ns = cont.next[b];
-        if (ns === undefined) ns = pda.step(cont, b);
-        if (ns === null) continue;
-        const kids = lm.byFirst[k];
-        for (let x = 0; x < kids.length; x++) {
-          const j = kids[x];
-          for (let q = t.tokStart[j], e = t.tokStart[j + 1]; q < e; q++) {
-            const id = t.tokIds[q];
-            words[id >>> 5] |= 1 << (id & 31);
-          }
-          if (t.end[j] > j + 1) this.#walk(ns, j, words, null);
-        }
-      }
+      this.#rest(cont, lm.firstBytes, lm.byFirst, words);
     }
     for (const id of this.stopTokens) {
       if (st.accepting) words[id >>> 5] |= 1 << (id & 31);
@@ -230,11 +229,17 @@ export class CompiledGrammar {
     // the first byte from here, then the subtree below it from the state it leads to: that
     // part is cached on the state (states after one byte are shared: "any string" after
     // every property-name prefix is the same state), so the vocabulary is walked once per state
-    const { byte, end } = t;
+    // only the first bytes the node has edges for
     const pda = this.#pda;
-    for (let c = 0; c < byte.length; c = end[c]) {
-      let ns = local.next[byte[c]];
-      if (ns === undefined) ns = pda.step(local, byte[c]);
+    const rc = rootChildren(t);
+    const ed = pda.edgesOf(local.kernel[0]);
+    const seen = new Uint8Array(256);
+    for (let i = 0; i < ed.length; i += 3) for (let b = ed[i]; b <= ed[i + 1]; b++) seen[b] = 1;
+    for (let b = 0; b < 256; b++) {
+      const c = rc[b];
+      if (!seen[b] || c < 0) continue;
+      let ns = local.next[b];
+      if (ns === undefined) ns = pda.step(local, b);
       if (!ns) continue;
       const r = this.#below(ns, c);
       if (r.ids.length) parts.push(r.ids), total += r.ids.length;
@@ -316,6 +321,58 @@ export class CompiledGrammar {
     };
   }
 
+  // The rest of tokens after a rule ended inside them (trie nodes `byFirst[k]`, children of
+  // the nodes where it ended, whose byte is `firstBytes[k]`), accepted from the continuation
+  // `c`: per stack group of `c`, one step of its local state rules out a whole byte group,
+  // then each subtree's local walk comes from the cache on the state that step leads to —
+  // local states are shared by every stack, so a continuation met for the first time costs
+  // cache lookups, not new automaton states. Where that rule ends too, the rest goes on from
+  // its own continuation (each level consumes a byte, so the depth is bounded by the token).
+  #rest(
+    c: PdaState,
+    firstBytes: ArrayLike<number>,
+    byFirst: ArrayLike<ArrayLike<number>>,
+    words: Uint32Array,
+  ): void {
+    const t = this.#trie;
+    const pda = this.#pda;
+    for (const { stack, local } of pda.groups(c)) {
+      let cont: PdaState | null | undefined;
+      for (let k = 0; k < firstBytes.length; k++) {
+        const b = firstBytes[k];
+        let ns = local.next[b];
+        if (ns === undefined) ns = pda.step(local, b);
+        if (ns === null) continue;
+        const kids = byFirst[k];
+        for (let x = 0; x < kids.length; x++) {
+          const r = this.#below(ns, kids[x]);
+          setIds(words, r.ids);
+          if (r.escapes.length === 0) continue;
+          if (cont === undefined) cont = stack === 0 ? null : pda.continuation(stack);
+          if (stack !== 0 && !cont) continue;
+          const groups = new Map<number, number[]>();
+          for (let y = 0; y < r.escapes.length; y++) {
+            const e = r.escapes[y];
+            for (let q = t.tokStart[e], qe = t.tokStart[e + 1]; q < qe; q++) {
+              const id = t.tokIds[q];
+              words[id >>> 5] |= 1 << (id & 31);
+            }
+            if (!cont) continue; // the root ended: nothing may follow
+            for (let j = e + 1; j < t.end[e]; j = t.end[j]) {
+              let g = groups.get(t.byte[j]);
+              if (!g) groups.set(t.byte[j], g = []);
+              g.push(j);
+            }
+          }
+          if (cont && groups.size) {
+            const fb = [...groups.keys()];
+            this.#rest(cont, fb, fb.map((x) => groups.get(x)!), words);
+          }
+        }
+      }
+    }
+  }
+
   // The local walk of trie node c's subtree, c's byte already consumed into `ns`: tokens
   // alive without leaving the rule, and the nodes where the rule ends (cached on ns).
   #below(ns: PdaState, c: number): SubtreeWalk {
@@ -327,56 +384,32 @@ export class CompiledGrammar {
     if (ns.escaped) escapes.push(c);
     if (ns.kernel.length > 0) {
       for (let q = t.tokStart[c], e = t.tokStart[c + 1]; q < e; q++) ids.push(t.tokIds[q]);
-      if (t.end[c] > c + 1) this.#walk(ns, c, null, escapes, ids);
+      if (t.end[c] > c + 1) this.#walk(ns, c, escapes, ids);
     }
     const r = { ids: Int32Array.from(ids), escapes: Int32Array.from(escapes) };
     memo.set(c, r);
     return r;
   }
 
-  // Walks the trie below node `root` (-1: the whole trie) from state `st`, marking the tokens
-  // that stay alive (bits in `words`, or ids pushed to `list`); with `escapes`, a local walk:
-  // only tokens alive without popping past the bottom are marked, and the nodes where a pop
-  // past the bottom happens are collected.
-  #walk(
-    st: PdaState,
-    root: number,
-    words: Uint32Array | null,
-    escapes: number[] | null,
-    list?: number[],
-  ): void {
+  // The local walk below trie node i, whose byte led into `st` (alive, kernel non-empty):
+  // pushes the tokens that stay alive without popping past the bottom, and the nodes where a
+  // pop past the bottom happens. Children whose byte no kernel node has an edge for are
+  // skipped by a bit test, without a step.
+  #walk(st: PdaState, i: number, escapes: number[], ids: number[]): void {
     const t = this.#trie;
     const pda = this.#pda;
-    const { byte, depth, end, tokStart, tokIds } = t;
-    const base = root < 0 ? 0 : depth[root];
-    const at = this.#at;
-    at[base] = st;
-    let i = root + 1;
-    const stop = root < 0 ? byte.length : end[root];
-    while (i < stop) {
-      const p = at[depth[i] - 1];
-      const b = byte[i];
-      let ns = p.next[b];
-      if (ns === undefined) ns = pda.step(p, b);
-      if (ns === null) {
-        i = end[i];
-        continue;
-      }
-      if (escapes) {
-        if (ns.escaped) escapes.push(i);
-        if (ns.kernel.length === 0) {
-          i = end[i];
-          continue;
-        }
-      }
-      at[depth[i]] = ns;
-      if (words) {
-        for (let j = tokStart[i], e = tokStart[i + 1]; j < e; j++) {
-          const id = tokIds[j];
-          words[id >>> 5] |= 1 << (id & 31);
-        }
-      } else for (let j = tokStart[i], e = tokStart[i + 1]; j < e; j++) list!.push(tokIds[j]);
-      i++;
+    const { byte, end, tokStart, tokIds } = t;
+    const allowed = st.allowed ?? pda.allowed(st);
+    for (let j = i + 1, e = end[i]; j < e; j = end[j]) {
+      const b = byte[j];
+      if (((allowed[b >>> 5] >>> (b & 31)) & 1) === 0) continue;
+      let ns = st.next[b];
+      if (ns === undefined) ns = pda.step(st, b);
+      if (ns === null) continue;
+      if (ns.escaped) escapes.push(j);
+      if (ns.kernel.length === 0) continue;
+      for (let q = tokStart[j], qe = tokStart[j + 1]; q < qe; q++) ids.push(tokIds[q]);
+      if (end[j] > j + 1) this.#walk(ns, j, escapes, ids);
     }
   }
 

@@ -4,7 +4,19 @@
 
 import { TokenlabError } from "../util/errors.ts";
 import type { CharRanges, Expr, GrammarIr } from "./_grammar_ir.ts";
-import { alt, cls, EMPTY, lit, MAX_CP, negateRanges, opt, ref, rep, seq } from "./_grammar_ir.ts";
+import {
+  alt,
+  cls,
+  EMPTY,
+  lit,
+  MAX_CP,
+  negateRanges,
+  normalizeRanges,
+  opt,
+  ref,
+  rep,
+  seq,
+} from "./_grammar_ir.ts";
 import { parsePattern, type Rx, UnsupportedPattern } from "./_regex.ts";
 
 /** Options of the lowering. */
@@ -195,16 +207,60 @@ function rxToExpr(rx: Rx): Expr {
 const D28 = "(0[1-9]|1[0-9]|2[0-8])";
 const DATE = `([0-9]{4}-((0[13578]|1[02])-(${D28}|29|30|31)|(0[469]|11)-(${D28}|29|30)|02-${D28})` +
   `|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)`;
-const TIME =
-  "([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
-const FORMATS: Record<string, string> = {
-  date: `^${DATE}$`,
-  time: `^${TIME}$`,
-  "date-time": `^${DATE}[Tt]${TIME}$`,
-  uuid: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-  ipv4:
-    "^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$",
+// Formats as ajv-formats (full mode) checks them, so that an independent validator agrees:
+// time and date-time need a time zone (Z, ±hh, ±hhmm or ±hh:mm), date-time's separator is T, t
+// or a white-space character, a leap second (:60) is allowed at 23:59 UTC — here only with a
+// whole-hour offset (±hh, ±hh00, ±hh:00, Z).
+const TZ = "([zZ]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)";
+const FRAC = "(\\.[0-9]+)?";
+const pad2 = (v: number): string => String(v).padStart(2, "0");
+const LEAP = Array.from(
+  { length: 24 },
+  (_, h) =>
+    `${pad2(h)}:59:60${FRAC}([-]${pad2(23 - h)}|[+]${pad2(h === 23 ? 0 : h + 1)})(:?00)?` +
+    (h === 23 ? `|23:59:60${FRAC}[zZ]` : ""),
+);
+const TIME = `(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]${FRAC}${TZ}|${LEAP.join("|")})`;
+const EMAIL_ATOM = "[a-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const LABEL = "[a-z0-9]([a-z0-9-]*[a-z0-9])?";
+const H16 = "[0-9a-f]{1,4}";
+const IPV4 =
+  "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}";
+// [pattern, case-insensitive] (ajv-formats' /i patterns)
+const FORMATS: Record<string, [string, boolean]> = {
+  date: [`^${DATE}$`, false],
+  time: [`^${TIME}$`, false],
+  "date-time": [`^${DATE}([tT]|\\s)${TIME}$`, false],
+  uuid: ["^(urn:uuid:)?[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", true],
+  ipv4: [`^${IPV4}$`, false],
+  ipv6: [
+    `^((${H16}:){7}(${H16}|:)|(${H16}:){6}(:${H16}|${IPV4}|:)|(${H16}:){5}((:${H16}){1,2}|:${IPV4}|:)` +
+    `|(${H16}:){4}((:${H16}){1,3}|(:${H16})?:${IPV4}|:)|(${H16}:){3}((:${H16}){1,4}|(:${H16}){0,2}:${IPV4}|:)` +
+    `|(${H16}:){2}((:${H16}){1,5}|(:${H16}){0,3}:${IPV4}|:)|(${H16}:){1}((:${H16}){1,6}|(:${H16}){0,4}:${IPV4}|:)` +
+    `|:((:${H16}){1,7}|(:${H16}){0,5}:${IPV4}|:))$`,
+    true,
+  ],
+  email: [`^${EMAIL_ATOM}(\\.${EMAIL_ATOM})*@(${LABEL}\\.)+${LABEL}$`, true],
+  "json-pointer": ["^(/([^~/]|~0|~1)*)*$", false],
 };
+
+// Case-insensitive over ASCII letters (the /i flag of ajv-formats' patterns).
+function caseless(rx: Rx): Rx {
+  switch (rx.k) {
+    case "chars": {
+      const extra: CharRanges = [];
+      for (const [a, b] of rx.r) {
+        for (let c = Math.max(a, 65); c <= Math.min(b, 90); c++) extra.push([c + 32, c + 32]);
+        for (let c = Math.max(a, 97); c <= Math.min(b, 122); c++) extra.push([c - 32, c - 32]);
+      }
+      return extra.length ? { k: "chars", r: normalizeRanges([...rx.r, ...extra]) } : rx;
+    }
+    case "rep":
+      return { ...rx, item: caseless(rx.item) };
+    default:
+      return { k: rx.k, items: rx.items.map(caseless) };
+  }
+}
 
 function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
@@ -450,7 +506,7 @@ class Lowering {
         this.fail(`${ptr}/${branchKey}`, `${branchKey} must be a non-empty array`);
       }
       if ("anyOf" in s && "oneOf" in s) this.note(ptr, "oneOf beside anyOf (only anyOf applies)");
-      if (branchKey === "oneOf" && (branches as unknown[]).length > 1) {
+      if (branchKey === "oneOf" && (branches as unknown[]).length > 1 && !disjointTypes(branches)) {
         this.note(ptr, "oneOf exclusivity (applied as anyOf)");
       }
       const rest: Record<string, unknown> = { ...s };
@@ -581,17 +637,27 @@ class Lowering {
       any = true;
     }
     if (!any) return ref(t);
-    if (t === "number") {
-      for (const k of ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]) {
-        if (k in s) this.note(ptr, `${k} (on non-integers)`);
-      }
-      return ref("number");
-    }
     const num = (
       k: string,
     ): number | undefined => (typeof s[k] === "number" ? s[k] as number : undefined);
     const min = num("minimum"), max = num("maximum");
     const xmin = num("exclusiveMinimum"), xmax = num("exclusiveMaximum");
+    if (t === "number") {
+      // the tightest bound on each side; at equal values the strict one
+      let lo: number | null = null, lox = false, hi: number | null = null, hix = false;
+      const lower = (v: number | undefined, x: boolean) => {
+        if (v !== undefined && (lo === null || v > lo || (v === lo && x))) lo = v, lox = x;
+      };
+      const upper = (v: number | undefined, x: boolean) => {
+        if (v !== undefined && (hi === null || v < hi || (v === hi && x))) hi = v, hix = x;
+      };
+      lower(min, s.exclusiveMinimum === true);
+      lower(xmin, true);
+      upper(max, s.exclusiveMaximum === true);
+      upper(xmax, true);
+      const e = numberRange(lo, lox, hi, hix);
+      return e && this.asRule(e, ptr);
+    }
     if (min !== undefined) {
       lo = Math.max(lo, s.exclusiveMinimum === true ? Math.floor(min) + 1 : Math.ceil(min));
     }
@@ -632,23 +698,25 @@ class Lowering {
     let maxL = this.count(s, "maxLength", ptr) ?? Infinity;
     if (minL > maxL) return null;
     let pattern: string | undefined;
+    let ci = false;
     if ("pattern" in s) {
       if (typeof s.pattern !== "string") this.fail(`${ptr}/pattern`, "pattern must be a string");
       pattern = s.pattern as string;
     }
     if ("format" in s) {
       if (typeof s.format !== "string") this.fail(`${ptr}/format`, "format must be a string");
-      const f = FORMATS[s.format as string];
+      const f = Object.hasOwn(FORMATS, s.format as string) ? FORMATS[s.format as string] : null;
       if (!f) this.note(ptr, `format ${JSON.stringify(s.format)}`);
       else if (pattern !== undefined) {
         this.note(ptr, `format ${JSON.stringify(s.format)} beside pattern (the pattern applies)`);
-      } else pattern = f;
+      } else [pattern, ci] = f;
     }
     const W = '"';
     if (pattern !== undefined) {
       let rx: Rx;
       try {
         rx = parsePattern(pattern);
+        if (ci) rx = caseless(rx);
       } catch (e) {
         if (e instanceof UnsupportedPattern) {
           this.note(`${ptr}/pattern`, `pattern ${JSON.stringify(pattern)} (${e.message})`);
@@ -685,7 +753,8 @@ class Lowering {
     if (typeof v === "boolean") return lit(String(v));
     if (typeof v === "number") {
       if (!Number.isFinite(v)) this.fail(ptr, "a constant number must be finite");
-      return lit(JSON.stringify(v));
+      // every spelling of the value: 1, 1.0, 10e-1, -0 for 0, …
+      return this.asRule(numberRange(v, false, v, false)!, ptr);
     }
     if (typeof v === "string") return this.constString(v);
     if (Array.isArray(v)) {
@@ -1007,20 +1076,194 @@ const DIG = (a: number, b: number): Expr => cls([[48 + a, 48 + b]]);
 
 // Digit strings without leading zeros for the integers in [a, b] (0 ≤ a ≤ b; b may be Infinity).
 function natRange(a: number, b: number): Expr {
+  return natRangeS(String(a), b === Infinity ? null : String(b));
+}
+
+// natRange over decimal digit strings (b null: no upper bound).
+function natRangeS(a: string, b: string | null): Expr {
   const out: Expr[] = [];
-  const la = String(a).length;
-  if (b === Infinity) {
-    out.push(sameLen(String(a), "9".repeat(la)));
+  const la = a.length;
+  if (b === null) {
+    out.push(sameLen(a, "9".repeat(la)));
     out.push(seq(DIG(1, 9), rep(DIG(0, 9), la, Infinity)));
     return alt(...out);
   }
-  const lb = String(b).length;
+  const lb = b.length;
   for (let len = la; len <= lb; len++) {
-    const x = len === la ? String(a) : "1" + "0".repeat(len - 1);
-    const y = len === lb ? String(b) : "9".repeat(len);
+    const x = len === la ? a : "1" + "0".repeat(len - 1);
+    const y = len === lb ? b : "9".repeat(len);
     out.push(sameLen(x, y));
   }
   return alt(...out);
+}
+
+// Exact decimal magnitudes: integer digits without leading zeros ("0" for zero), fraction
+// digits without trailing zeros.
+interface Dec {
+  i: string;
+  f: string;
+}
+
+function decOf(v: number): { neg: boolean; d: Dec } {
+  // the shortest round-trip spelling is the decimal the schema's author wrote
+  const m = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(Math.abs(v)))!;
+  return { neg: v < 0, d: shiftDec({ i: m[1], f: m[2] ?? "" }, Number(m[3] ?? 0)) };
+}
+
+function normDec(i: string, f: string): Dec {
+  return { i: i.replace(/^0+(?=.)/, ""), f: f.replace(/0+$/, "") };
+}
+
+/** d × 10^k. */
+function shiftDec(d: Dec, k: number): Dec {
+  if (k >= 0) {
+    const f = d.f.padEnd(k, "0");
+    return normDec(d.i + f.slice(0, k), f.slice(k));
+  }
+  const i = d.i.padStart(-k + 1, "0");
+  return normDec(i.slice(0, i.length + k), i.slice(i.length + k) + d.f);
+}
+
+function cmpDec(a: Dec, b: Dec): number {
+  if (a.i.length !== b.i.length) return a.i.length - b.i.length;
+  if (a.i !== b.i) return a.i < b.i ? -1 : 1;
+  const n = Math.max(a.f.length, b.f.length);
+  const x = a.f.padEnd(n, "0"), y = b.f.padEnd(n, "0");
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+const ZERO: Dec = { i: "0", f: "" };
+const isZero = (d: Dec): boolean => d.i === "0" && d.f === "";
+// the largest exponent magnitude a bounded number may be written with
+const MAX_BOUNDED_EXP = 8;
+const DIGITS = rep(DIG(0, 9), 1, Infinity);
+const EXP_ANY = seq(cls([[69, 69], [101, 101]]), opt(cls([[43, 43], [45, 45]])), DIGITS);
+
+// Fraction digit strings F (empty: no fraction) with x ≤ 0.F ≤ y (< where strict); x, y are
+// digit strings after the point, null when unbounded. eps: F may be empty; ne: the non-empty Fs.
+function fracSet(
+  x: string | null,
+  xs: boolean,
+  y: string | null,
+  ys: boolean,
+): { eps: boolean; ne: Expr | null } {
+  if (x === "" && !xs) x = null;
+  if (x === null && y === null) return { eps: true, ne: DIGITS };
+  if (y === "") {
+    return ys || x !== null
+      ? { eps: false, ne: null }
+      : { eps: true, ne: rep(lit("0"), 1, Infinity) };
+  }
+  if (x === "" && y === null) {
+    return {
+      eps: false,
+      ne: seq(rep(lit("0"), 0, Infinity), DIG(1, 9), rep(DIG(0, 9), 0, Infinity)),
+    };
+  }
+  const groups: Array<{ lo: number; hi: number; key: string; rest: Expr }> = [];
+  const dx = x === null ? 0 : x === "" ? 0 : Number(x[0]);
+  const dy = y === null ? 9 : Number(y[0]);
+  for (let c = dx; c <= dy; c++) {
+    const nx = x !== null && c === dx ? x.slice(1) : null;
+    const ny = y !== null && c === dy ? y.slice(1) : null;
+    const r = fracSet(nx, xs, ny, ys);
+    if (!r.eps && !r.ne) continue;
+    const key = `${nx}|${ny}`;
+    const last = groups[groups.length - 1];
+    if (last && last.key === key && last.hi === c - 1) last.hi = c;
+    else {
+      const rest = r.ne ? (r.eps ? opt(r.ne) : r.ne) : EMPTY;
+      groups.push({ lo: c, hi: c, key, rest });
+    }
+  }
+  const ne = groups.length ? alt(...groups.map((g) => seq(DIG(g.lo, g.hi), g.rest))) : null;
+  return { eps: x === null, ne };
+}
+
+// "int(.frac)?" spellings (no sign, no exponent) of the magnitudes in [a, b] (b null: ∞).
+function magnitudes(a: Dec, ax: boolean, b: Dec | null, bx: boolean): Expr | null {
+  if (b) {
+    const c = cmpDec(a, b);
+    if (c > 0 || (c === 0 && (ax || bx))) return null;
+  }
+  const fr = (x: string | null, xs: boolean, y: string | null, ys: boolean): Expr | null => {
+    const r = fracSet(x, xs, y, ys);
+    const dot = r.ne && seq(lit("."), r.ne);
+    return r.eps ? (dot ? opt(dot) : EMPTY) : dot;
+  };
+  const out: Expr[] = [];
+  const push = (head: Expr, tail: Expr | null) => tail && out.push(seq(head, tail));
+  if (b && a.i === b.i) push(lit(a.i), fr(a.f, ax, b.f, bx));
+  else {
+    push(lit(a.i), fr(a.f, ax, null, false));
+    const lo = (BigInt(a.i) + 1n).toString();
+    const hi = b && (BigInt(b.i) - 1n).toString();
+    if (hi === null || BigInt(lo) <= BigInt(hi)) {
+      push(natRangeS(lo, hi), fr(null, false, null, false));
+    }
+    if (b) push(lit(b.i), fr(null, false, b.f, bx));
+  }
+  return out.length ? alt(...out) : null;
+}
+
+// An exponent spelling [eE][+-]?digits whose value is e.
+function expSpelling(e: number): Expr {
+  const E = cls([[69, 69], [101, 101]]);
+  const zeros = rep(lit("0"), 0, Infinity);
+  if (e === 0) return seq(E, opt(cls([[43, 43], [45, 45]])), rep(lit("0"), 1, Infinity));
+  return seq(E, e > 0 ? opt(lit("+")) : lit("-"), zeros, lit(String(Math.abs(e))));
+}
+
+// Magnitudes in [a, b] with every exponent spelling: exact for exponents up to
+// ±MAX_BOUNDED_EXP (beyond, only when the bounds do not depend on it: [0, ∞), (0, ∞), zero).
+function magnitudesExp(a: Dec, ax: boolean, b: Dec | null, bx: boolean): Expr | null {
+  if (b === null && isZero(a)) {
+    const m = magnitudes(a, ax, null, false);
+    return m && seq(m, opt(EXP_ANY));
+  }
+  const out: Expr[] = [];
+  const m0 = magnitudes(a, ax, b, bx);
+  if (m0) out.push(m0);
+  for (let e = -MAX_BOUNDED_EXP; e <= MAX_BOUNDED_EXP; e++) {
+    const m = magnitudes(shiftDec(a, -e), ax, b && shiftDec(b, -e), bx);
+    if (m) out.push(seq(m, expSpelling(e)));
+  }
+  if (isZero(a) && !ax) {
+    out.push(seq(lit("0"), opt(seq(lit("."), rep(lit("0"), 1, Infinity))), EXP_ANY));
+  }
+  return out.length ? alt(...out) : null;
+}
+
+/**
+ * Every JSON number spelling whose value lies between the bounds (null: unbounded; x: strict),
+ * exact for exponents up to ±MAX_BOUNDED_EXP.
+ */
+function numberRange(
+  lo: number | null,
+  lox: boolean,
+  hi: number | null,
+  hix: boolean,
+): Expr | null {
+  const L = lo === null ? null : decOf(lo), H = hi === null ? null : decOf(hi);
+  const out: Expr[] = [];
+  // values ≥ 0 written without a sign: magnitudes in [max(lo, 0), hi]
+  if (!(H && (H.neg || (isZero(H.d) && hix)))) {
+    const pos = L === null || L.neg ? magnitudesExp(ZERO, false, H && H.d, hix) : magnitudesExp(
+      L.d,
+      lox,
+      H && H.d,
+      hix,
+    );
+    if (pos) out.push(pos);
+  }
+  // values ≤ 0 written with "-": magnitudes in [max(-hi, 0), -lo]
+  if (!(L && !L.neg && (!isZero(L.d) || lox))) {
+    const a = H && H.neg ? H.d : ZERO;
+    const ax = H !== null && (H.neg || isZero(H.d)) && hix;
+    const neg = magnitudesExp(a, ax, L && L.d, L !== null && lox);
+    if (neg) out.push(seq(lit("-"), neg));
+  }
+  return out.length ? alt(...out) : null;
 }
 
 // Equal-length digit strings x ≤ y: every digit string between them.
@@ -1030,10 +1273,28 @@ function sameLen(x: string, y: string): Expr {
   if (x.length === 1) return DIG(x0, y0);
   if (x0 === y0) return seq(lit(x[0]), sameLen(x.slice(1), y.slice(1)));
   const n = x.length - 1;
-  const out: Expr[] = [seq(lit(x[0]), sameLen(x.slice(1), "9".repeat(n)))];
-  if (y0 - x0 > 1) out.push(seq(DIG(x0 + 1, y0 - 1), rep(DIG(0, 9), n, n)));
-  out.push(seq(lit(y[0]), sameLen("0".repeat(n), y.slice(1))));
+  // first digits whose every continuation is in range share one branch (linear size)
+  const lowFull = /^0*$/.test(x.slice(1)), highFull = /^9*$/.test(y.slice(1));
+  const out: Expr[] = [];
+  if (!lowFull) out.push(seq(lit(x[0]), sameLen(x.slice(1), "9".repeat(n))));
+  const a = lowFull ? x0 : x0 + 1, b = highFull ? y0 : y0 - 1;
+  if (a <= b) out.push(seq(DIG(a, b), rep(DIG(0, 9), n, n)));
+  if (!highFull) out.push(seq(lit(y[0]), sameLen("0".repeat(n), y.slice(1))));
   return alt(...out);
+}
+
+// Whether oneOf branches are exclusive by their types alone (then oneOf is anyOf).
+function disjointTypes(branches: unknown[]): boolean {
+  const seen = new Set<string>();
+  for (const b of branches) {
+    if (!isObj(b) || "$ref" in b || !("type" in b)) return false;
+    const ts = (Array.isArray(b.type) ? b.type : [b.type]) as string[];
+    const all = new Set(ts.includes("number") ? [...ts, "integer"] : ts);
+    if (all.has("integer")) all.add("number");
+    for (const t of all) if (seen.has(t)) return false;
+    for (const t of all) seen.add(t);
+  }
+  return true;
 }
 
 function typeMatches(t: string, v: unknown): boolean {

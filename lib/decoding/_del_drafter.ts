@@ -60,20 +60,45 @@ export function delDrafter(ctx: DrafterContext<DelOptions>): Drafter {
   let cache: KvCache | null = null;
   let lastRow: Float32Array | null = null;
   let round: Round | null = null;
+  // a draft's confidence is its exit's top probability, like the shadow tokens' statistics
   const pick = (row: Float32Array): { x: number; q: Float64Array | null; conf: number } => {
     const p = samplingProbabilities({ data: row, shape: [1, V] }, { temperature: 1 });
-    if (T === 0) {
-      const x = sampleReference({ data: row, shape: [1, V] })[0];
-      return { x, q: null, conf: p[x] };
-    }
+    const top = sampleReference({ data: row, shape: [1, V] })[0];
+    if (T === 0) return { x: top, q: null, conf: p[top] };
     const q = samplingProbabilities({ data: row, shape: [1, V] }, ctx.sampling);
     const x = drawFrom(q, ctx.uniform());
-    return { x, q, conf: p[x] };
+    return { x, q, conf: p[top] };
+  };
+  /** Shadow tokens and confidences of every eligible exit at `rows` rows of per-layer streams. */
+  const shadows = (streamOf: (i: number, l: number) => Float32Array, rows: number) => {
+    const final: number[] = [];
+    const shadow: number[][] = Array.from({ length: L - 1 }, () => []);
+    const confidence: number[][] = Array.from({ length: L - 1 }, () => []);
+    for (let i = 0; i < rows; i++) {
+      final.push(sampleReference({ data: m.exitLogits(streamOf(i, L - 1)), shape: [1, V] })[0]);
+      for (let l = 0; l < L - 1; l++) {
+        const z = m.exitLogits(streamOf(i, l));
+        const t = sampleReference({ data: z, shape: [1, V] })[0];
+        shadow[l].push(t);
+        confidence[l].push(
+          samplingProbabilities({ data: z, shape: [1, V] }, { temperature: 1 })[t],
+        );
+      }
+    }
+    return { final, shadow, confidence };
   };
   const self: Drafter = {
     draftCalls: 0,
-    prefill(_prompt, logits) {
+    prefill(prompt, logits) {
       lastRow = logits.subarray(logits.length - V);
+      if (fixed || o.delPromptStatistics === false) return Promise.resolve();
+      // DEL's context statistics: shadow tokens of the prompt's last 32 positions (recomputed
+      // here on a scratch cache: the loop's prefill does not keep every layer's stream)
+      const n = Math.min(32, prompt.length);
+      const { layers } = m.forwardLayers(prompt, m.newCache(), { keepLayers: true });
+      const off = prompt.length - n;
+      const row = (i: number, l: number) => layers![l].subarray((off + i) * Dm, (off + i + 1) * Dm);
+      tracker.update({ ...shadows(row, n), exitLayer: 0, noClip: true });
       return Promise.resolve();
     },
     propose(req) {
@@ -162,7 +187,7 @@ export function delDrafter(ctx: DrafterContext<DelOptions>): Drafter {
       );
       return Promise.resolve(m.exitLogits(top.hidden));
     },
-    observe(fed, logits, accepted) {
+    observe(fed, _logits, accepted) {
       const r = round!;
       round = null;
       if (fed.ids.length) {
@@ -178,23 +203,9 @@ export function delDrafter(ctx: DrafterContext<DelOptions>): Drafter {
       // verified positions: the accepted path's rows (node 0 first; the first round's row
       // of the root is the prefill's, which has no per-layer streams)
       const rows = Math.min(fed.ids.length, accepted.length + (r.rootInCache ? 0 : 1));
-      const final: number[] = [];
-      const shadow: number[][] = Array.from({ length: L - 1 }, () => []);
-      const confidence: number[][] = Array.from({ length: L - 1 }, () => []);
-      for (let i = 0; i < rows; i++) {
-        final.push(
-          sampleReference({ data: logits.subarray(i * V, (i + 1) * V), shape: [1, V] })[0],
-        );
-        for (let l = 0; l < L - 1; l++) {
-          const s = l <= r.exitLayer ? r.streams[i][l] : r.upper[i][l - r.exitLayer - 1];
-          const z = m.exitLogits(s);
-          const t = sampleReference({ data: z, shape: [1, V] })[0];
-          shadow[l].push(t);
-          confidence[l].push(
-            samplingProbabilities({ data: z, shape: [1, V] }, { temperature: 1 })[t],
-          );
-        }
-      }
+      const streamOf = (i: number, l: number) =>
+        l <= r.exitLayer ? r.streams[i][l] : r.upper[i][l - r.exitLayer - 1];
+      const { final, shadow, confidence } = shadows(streamOf, rows);
       if (final.length) tracker.update({ final, shadow, confidence, exitLayer: r.exitLayer });
       return Promise.resolve();
     },

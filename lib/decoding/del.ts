@@ -42,6 +42,8 @@ export interface ShadowRound {
   confidence?: number[][];
   /** The exit layer the round drafted from (positions after its first mismatch are dropped). */
   exitLayer: number;
+  /** Keep every position (DEL's prompt context: no clipping; default false). */
+  noClip?: boolean;
 }
 
 /** The chosen exit and draft length, with the surface it came from. */
@@ -167,7 +169,7 @@ export class ExitAcceptanceTracker {
     // keep the positions up to and including the exit layer's first mismatch
     let n = round.final.length;
     const cur = round.shadow[round.exitLayer];
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n && !round.noClip; i++) {
       if (cur[i] !== round.final[i]) {
         n = i + 1;
         break;
@@ -255,6 +257,12 @@ export interface DelOptions {
    * accepted): the research log behind DEL's cost model.
    */
   delLog?: DelRound[];
+  /**
+   * "del": seed the tracker with shadow tokens of the prompt's last 32 positions, as DEL does
+   * (default true; costs one extra pass over the prompt here, as the loop's prefill does not
+   * keep every layer's stream).
+   */
+  delPromptStatistics?: boolean;
   /**
    * "del": dynamic draft exiting — stop a round's drafting when a draft's exit confidence
    * (its softmax probability) falls below the midpoint of the mean confidences of matched and

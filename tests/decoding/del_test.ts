@@ -69,6 +69,12 @@ Deno.test("ExitAcceptanceTracker: clipped after the exit layer's first mismatch,
   deepEqual([got.exitLayer, got.gamma], [best.exitLayer, best.gamma]);
   ok(Math.abs(got.tpl - best.tpl) < 1e-12);
   equal(t.history.length, 2);
+  // the prompt's context is counted whole (no clipping)
+  const u = new ExitAcceptanceTracker({ numLayers: 2 });
+  u.update({ final: [1, 2, 3], shadow: [[0, 2, 3]], exitLayer: 0, noClip: true });
+  deepEqual(u.counts, [[2, 1]]);
+  u.update({ final: [1, 2, 3], shadow: [[0, 2, 3]], exitLayer: 0 });
+  deepEqual(u.counts, [[2, 2]], "clipped: only the first mismatch counts");
   throws(() => t.update({ final: [1], shadow: [[1]], exitLayer: 0 }), /3 rows of 1/);
   throws(() => new ExitAcceptanceTracker({ numLayers: 1 }), /≥ 2/);
 });

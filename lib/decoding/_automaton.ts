@@ -25,6 +25,8 @@ export interface PdaState {
   mask?: Uint32Array;
   /** For local states: the context-independent part of the mask, once computed. */
   local?: LocalMask;
+  /** For local states: the cross-grammar key of its leaf-rule nodes (null: not all leaf). */
+  leafKey?: string | null;
   /** Bytes some kernel node has an edge for (a 256-bit set), once computed. */
   allowed?: Uint32Array;
   /** Local walks of trie subtrees entered into this state (by the subtree's root node). */
@@ -78,6 +80,7 @@ export class Pda {
   #leafShape: Array<string | null> = [];
   #nodeRule: Int32Array = new Int32Array(0);
   #built: number[] = [];
+  #leafKeys = new Map<number, string | null>();
   // persistent stack: id 0 = empty, id 1 = the bottom marker of local (context-free) walks
   #retOf: number[] = [0, -1];
   #parentOf: number[] = [0, -1];
@@ -478,6 +481,14 @@ export class Pda {
    */
   leafKey(k: number): string | null {
     const n = k % this.#nodeCount;
+    const memo = this.#leafKeys.get(n);
+    if (memo !== undefined) return memo;
+    const key = this.#leafKeyOf(n);
+    this.#leafKeys.set(n, key);
+    return key;
+  }
+
+  #leafKeyOf(n: number): string | null {
     const r = this.#nodeRule[n];
     if (r < 0) return null;
     const shape = this.#leafShape[r];

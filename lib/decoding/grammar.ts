@@ -79,7 +79,7 @@ const MASK_CACHE_BYTES = 64 * 1024 * 1024;
 const warned = new Set<string>();
 // Local masks of nodes of rules that call nothing, shared by every grammar of a tokenizer
 // (keyed by the rule's body and the node's place in it; see `Pda.leafKey`).
-const sharedLeaf = new WeakMap<VocabTrie, Map<string, LocalMask>>();
+const sharedLeaf = new WeakMap<VocabTrie, Map<string, LocalMask | SubtreeWalk>>();
 
 const rootChildCache = new WeakMap<VocabTrie, Int32Array>();
 // The trie node of each first byte (-1 when no token starts with it).
@@ -220,7 +220,7 @@ export class CompiledGrammar {
     const key = this.#pda.leafKey(local.kernel[0]);
     let store = sharedLeaf.get(this.#trie);
     if (!store) sharedLeaf.set(this.#trie, store = new Map());
-    let shared = key === null ? undefined : store.get(key);
+    let shared = key === null ? undefined : store.get(key) as LocalMask | undefined;
     if (shared) return shared;
     const t = this.#trie;
     const parts: Int32Array[] = [];
@@ -379,6 +379,19 @@ export class CompiledGrammar {
     const memo = ns.below ?? (ns.below = new Map());
     const hit = memo.get(c);
     if (hit) return hit;
+    // a state of nodes in rules that call nothing, over the bottom marker, walks the same in
+    // every grammar of the tokenizer (string content after its first byte: once per process)
+    const key = this.#leafStateKey(ns);
+    let store: Map<string, LocalMask | SubtreeWalk> | undefined;
+    if (key !== null) {
+      store = sharedLeaf.get(this.#trie);
+      if (!store) sharedLeaf.set(this.#trie, store = new Map());
+      const shared = store.get(`${key}\u0001${c}`) as SubtreeWalk | undefined;
+      if (shared) {
+        memo.set(c, shared);
+        return shared;
+      }
+    }
     const t = this.#trie;
     const ids: number[] = [], escapes: number[] = [];
     if (ns.escaped) escapes.push(c);
@@ -388,7 +401,22 @@ export class CompiledGrammar {
     }
     const r = { ids: Int32Array.from(ids), escapes: Int32Array.from(escapes) };
     memo.set(c, r);
+    if (store) store.set(`${key}\u0001${c}`, r);
     return r;
+  }
+
+  // The cross-grammar key of a local state whose every configuration is a node of a rule that
+  // calls nothing, directly over the bottom marker (null otherwise); computed once per state.
+  #leafStateKey(st: PdaState): string | null {
+    if (st.leafKey !== undefined) return st.leafKey;
+    const N = this.#pda.nodeCount;
+    const keys: string[] = [];
+    for (const k of st.kernel) {
+      const lk = (k - (k % N)) / N === 1 ? this.#pda.leafKey(k) : null;
+      if (lk === null) return (st.leafKey = null);
+      keys.push(lk);
+    }
+    return (st.leafKey = `${keys.sort().join("\u0002")}${st.escaped ? "^" : ""}`);
   }
 
   // The local walk below trie node i, whose byte led into `st` (alive, kernel non-empty):

@@ -315,15 +315,8 @@ class Lowering {
         opt(seq(cls([...ch("e"), ...ch("E")]), opt(cls([...ch("+"), ...ch("-")])), digits)),
       ),
     );
-    this.rules.set(
-      "integer",
-      seq(
-        opt(lit("-")),
-        intPart,
-        opt(seq(lit("."), rep(lit("0"), 1, Infinity))),
-        opt(seq(cls([...ch("e"), ...ch("E")]), opt(lit("+")), digits)),
-      ),
-    );
+    // every integer-valued spelling (1.5e1, 10e-1, -0, …; see integerRange)
+    this.rules.set("integer", integerRange(null, null)!);
     const W = ref("ws");
     const member = seq(ref("string"), W, lit(":"), W, ref("value"));
     this.rules.set(
@@ -677,11 +670,8 @@ class Lowering {
       }
       return ref("integer");
     }
-    const parts: Expr[] = [];
-    if (hi >= 0) parts.push(natRange(Math.max(0, lo), hi));
-    if (lo < 0) parts.push(seq(lit("-"), natRange(Math.max(1, -hi), -lo)));
-    if (lo <= 0 && hi >= 0) parts.push(lit("-0"));
-    return this.asRule(seq(alt(...parts), opt(seq(lit("."), rep(lit("0"), 1, Infinity)))), ptr);
+    const e = integerRange(Number.isFinite(lo) ? lo : null, Number.isFinite(hi) ? hi : null);
+    return e && this.asRule(e, ptr);
   }
 
   count(s: Record<string, unknown>, k: string, ptr: string): number | undefined {
@@ -1138,23 +1128,32 @@ const isZero = (d: Dec): boolean => d.i === "0" && d.f === "";
 const MAX_BOUNDED_EXP = 8;
 const DIGITS = rep(DIG(0, 9), 1, Infinity);
 const EXP_ANY = seq(cls([[69, 69], [101, 101]]), opt(cls([[43, 43], [45, 45]])), DIGITS);
+const EXP_POS = seq(cls([[69, 69], [101, 101]]), opt(lit("+")), DIGITS);
 
 // Fraction digit strings F (empty: no fraction) with x ≤ 0.F ≤ y (< where strict); x, y are
-// digit strings after the point, null when unbounded. eps: F may be empty; ne: the non-empty Fs.
+// digit strings after the point, null when unbounded; only zeros after the first k digits.
+// eps: F may be empty; ne: the non-empty Fs.
 function fracSet(
   x: string | null,
   xs: boolean,
   y: string | null,
   ys: boolean,
+  k = Infinity,
 ): { eps: boolean; ne: Expr | null } {
   if (x === "" && !xs) x = null;
-  if (x === null && y === null) return { eps: true, ne: DIGITS };
-  if (y === "") {
-    return ys || x !== null
-      ? { eps: false, ne: null }
-      : { eps: true, ne: rep(lit("0"), 1, Infinity) };
+  const zeros = rep(lit("0"), 1, Infinity);
+  if (k === 0) {
+    // F is zeros: value 0
+    const ok = x === null && !(y === "" && ys);
+    return { eps: ok, ne: ok ? zeros : null };
   }
-  if (x === "" && y === null) {
+  if (x === null && y === null) {
+    return { eps: true, ne: k === Infinity ? DIGITS : seq(rep(DIG(0, 9), 1, k), opt(zeros)) };
+  }
+  if (y === "") {
+    return ys || x !== null ? { eps: false, ne: null } : { eps: true, ne: zeros };
+  }
+  if (x === "" && y === null && k === Infinity) {
     return {
       eps: false,
       ne: seq(rep(lit("0"), 0, Infinity), DIG(1, 9), rep(DIG(0, 9), 0, Infinity)),
@@ -1166,7 +1165,7 @@ function fracSet(
   for (let c = dx; c <= dy; c++) {
     const nx = x !== null && c === dx ? x.slice(1) : null;
     const ny = y !== null && c === dy ? y.slice(1) : null;
-    const r = fracSet(nx, xs, ny, ys);
+    const r = fracSet(nx, xs, ny, ys, k - 1);
     if (!r.eps && !r.ne) continue;
     const key = `${nx}|${ny}`;
     const last = groups[groups.length - 1];
@@ -1180,14 +1179,15 @@ function fracSet(
   return { eps: x === null, ne };
 }
 
-// "int(.frac)?" spellings (no sign, no exponent) of the magnitudes in [a, b] (b null: ∞).
-function magnitudes(a: Dec, ax: boolean, b: Dec | null, bx: boolean): Expr | null {
+// "int(.frac)?" spellings (no sign, no exponent) of the magnitudes in [a, b] (b null: ∞) whose
+// fraction has only zeros after its first k digits.
+function magnitudes(a: Dec, ax: boolean, b: Dec | null, bx: boolean, k = Infinity): Expr | null {
   if (b) {
     const c = cmpDec(a, b);
     if (c > 0 || (c === 0 && (ax || bx))) return null;
   }
   const fr = (x: string | null, xs: boolean, y: string | null, ys: boolean): Expr | null => {
-    const r = fracSet(x, xs, y, ys);
+    const r = fracSet(x, xs, y, ys, k);
     const dot = r.ne && seq(lit("."), r.ne);
     return r.eps ? (dot ? opt(dot) : EMPTY) : dot;
   };
@@ -1230,6 +1230,53 @@ function magnitudesExp(a: Dec, ax: boolean, b: Dec | null, bx: boolean): Expr | 
   }
   if (isZero(a) && !ax) {
     out.push(seq(lit("0"), opt(seq(lit("."), rep(lit("0"), 1, Infinity))), EXP_ANY));
+  }
+  return out.length ? alt(...out) : null;
+}
+
+// Integer-valued magnitudes in [a, b] (integers; b null: ∞) in every spelling: m×10^e with at
+// most e significant fraction digits, or an integer part ending in -e zeros; exact for
+// exponents up to ±MAX_BOUNDED_EXP, and for any exponent on an integer mantissa when b is ∞.
+function intMagnitudes(a: Dec, b: Dec | null): Expr | null {
+  const out: Expr[] = [];
+  const base = magnitudes(a, false, b, false, 0);
+  if (!base) return null;
+  out.push(base);
+  if (b === null) out.push(seq(base, expSpelling(0)), seq(base, EXP_POS));
+  else out.push(seq(base, expSpelling(0)));
+  for (let e = 1; e <= MAX_BOUNDED_EXP; e++) {
+    const m = magnitudes(shiftDec(a, -e), false, b && shiftDec(b, -e), false, e);
+    if (m) out.push(seq(m, expSpelling(e)));
+    // an integer part ending in e zeros: value = its digits without them
+    const lo = isZero(a) ? { i: "1", f: "" } : a;
+    if (!b || cmpDec(lo, b) <= 0) {
+      out.push(
+        seq(
+          natRangeS(lo.i, b && b.i),
+          lit("0".repeat(e)),
+          opt(seq(lit("."), rep(lit("0"), 1, Infinity))),
+          expSpelling(-e),
+        ),
+      );
+    }
+  }
+  if (isZero(a)) out.push(seq(lit("0"), opt(seq(lit("."), rep(lit("0"), 1, Infinity))), EXP_ANY));
+  return alt(...out);
+}
+
+/** Every JSON spelling of the integers in [lo, hi] (safe integers; null: unbounded). */
+function integerRange(lo: number | null, hi: number | null): Expr | null {
+  if (lo !== null && hi !== null && lo > hi) return null;
+  const out: Expr[] = [];
+  const dec = (v: number): Dec => ({ i: String(Math.abs(v)), f: "" });
+  if (hi === null || hi >= 0) {
+    const m = intMagnitudes(lo === null || lo <= 0 ? ZERO : dec(lo), hi === null ? null : dec(hi));
+    if (m) out.push(m);
+  }
+  if (lo === null || lo <= 0) {
+    const a = hi !== null && hi < 0 ? dec(hi) : ZERO;
+    const m = intMagnitudes(a, lo === null ? null : dec(lo));
+    if (m) out.push(seq(lit("-"), m));
   }
   return out.length ? alt(...out) : null;
 }

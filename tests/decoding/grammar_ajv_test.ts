@@ -160,7 +160,7 @@ const VALID: Array<[string, string]> = [
   ],
   ["object", '{"age": 120, "score": 2e-1, "name": "abcdef"}'],
   ["object", '{"age": 0.0, "score": -94E-1, "name": "a"}'],
-  ["object", '{"age": 12, "score": -9.4999, "name": "a"}'],
+  ["object", '{"age": 1.2e2, "score": -9.4999, "name": "a"}'],
   ["object", '{"name": "a", "score": 1e-3, "tags": ["b"]}'],
   ["object", '{"name": "a", "score": -0.00000001e8, "tags": [15e-1]}'],
   ["array", "[true, -4]"],
@@ -190,7 +190,8 @@ const VALID: Array<[string, string]> = [
   ["counts", '{"b": false}'],
   ["counts", '{"b": true, "a": null}'],
   ["counts", '{"c": 5, "b": true}'],
-  ["counts", '{"c": 10.00, "b": true}'],
+  ["counts", '{"c": 1e1, "b": true}'],
+  ["counts", '{"c": 500E-2, "b": false}'],
   ["additional", '{"k": {"y": [true], "x": 1.0}}'],
   ["additional", '{"zz": -2, "k": [1, "two"], "q": 2}'],
   ["additional", '{"k": -5e-1, "\\u006b2": 1.999}'],
@@ -297,7 +298,10 @@ Deno.test("number bounds agree with ajv on random spellings (non-integer, negati
     }
     return s;
   };
-  const EDGE = ["-9.5", "0.2", "-10", "-10.17", "1e3", "-0", "0", "2e-1", "-95e-1", "0.20", "10"];
+  const EDGE = [
+    ...["-9.5", "0.2", "-10", "-10.17", "1e3", "-0", "0", "2e-1", "-95e-1", "0.20", "10"],
+    ...["1.5e1", "10e-1", "-70e-1", "0.05e2", "5.000", "-1e1", "1.25e1", "7e0", "-0.0e-3"],
+  ];
   const bounds: Array<Record<string, unknown>> = [
     { type: "number", minimum: -10 },
     { type: "number", minimum: -10, maximum: 0.2 },
@@ -306,6 +310,8 @@ Deno.test("number bounds agree with ajv on random spellings (non-integer, negati
     { type: "number", maximum: -0.05 },
     { type: "number", minimum: 0.25, exclusiveMaximum: 10 },
     { type: "integer", minimum: -10, exclusiveMaximum: 7.5 },
+    { type: "integer", minimum: 5 },
+    { type: "integer" },
     { const: -2.5 },
     { enum: [0, 10, "x"] },
   ];
@@ -317,7 +323,6 @@ Deno.test("number bounds agree with ajv on random spellings (non-integer, negati
     const m = g.matcher();
     for (let k = 0; k < 400; k++) {
       const s = k < EDGE.length ? EDGE[k] : spell();
-      if (schema.type === "integer" && /[eE]/.test(s)) continue; // bounded integers: no exponents
       m.reset();
       const got = m.acceptBytes(enc.encode(s)) && m.canTerminate();
       equal(got, validate(JSON.parse(s)), `${JSON.stringify(schema)}: ${s}`);

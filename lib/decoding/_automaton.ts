@@ -372,26 +372,29 @@ export class Pda {
 
   // A return node is a tail position when only ε edges lead from it, and all to a rule end:
   // returning there and popping at once equals not pushing (tail-call elimination).
+  // As a greatest fixed point (so ε cycles count as tail only when nothing on them can
+  // consume): start from the nodes with neither bytes nor calls, drop a non-end node with an ε
+  // edge out of the set (or none at all) and an end node with any ε edge, until stable.
   #computeTail(): void {
     const N = this.#nodeCount;
-    const tail = new Uint8Array(N); // 0 unknown, 1 tail, 2 not
-    const visit = (n: number, seen: Set<number>): boolean => {
-      if (tail[n]) return tail[n] === 1;
-      if (seen.has(n)) return true;
-      seen.add(n);
-      let ok = this.#bytes[n].length === 0 && this.#calls[n].length === 0;
-      if (ok && this.#ruleEnd[n] < 0) {
-        if (this.#eps[n].length === 0) ok = false;
-        for (const e of this.#eps[n]) if (ok && !visit(e, seen)) ok = false;
-      } else if (ok && this.#eps[n].length > 0) ok = false;
-      tail[n] = ok ? 1 : 2;
-      return ok;
-    };
-    const seen = new Set<number>();
+    const tail = new Uint8Array(N); // 1 tail, 2 not
     for (let n = 0; n < N; n++) {
-      if (tail[n]) continue;
-      seen.clear();
-      visit(n, seen);
+      const ok = this.#bytes[n].length === 0 && this.#calls[n].length === 0 &&
+        (this.#ruleEnd[n] >= 0 ? this.#eps[n].length === 0 : this.#eps[n].length > 0);
+      tail[n] = ok ? 1 : 2;
+    }
+    for (let changed = true; changed;) {
+      changed = false;
+      for (let n = N - 1; n >= 0; n--) {
+        if (tail[n] !== 1 || this.#ruleEnd[n] >= 0) continue;
+        for (const e of this.#eps[n]) {
+          if (tail[e] !== 1) {
+            tail[n] = 2;
+            changed = true;
+            break;
+          }
+        }
+      }
     }
     this.#tail = tail;
   }
@@ -590,33 +593,48 @@ export class Pda {
 function canonicalRules(
   ir: GrammarIr,
 ): { canon: Map<string, string>; shapes: Map<string, { shape: string; refs: string[] }> } {
-  // each body serialised once with its calls as placeholders; rounds only relabel the calls
+  // each body serialised once with its calls as placeholders (shapes numbered, calls as rule
+  // numbers); rounds only relabel the calls
+  const names = [...ir.rules.keys()];
+  const num = new Map(names.map((n, i) => [n, i]));
   const shapes = new Map<string, { shape: string; refs: string[] }>();
+  const shapeIds = new Map<string, number>();
+  const sid: number[] = [], refIdx: number[][] = [];
+  const undef = new Map<string, number>(); // calls of undefined rules stay apart (an error later)
   for (const [n, e] of ir.rules) {
     const refs: string[] = [];
-    shapes.set(n, { shape: exprShape(e, refs), refs });
+    const shape = exprShape(e, refs);
+    shapes.set(n, { shape, refs });
+    let id = shapeIds.get(shape);
+    if (id === undefined) shapeIds.set(shape, id = shapeIds.size);
+    sid.push(id);
+    refIdx.push(
+      refs.map((r) => num.get(r) ?? -1 - (undef.get(r) ?? undef.set(r, undef.size).get(r)!)),
+    );
   }
-  let canon = new Map<string, string>([...ir.rules.keys()].map((n) => [n, n]));
+  let canon = names.map((_, i) => i);
+  const root = num.get(ir.root) ?? -1;
   for (let round = 0; round < 16; round++) {
-    const byKey = new Map<string, string>();
-    const next = new Map<string, string>();
+    const byKey = new Map<string, number>();
+    const next = new Array<number>(names.length);
     let changed = false;
-    for (const [n, { shape, refs }] of shapes) {
-      const k = refs.length === 0
-        ? shape
-        : `${shape}|${refs.map((r) => canon.get(r) ?? `?${r}`).join("|")}`;
+    for (let i = 0; i < names.length; i++) {
+      const rs = refIdx[i];
+      const k = rs.length === 0
+        ? String(sid[i])
+        : `${sid[i]}|${rs.map((r) => r < 0 ? r : canon[r]).join(",")}`;
       let c = byKey.get(k);
-      if (c === undefined || n === ir.root) {
-        if (c === undefined) byKey.set(k, n);
-        c = n;
+      if (c === undefined || i === root) {
+        if (c === undefined) byKey.set(k, i);
+        c = i;
       }
-      next.set(n, c);
-      if (canon.get(n) !== c) changed = true;
+      next[i] = c;
+      if (canon[i] !== c) changed = true;
     }
     canon = next;
     if (!changed) break;
   }
-  return { canon, shapes };
+  return { canon: new Map(names.map((n, i) => [n, names[canon[i]]])), shapes };
 }
 
 function exprShape(e: Expr, refs: string[]): string {

@@ -72,6 +72,7 @@ const HANDLED = new Set([
   "maxProperties",
   "dependentRequired",
   "dependencies",
+  "patternProperties",
 ]);
 const NOT_ENFORCED = new Set([
   "multipleOf",
@@ -79,7 +80,6 @@ const NOT_ENFORCED = new Set([
   "contains",
   "minContains",
   "maxContains",
-  "patternProperties",
   "dependentSchemas",
   "propertyNames",
   "if",
@@ -780,14 +780,32 @@ class Lowering {
     const required = [...new Set(req as string[])];
     const names = Object.keys(props as object);
     for (const r of required) if (!names.includes(r)) names.push(r); // required but undeclared: any value
+    // patternProperties: [source, regex, schema, pointer]
+    const pats: Array<[string, RegExp, Schema, string]> = [];
+    if ("patternProperties" in s) {
+      const pp = s.patternProperties;
+      if (!isObj(pp)) this.fail(`${ptr}/patternProperties`, "patternProperties must be an object");
+      for (const [src, sub] of Object.entries(pp as Record<string, unknown>)) {
+        const at = `${ptr}/patternProperties/${esc(src)}`;
+        let re: RegExp;
+        try {
+          re = new RegExp(src, "u");
+        } catch (e) {
+          return this.fail(at, `invalid regular expression: ${(e as Error).message}`);
+        }
+        pats.push([src, re, sub as Schema, at]);
+      }
+    }
+    const matching = (n: string) => pats.filter(([, re]) => re.test(n));
     const valueOf = new Map<string, Expr | null>();
     for (const n of names) {
       const at = `${ptr}/properties/${esc(n)}`;
       const sub = (props as Record<string, unknown>)[n];
-      valueOf.set(
-        n,
-        sub === undefined ? this.additionalValue(s, ptr) : this.gen(sub as Schema, at),
-      );
+      const both = matching(n).map(([, , sch]) => sch);
+      // a declared name a pattern matches must satisfy both schemas
+      if (sub !== undefined) both.unshift(sub as Schema);
+      if (both.length === 0) valueOf.set(n, this.additionalValue(s, ptr));
+      else valueOf.set(n, this.gen(both.length === 1 ? both[0] : { allOf: both }, at));
     }
     for (const r of required) if (valueOf.get(r) === null) return null;
     const live = names.filter((n) => valueOf.get(n) !== null);
@@ -824,6 +842,36 @@ class Lowering {
         this.asRule(addl, `${ptr}/additionalProperties`),
         W,
       );
+    }
+    // keys a pattern matches (other than the declared names): exact with
+    // additionalProperties false, one pattern (or disjoint ones) and no declared name matching
+    // one; otherwise listed (a pattern key may then also take the additional value)
+    if (pats.length) {
+      const members: Expr[] = [];
+      for (const [src, , sch, at] of pats) {
+        const v = this.gen(sch, at);
+        if (v === null) continue;
+        let key: Expr;
+        try {
+          key = seq(lit('"'), rxToExpr(parsePattern(src)), lit('"'));
+        } catch (e) {
+          if (!(e instanceof UnsupportedPattern)) throw e;
+          this.note(at, `pattern key ${JSON.stringify(src)} (${e.message})`);
+          key = ref("string");
+        }
+        members.push(seq(ref(this.fresh("pkey", key, at)), W, lit(":"), W, this.asRule(v, at), W));
+      }
+      if (s.additionalProperties !== false) {
+        this.note(ptr, "patternProperties beside additionalProperties other than false");
+      } else if (names.some((n) => matching(n).length > 0)) {
+        this.note(
+          ptr,
+          "patternProperties matching a declared name (applied to it; its key may repeat)",
+        );
+      } else if (pats.length > 1) {
+        this.note(ptr, "patternProperties with several patterns (a key matching two takes one)");
+      }
+      if (members.length) addlMember = addlMember ? alt(addlMember, ...members) : alt(...members);
     }
     // property counts and dependencies, exact when every property present is tracked
     const exact = untracked.length === 0 && addlMember === null;
@@ -1064,12 +1112,8 @@ class Lowering {
 
 const DIG = (a: number, b: number): Expr => cls([[48 + a, 48 + b]]);
 
-// Digit strings without leading zeros for the integers in [a, b] (0 ≤ a ≤ b; b may be Infinity).
-function natRange(a: number, b: number): Expr {
-  return natRangeS(String(a), b === Infinity ? null : String(b));
-}
-
-// natRange over decimal digit strings (b null: no upper bound).
+// Digit strings without leading zeros for the integers in [a, b], given as decimal digit
+// strings (0 ≤ a ≤ b; b null: no upper bound).
 function natRangeS(a: string, b: string | null): Expr {
   const out: Expr[] = [];
   const la = a.length;

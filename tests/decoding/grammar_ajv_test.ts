@@ -98,6 +98,13 @@ const SCHEMAS: Record<string, Record<string, unknown>> = {
     dependencies: { c: ["b"] },
     allOf: [{ properties: { c: { minimum: 5 } } }],
   },
+  patterns: {
+    type: "object",
+    properties: { id: { type: "integer", minimum: 1, maximum: 99 } },
+    patternProperties: { "^x-[a-z]{1,4}$": { type: "string", maxLength: 3 } },
+    required: ["id"],
+    additionalProperties: false,
+  },
   additional: {
     type: "object",
     properties: { k: { enum: [{ x: 1, y: [true] }, [1, "two"], "s", -0.5] } },
@@ -143,8 +150,11 @@ Deno.test("documents tiny-target generates under JSON Schemas validate with ajv"
       ok(ajvValid(SCHEMAS[name], doc), `${name} seed ${seed}: ajv refuses ${doc}`);
       mine++;
     }
-    // any other key is an unbounded string: tiny-target rarely closes the object in time
-    if (name !== "additional") ok(mine >= 1, `${name}: no complete document in ${seeds} seeds`);
+    // any other key is an unbounded string, pattern keys may come again and again:
+    // tiny-target rarely closes those objects in time (the random walks below do)
+    if (name !== "additional" && name !== "patterns") {
+      ok(mine >= 1, `${name}: no complete document in ${seeds} seeds`);
+    }
     complete += mine;
   }
   ok(complete >= 10, `only ${complete} complete documents`);
@@ -192,6 +202,8 @@ const VALID: Array<[string, string]> = [
   ["counts", '{"c": 5, "b": true}'],
   ["counts", '{"c": 1e1, "b": true}'],
   ["counts", '{"c": 500E-2, "b": false}'],
+  ["patterns", '{"x-ab": "q", "id": 1}'],
+  ["patterns", '{"id": 2e0, "x-abcd": "", "x-z": "\\n"}'],
   ["additional", '{"k": {"y": [true], "x": 1.0}}'],
   ["additional", '{"zz": -2, "k": [1, "two"], "q": 2}'],
   ["additional", '{"k": -5e-1, "\\u006b2": 1.999}'],
@@ -254,6 +266,11 @@ const INVALID: Array<[string, string]> = [
   ["counts", '{"c": 7}'], // dependencies
   ["counts", '{"c": 4, "b": true}'], // allOf minimum
   ["counts", '{"a": null, "b": true, "c": 5}'], // maxProperties
+  ["patterns", '{"id": 1, "x-Ab": "q"}'],
+  ["patterns", '{"id": 1, "x-ab": "long"}'],
+  ["patterns", '{"id": 1, "x-abcde": "q"}'],
+  ["patterns", '{"id": 1, "y": "q"}'],
+  ["patterns", '{"x-a": "q"}'],
   ["additional", '{"k": {"x": 1}}'],
   ["additional", '{"k": "s", "z": 2.01}'],
   ["additional", '{"k": "s", "z": "2"}'],
@@ -335,10 +352,21 @@ Deno.test("number bounds agree with ajv on random spellings (non-integer, negati
 
 // Seeded random walks under the masks (uniform over the allowed tokens, heading for the end once
 // past a length): every walk ends in a document ajv accepts.
-Deno.test("random walks under the email and date-time format masks give ajv-valid strings", () => {
-  const tok = trainBpe('"a.b+c@example.com", "2024-02-29T23:59:60+00:00"', { vocabSize: 300 });
+Deno.test("random walks under the format, patternProperties and additionalProperties masks validate", () => {
+  const tok = trainBpe('"a.b+c@example.com", "2024-02-29T23:59:60+00:00", {"x-a": 1}', {
+    vocabSize: 300,
+  });
   const rng = new Rng(5);
-  for (const schema of [{ type: "string", format: "email" }, SCHEMAS.formats]) {
+  // the bytes to head for past 12 steps, first found first: the end, else an email's @ and .
+  // (a token that lets the document end comes before all of them)
+  const STRING_END = [0x22, 0x5d, 0x40, 0x2e], OBJECT_END = [0x22, 0x3a, 0x2c];
+  const cases: Array<[Record<string, unknown>, number[]]> = [
+    [SCHEMAS.email, STRING_END],
+    [SCHEMAS.formats, STRING_END],
+    [SCHEMAS.patterns, OBJECT_END],
+    [{ ...SCHEMAS.additional, required: [] }, OBJECT_END], // a random key is rarely "k"
+  ];
+  for (const [schema, heads] of cases) {
     const g = compileGrammar({ jsonSchema: schema }, tok, { warn: false });
     for (let w = 0; w < 15; w++) {
       const m = g.matcher();
@@ -347,9 +375,17 @@ Deno.test("random walks under the email and date-time format masks give ajv-vali
         const mask = m.mask();
         const allowed: number[] = [];
         for (let t = 0; t < g.idSpace; t++) if (bit(mask, t)) allowed.push(t);
-        // past 12 steps: head for the end ('"', ']'), else for an email's '@' and '.'
         let pool = allowed;
-        for (const c of step > 12 ? [0x22, 0x5d, 0x40, 0x2e] : []) {
+        const ending = step > 12
+          ? allowed.filter((t) => {
+            m.accept(t);
+            const can = m.canTerminate();
+            m.rollback(1);
+            return can;
+          })
+          : [];
+        if (ending.length) pool = ending;
+        for (const c of step > 12 && !ending.length ? heads : []) {
           const has = allowed.filter((t) => tok.tokenBytes(t).includes(c));
           if (has.length) {
             pool = has;
@@ -365,4 +401,22 @@ Deno.test("random walks under the email and date-time format masks give ajv-vali
       ok(ajvValid(schema, doc), `ajv refuses ${doc}`);
     }
   }
+});
+
+Deno.test("patternProperties beside additionalProperties other than false: listed, valid kept", () => {
+  const tok = trainBpe('{"ab": 1, "c": "x"}', { vocabSize: 280 });
+  const schema = {
+    type: "object",
+    patternProperties: { "^a": { type: "integer" } },
+    additionalProperties: { type: "string" },
+  };
+  const g = compileGrammar({ jsonSchema: schema }, tok, { warn: false });
+  deepEqual(g.unenforced, ["#: patternProperties beside additionalProperties other than false"]);
+  for (const doc of ['{"ab": 1, "c": "x"}', '{"a": -2}', '{"c": "x", "ba": "y"}', "{}"]) {
+    ok(ajvValid(schema, doc), doc);
+    ok(acceptsTokens(g, tok.encode(doc)).ok, `valid ${doc} refused`);
+  }
+  // a key no pattern matches still takes the additional schema
+  equal(ajvValid(schema, '{"c": 1}'), false);
+  equal(acceptsTokens(g, tok.encode('{"c": 1}')).ok, false);
 });

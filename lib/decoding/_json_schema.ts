@@ -147,7 +147,7 @@ function encodeChar(c: number): Expr {
   return alt(...forms);
 }
 
-/** One character of a JSON string in the pattern subset: raw, or a short escape. */
+/** One character of a JSON string in the pattern subset: raw, a short escape or \\u escape(s). */
 function encodeClass(r: CharRanges): Expr {
   const forms: Expr[] = [];
   const raw = intersect(r, RAW);
@@ -156,10 +156,28 @@ function encodeClass(r: CharRanges): Expr {
     const v = Number(c);
     if (r.some(([a, b]) => v >= a && v <= b)) forms.push(lit("\\" + e));
   }
-  // control characters without a short escape: \u00XX
-  for (let v = 0; v < 0x20; v++) {
-    if (!SHORT[v] && r.some(([a, b]) => v >= a && v <= b)) {
-      forms.push(seq(lit("\\u"), hexCase(v, 4)));
+  // \uXXXX for the BMP (surrogates excepted), a surrogate pair beyond it
+  const none = new Set<number>();
+  const u = lit("\\u");
+  for (const [a, b] of r) {
+    for (const [lo, hi] of [[a, Math.min(b, 0xd7ff)], [Math.max(a, 0xe000), Math.min(b, 0xffff)]]) {
+      const h = lo <= hi ? hexExcept(none, lo, hi) : null;
+      if (h) forms.push(seq(u, h));
+    }
+    const lo = Math.max(a, 0x10000);
+    if (lo > b) continue;
+    const hiOf = (c: number) => 0xd800 + ((c - 0x10000) >> 10);
+    const loOf = (c: number) => 0xdc00 + ((c - 0x10000) & 1023);
+    const h0 = hiOf(lo), h1 = hiOf(b);
+    const pair = (h: number, l0: number, l1: number) =>
+      forms.push(seq(u, hexCase(h, 4), u, hexExcept(none, l0, l1)!));
+    if (h0 === h1) pair(h0, loOf(lo), loOf(b));
+    else {
+      pair(h0, loOf(lo), 0xdfff);
+      if (h1 - h0 > 1) {
+        forms.push(seq(u, hexExcept(none, h0 + 1, h1 - 1)!, u, hexExcept(none, 0xdc00, 0xdfff)!));
+      }
+      pair(h1, 0xdc00, loOf(b));
     }
   }
   return forms.length ? alt(...forms) : { k: "alt", items: [] };

@@ -195,6 +195,14 @@ const VALID: Array<[string, string]> = [
     "formats",
     '["2001-11-30", "2001-11-30T00:59:60+01", "ffffffff-ffff-ffff-ffff-ffffffffffff", "10.0.0.1"]',
   ],
+  // escapes in format and pattern strings spell the same characters
+  [
+    "formats",
+    String
+      .raw`["\u0032024-02-29", "2023-12-31T23:59:60\u005A", "123e4567-e89b-12d3-a456-42661417400\u0030", "0.0.0.\u0030"]`,
+  ],
+  ["email", String.raw`"a\u0040b.co"`],
+  ["patterns", String.raw`{"x-\u0061b": "\ud83d\ude00", "id": 1}`],
   ["email", '"a.b+c@example.com"'],
   ["email", '"X_Y@A-B.example.ORG"'],
   ["counts", '{"b": false}'],
@@ -258,6 +266,12 @@ const INVALID: Array<[string, string]> = [
     "formats",
     '["2024-02-29", "2023-12-31T24:00:00Z", "123e4567-e89b-12d3-a456-426614174000", "1.1.1.1"]',
   ],
+  [
+    "formats",
+    String
+      .raw`["2023-02-2\u0039", "2023-12-31T23:59:60Z", "123e4567-e89b-12d3-a456-426614174000", "0.0.0.0"]`,
+  ],
+  ["patterns", String.raw`{"x-\u0041b": "q", "id": 1}`],
   ["email", '"a@b"'],
   ["email", '"a@-b.com"'],
   ["email", '"a..b@c.de"'],

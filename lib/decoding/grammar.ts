@@ -648,21 +648,25 @@ export class GrammarMatcher {
  * `{ jsonSchema }` (see the JSON Schema notes below) or `{ json: true }` (any JSON value).
  *
  * JSON Schema: types, `properties` in any order / `required` / `additionalProperties`,
- * `items` / `prefixItems`, `minItems` / `maxItems`, `enum` / `const`, `anyOf` / `oneOf`
- * (exclusivity unchecked), `allOf` when its parts merge, `$ref` / `$defs` / `definitions`
- * (recursive too), string `minLength` / `maxLength` (code points; in such strings a surrogate
- * pair escape counts as one character and a lone surrogate escape is refused), `pattern` (a
- * regex subset: literals, `.`, classes, `\d \w \s`, groups, `|`, `* + ? {m,n}`, `^ $`; in such
- * strings `\u` escapes are not accepted), `format` date / time / date-time / uuid / ipv4,
- * integer `minimum` / `maximum` / `exclusiveMinimum` / `exclusiveMaximum` (exact, as digit
- * ranges; a bounded integer may end in `.0…` but not use an exponent; bounds on non-integer
- * numbers are unenforced), `minProperties` / `maxProperties` / `dependentRequired` /
- * `dependencies` (name lists) when every property an object may hold is tracked (at most 10
- * declared, `additionalProperties: false`; otherwise listed as unenforced).
- * What is not enforced is listed in `unenforced` (JSON pointer: keyword); unknown keywords
- * are errors unless `{ strict: false }`; a malformed schema is refused with its JSON pointer.
- * Whitespace between JSON tokens: `[ \t\n\r]*`, bounded by `maxWhitespace` if given. Numbers
- * under `const`/`enum` must be spelt as `JSON.stringify` spells them.
+ * `patternProperties` (exact beside `additionalProperties: false` with one pattern that matches
+ * no declared name; otherwise listed as unenforced, valid documents still accepted),
+ * `items` / `prefixItems`, `minItems` / `maxItems`, `enum` / `const` (numbers by value: `1`,
+ * `1.0`, `10e-1`), `anyOf` / `oneOf` (exclusivity unchecked unless the branches' types are
+ * disjoint), `allOf` when its parts merge, `$ref` / `$defs` / `definitions` (recursive too),
+ * string `minLength` / `maxLength` (code points; in such strings a surrogate pair escape counts
+ * as one character and a lone surrogate escape is refused), `pattern` (a regex subset:
+ * literals, `.`, classes, `\d \w \s`, groups, `|`, `* + ? {m,n}`, `^ $`), `format` date / time /
+ * date-time / uuid / ipv4 / ipv6 / email / json-pointer as ajv-formats checks them (a leap
+ * second only with a whole-hour offset), number and integer `minimum` / `maximum` /
+ * `exclusiveMinimum` / `exclusiveMaximum` (exact in every spelling of the value with exponents
+ * up to ±8; beyond, only where the bound does not depend on the exponent), `minProperties` /
+ * `maxProperties` / `dependentRequired` / `dependencies` (name lists) when every property an
+ * object may hold is tracked (at most 10 declared, `additionalProperties: false`; otherwise
+ * listed as unenforced). A declared name appears at most once; other keys may repeat (a grammar
+ * cannot compare arbitrary strings). What is not enforced is listed in `unenforced` (JSON
+ * pointer: keyword) and printed once; unknown keywords are errors unless `{ strict: false }`; a
+ * malformed schema is refused with its JSON pointer. Whitespace between JSON tokens and around
+ * the root value: `[ \t\n\r]*`, unbounded as JSON allows unless `maxWhitespace` bounds each run.
  *
  * @example
  * ```ts

@@ -319,5 +319,9 @@ gpuTest(
     { name: "pld ids = generate", kind: "ids", method: "pld" },
     { name: "token-recycling ids = generate", kind: "ids", method: "token-recycling" },
     { name: "draft-chain ids = generate", kind: "ids", method: "draft-chain" },
+    { name: "goose ids = generate", kind: "ids", method: "goose" },
+    { name: "aded ids = generate", kind: "ids", method: "aded" },
+    { name: "dyspec ids = generate", kind: "ids", method: "dyspec" },
+    { name: "spectr ids = generate", kind: "ids", method: "spectr" },
   ],
 );

@@ -8,23 +8,10 @@
 import { TokenlabError } from "../util/errors.ts";
 import type { Drafter, DrafterContext } from "./_drafters.ts";
 import { DraftTreeRows } from "./_draft_tree_rows.ts";
-import { dynamicDraftTree, templateDraftTree } from "./dyspec_tree.ts";
-import type { DraftTree, TreeTemplate } from "./token_tree.ts";
+import { dynamicDraftTree, type DySpecOptions, templateDraftTree } from "./dyspec_tree.ts";
+import type { DraftTree } from "./token_tree.ts";
 
-/**
- * Options of `speculativeGenerate` for method "dyspec" (the tree's size is `treeBudget` draft
- * nodes, default 16; the draft model is `draft`).
- */
-export interface DySpecOptions {
-  /** "dyspec": deepest draft node below the root (default: no limit but the budget). */
-  dyspecMaxDepth?: number;
-  /**
-   * "dyspec": a fixed tree shape to fill instead of growing the tree (the static baseline of
-   * P56's comparison, e.g. `optimalSparseTree(treeBudget + 1, { alpha })`); `treeBudget` is
-   * then unused.
-   */
-  dyspecTemplate?: TreeTemplate;
-}
+export type { DySpecOptions };
 
 /** The "dyspec" drafter (internal; called by `speculativeGenerate`). */
 export function dyspecDrafter(ctx: DrafterContext<DySpecOptions>): Drafter {

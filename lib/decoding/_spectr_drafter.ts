@@ -16,18 +16,9 @@ import type { Drafter, DrafterContext } from "./_drafters.ts";
 import { DraftTreeRows } from "./_draft_tree_rows.ts";
 import type { DraftTree } from "./token_tree.ts";
 import { drawFrom, greedyWalk, type WalkResult } from "./verify.ts";
-import { kSeqSelect } from "./spectr.ts";
+import { kSeqSelect, type SpecTrOptions } from "./spectr.ts";
 
-/** Options of `speculativeGenerate` for method "spectr". */
-export interface SpecTrOptions {
-  /** "spectr": draft sequences k (default 4; 1 is Leviathan/Chen's speculative sampling). */
-  draftSequences?: number;
-  /**
-   * "draft-chain", "spectr": draft tokens per sequence γ (default 4; for "spectr" with a
-   * `treeBudget`, ⌊treeBudget / draftSequences⌋, the trie holding at most kγ nodes).
-   */
-  gamma?: number;
-}
+export type { SpecTrOptions };
 
 /** The "spectr" drafter (internal; called by `speculativeGenerate`). */
 export function spectrDrafter(ctx: DrafterContext<SpecTrOptions>): Drafter {

@@ -311,3 +311,18 @@ export async function templateDraftTree(
   }
   return tree;
 }
+
+/**
+ * Options of `speculativeGenerate` for method "dyspec" (the tree's size is `treeBudget` draft
+ * nodes, default 16; the draft model is `draft`).
+ */
+export interface DySpecOptions {
+  /** "dyspec": deepest draft node below the root (default: no limit but the budget). */
+  dyspecMaxDepth?: number;
+  /**
+   * "dyspec": a fixed tree shape to fill instead of growing the tree (the static baseline of
+   * P56's comparison, e.g. `optimalSparseTree(treeBudget + 1, { alpha })`); `treeBudget` is
+   * then unused.
+   */
+  dyspecTemplate?: TreeTemplate;
+}

@@ -197,3 +197,14 @@ function checkDists(d: KSeqDistributions, caller: string): void {
     { hint: "pass both distributions over the full vocabulary" },
   );
 }
+
+/** Options of `speculativeGenerate` for method "spectr". */
+export interface SpecTrOptions {
+  /** "spectr": draft sequences k (default 4; 1 is Leviathan/Chen's speculative sampling). */
+  draftSequences?: number;
+  /**
+   * "draft-chain", "spectr": draft tokens per sequence γ (default 4; for "spectr" with a
+   * `treeBudget`, ⌊treeBudget / draftSequences⌋, the trie holding at most kγ nodes).
+   */
+  gamma?: number;
+}

@@ -434,3 +434,72 @@ Deno.test("patternProperties beside additionalProperties other than false: liste
   equal(ajvValid(schema, '{"c": 1}'), false);
   equal(acceptsTokens(g, tok.encode('{"c": 1}')).ok, false);
 });
+
+Deno.test("not JSON at all is refused: raw control characters, surrogate bytes, long whitespace", () => {
+  const tok = trainBpe('{"name": "a b", "score": 0}', { vocabSize: 280 });
+  const fatal = new TextDecoder("utf-8", { fatal: true });
+  const g = grammarFor("object", tok);
+  const bad: Uint8Array[] = [
+    enc.encode('{"name": "a\tb", "score": 0}'), // a raw tab in a length-bounded string
+    enc.encode('{"name": "a\u0001", "score": 0}'),
+    Uint8Array.from([
+      ...enc.encode('{"name": "a'),
+      0xed,
+      0xa0,
+      0x80,
+      ...enc.encode('", "score": 0}'),
+    ]),
+    Uint8Array.from([...enc.encode('{"name": "a'), 0xc0, 0xaf, ...enc.encode('", "score": 0}')]),
+    enc.encode('{"name": "a", "score": 01}'),
+    enc.encode('{"name": "a", "score": .5}'),
+    enc.encode('{"name": "a", "score": -}'),
+    enc.encode('{"name": "a", "score": 1e}'),
+  ];
+  for (const bytes of bad) {
+    // the oracle: the platform's strict UTF-8 decoder and JSON.parse
+    let parses = true;
+    try {
+      JSON.parse(fatal.decode(bytes));
+    } catch {
+      parses = false;
+    }
+    equal(parses, false, String.fromCharCode(...bytes));
+    const m = g.matcher();
+    equal(m.acceptBytes(bytes) && m.canTerminate(), false, String.fromCharCode(...bytes));
+  }
+  // maxWhitespace bounds every run, around the root value too
+  const w = grammarFor("array", tok, 1);
+  for (
+    const [doc, valid] of [["[true, -4]", true], ["[true,  -4]", false], [" [true,-4]\n", true], [
+      "  [true,-4]",
+      false,
+    ]] as const
+  ) {
+    const m = w.matcher();
+    equal(m.acceptBytes(enc.encode(doc)) && m.canTerminate(), valid, JSON.stringify(doc));
+  }
+});
+
+Deno.test("unenforced keywords are printed once; malformed patternProperties refused with a pointer", () => {
+  const tok = trainBpe("[1, 2]", { vocabSize: 260 });
+  const warn = console.warn;
+  const seen: string[] = [];
+  console.warn = (msg: string) => seen.push(msg);
+  try {
+    const schema = { type: "array", uniqueItems: true, items: { multipleOf: 3 } };
+    compileGrammar({ jsonSchema: schema }, tok);
+    const again = compileGrammar({ jsonSchema: schema }, tok);
+    deepEqual([...again.unenforced].sort(), ["#/items: multipleOf", "#: uniqueItems"]);
+  } finally {
+    console.warn = warn;
+  }
+  equal(seen.length, 1);
+  ok(seen[0].includes("uniqueItems") && seen[0].includes("multipleOf"), seen[0]);
+  let msg = "";
+  try {
+    compileGrammar({ jsonSchema: { properties: { a: { patternProperties: { "([": {} } } } } }, tok);
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  ok(/#\/properties\/a\/patternProperties\/\(\[: invalid regular expression/.test(msg), msg);
+});

@@ -503,3 +503,37 @@ Deno.test("unenforced keywords are printed once; malformed patternProperties ref
   }
   ok(/#\/properties\/a\/patternProperties\/\(\[: invalid regular expression/.test(msg), msg);
 });
+
+// The new grammar shapes (number ranges with exponents, \u escapes in patterns, pattern keys)
+// under the mask machinery: each mask equals trying every id with accept().
+Deno.test("masks equal the naive check on the ajv schemas (small vocabulary, random walks)", () => {
+  const tok = trainBpe(
+    '{"name": "Ada", "score": -9.5e-1, "x-ab": "\\u0041", "tags": [1.5]} ["2024-02-29T23:59:60Z"]',
+    { vocabSize: 320 },
+  );
+  const rng = new Rng(78);
+  let checked = 0;
+  for (const name of ["object", "array", "formats", "patterns", "counts"]) {
+    const g = grammarFor(name, tok);
+    for (let w = 0; w < 3; w++) {
+      const m = g.matcher();
+      for (let step = 0; step < 30; step++) {
+        const mask = m.mask();
+        const naive = new Uint32Array(mask.length);
+        const allowed: number[] = [];
+        for (let t = 0; t < g.idSpace; t++) {
+          if (m.accept(t)) {
+            naive[t >>> 5] |= 1 << (t & 31);
+            m.rollback(1);
+            if (!g.stopTokens.includes(t)) allowed.push(t);
+          }
+        }
+        deepEqual(mask, naive, `${name} walk ${w} step ${step}`);
+        checked++;
+        if (allowed.length === 0) break;
+        ok(m.accept(allowed[rng.int(allowed.length)]));
+      }
+    }
+  }
+  ok(checked > 300, `${checked} masks`);
+});

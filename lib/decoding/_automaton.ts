@@ -25,6 +25,8 @@ export interface PdaState {
   mask?: Uint32Array;
   /** For local states: the context-independent part of the mask, once computed. */
   local?: LocalMask;
+  /** The tokens below every first byte as if each led here (see the mask engine). */
+  allFirst?: Uint32Array;
   /** For local states: the cross-grammar key of its leaf-rule nodes (null: not all leaf). */
   leafKey?: string | null;
   /** Bytes some kernel node has an edge for (a 256-bit set), once computed. */

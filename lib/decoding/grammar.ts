@@ -76,10 +76,12 @@ const STOP_NAMES = [
   "<|end|>",
 ];
 const MASK_CACHE_BYTES = 64 * 1024 * 1024;
+const SHARED_SUBTREE = 32; // subtrees at least this big are looked up when entering a leaf state
+const MANY_FIRST_BYTES = 64; // a state reached by this many first bytes is taken as a rejected list
 const warned = new Set<string>();
 // Local masks of nodes of rules that call nothing, shared by every grammar of a tokenizer
 // (keyed by the rule's body and the node's place in it; see `Pda.leafKey`).
-const sharedLeaf = new WeakMap<VocabTrie, Map<string, LocalMask | SubtreeWalk>>();
+const sharedLeaf = new WeakMap<VocabTrie, Map<string, LocalMask | SubtreeWalk | Uint32Array>>();
 
 const rootChildCache = new WeakMap<VocabTrie, Int32Array>();
 // The trie node of each first byte (-1 when no token starts with it).
@@ -235,15 +237,42 @@ export class CompiledGrammar {
     const ed = pda.edgesOf(local.kernel[0]);
     const seen = new Uint8Array(256);
     for (let i = 0; i < ed.length; i += 3) for (let b = ed[i]; b <= ed[i + 1]; b++) seen[b] = 1;
+    const byState = new Map<PdaState, number[]>();
     for (let b = 0; b < 256; b++) {
-      const c = rc[b];
-      if (!seen[b] || c < 0) continue;
+      if (!seen[b] || rc[b] < 0) continue;
       let ns = local.next[b];
       if (ns === undefined) ns = pda.step(local, b);
       if (!ns) continue;
-      const r = this.#below(ns, c);
-      if (r.ids.length) parts.push(r.ids), total += r.ids.length;
-      for (let x = 0; x < r.escapes.length; x++) escapes.push(r.escapes[x]);
+      let bs = byState.get(ns);
+      if (!bs) byState.set(ns, bs = []);
+      bs.push(b);
+    }
+    // many first bytes into one state ("any other character" of a string): that state's
+    // all-first-bytes bitset, less the tokens of the first bytes not taken (a rejected list,
+    // as in XGrammar's adaptive cache), instead of setting every accepted id
+    let words: Uint32Array | null = null;
+    for (const [ns, bs] of byState) {
+      if (words || bs.length < MANY_FIRST_BYTES) continue;
+      words = this.#allFirst(ns).slice();
+      const taken = new Uint8Array(256);
+      for (const b of bs) taken[b] = 1;
+      for (let b = 0; b < 256; b++) {
+        if (taken[b] || rc[b] < 0) continue;
+        const r = this.#below(ns, rc[b]).ids;
+        for (let x = 0; x < r.length; x++) words[r[x] >>> 5] &= ~(1 << (r[x] & 31));
+      }
+      for (const b of bs) {
+        const r = this.#below(ns, rc[b]);
+        for (let x = 0; x < r.escapes.length; x++) escapes.push(r.escapes[x]);
+      }
+      byState.delete(ns);
+    }
+    for (const [ns, bs] of byState) {
+      for (const b of bs) {
+        const r = this.#below(ns, rc[b]);
+        if (r.ids.length) parts.push(r.ids), total += r.ids.length;
+        for (let x = 0; x < r.escapes.length; x++) escapes.push(r.escapes[x]);
+      }
     }
     const endIds: number[] = [];
     const groups = new Map<number, Set<number>>();
@@ -255,9 +284,26 @@ export class CompiledGrammar {
         g.add(j);
       }
     }
-    shared = this.#finishLocal(parts, total, null, endIds, groups);
+    shared = this.#finishLocal(parts, total, words, endIds, groups);
     if (key !== null) store.set(key, shared);
     return shared;
+  }
+
+  // The tokens accepted below every first byte's subtree as if each byte led into `ns` (a
+  // bitset; cached on ns, and per tokenizer when ns is made of leaf-rule nodes).
+  #allFirst(ns: PdaState): Uint32Array {
+    if (ns.allFirst) return ns.allFirst;
+    const key = this.#leafStateKey(ns);
+    let store = sharedLeaf.get(this.#trie);
+    if (!store) sharedLeaf.set(this.#trie, store = new Map());
+    const hit = key === null ? undefined : store.get(`${key}\u0003`) as Uint32Array | undefined;
+    if (hit) return (ns.allFirst = hit);
+    const words = new Uint32Array((this.idSpace + 31) >>> 5);
+    const rc = rootChildren(this.#trie);
+    for (let b = 0; b < 256; b++) if (rc[b] >= 0) setIds(words, this.#below(ns, rc[b]).ids);
+    ns.allFirst = words;
+    if (key !== null) store.set(`${key}\u0003`, words);
+    return words;
   }
 
   #unionMask(kernel: number[]): LocalMask {
@@ -382,7 +428,7 @@ export class CompiledGrammar {
     // a state of nodes in rules that call nothing, over the bottom marker, walks the same in
     // every grammar of the tokenizer (string content after its first byte: once per process)
     const key = this.#leafStateKey(ns);
-    let store: Map<string, LocalMask | SubtreeWalk> | undefined;
+    let store: Map<string, LocalMask | SubtreeWalk | Uint32Array> | undefined;
     if (key !== null) {
       store = sharedLeaf.get(this.#trie);
       if (!store) sharedLeaf.set(this.#trie, store = new Map());
@@ -434,6 +480,14 @@ export class CompiledGrammar {
       let ns = st.next[b];
       if (ns === undefined) ns = pda.step(st, b);
       if (ns === null) continue;
+      if (end[j] - j > SHARED_SUBTREE && ns !== st && this.#leafStateKey(ns) !== null) {
+        // into a leaf-rule state ("any other character" of a property name leads into the
+        // string rule): its walk of this subtree is shared per tokenizer
+        const r = this.#below(ns, j);
+        for (let x = 0; x < r.ids.length; x++) ids.push(r.ids[x]);
+        for (let x = 0; x < r.escapes.length; x++) escapes.push(r.escapes[x]);
+        continue;
+      }
       if (ns.escaped) escapes.push(j);
       if (ns.kernel.length === 0) continue;
       for (let q = tokStart[j], qe = tokStart[j + 1]; q < qe; q++) ids.push(tokIds[q]);

@@ -81,7 +81,15 @@ const MANY_FIRST_BYTES = 64; // a state reached by this many first bytes is take
 const warned = new Set<string>();
 // Local masks of nodes of rules that call nothing, shared by every grammar of a tokenizer
 // (keyed by the rule's body and the node's place in it; see `Pda.leafKey`).
-const sharedLeaf = new WeakMap<VocabTrie, Map<string, LocalMask | SubtreeWalk | Uint32Array>>();
+const sharedLeaf = new WeakMap<VocabTrie, Map<string, LocalMask | Uint32Array>>();
+// Leaf keys (long strings: a rule body and a place in it) numbered once per process.
+const leafNumbers = new Map<string, number>();
+function leafNumber(key: string): number {
+  let n = leafNumbers.get(key);
+  if (n === undefined) leafNumbers.set(key, n = leafNumbers.size);
+  return n;
+}
+const sharedBelow = new WeakMap<VocabTrie, Map<string, Map<number, SubtreeWalk>>>();
 
 const rootChildCache = new WeakMap<VocabTrie, Int32Array>();
 // The trie node of each first byte (-1 when no token starts with it).
@@ -127,6 +135,7 @@ export class CompiledGrammar {
   #trie: VocabTrie;
   #cached: PdaState[] = [];
   #cacheHead = 0;
+  #leafIds = new Map<number, number>(); // kernel entry → its leaf key's number, -1: not a leaf
 
   /** Use {@linkcode compileGrammar}. */
   constructor(
@@ -422,22 +431,9 @@ export class CompiledGrammar {
   // The local walk of trie node c's subtree, c's byte already consumed into `ns`: tokens
   // alive without leaving the rule, and the nodes where the rule ends (cached on ns).
   #below(ns: PdaState, c: number): SubtreeWalk {
-    const memo = ns.below ?? (ns.below = new Map());
+    const memo = ns.below ?? (ns.below = this.#belowMemo(ns));
     const hit = memo.get(c);
     if (hit) return hit;
-    // a state of nodes in rules that call nothing, over the bottom marker, walks the same in
-    // every grammar of the tokenizer (string content after its first byte: once per process)
-    const key = this.#leafStateKey(ns);
-    let store: Map<string, LocalMask | SubtreeWalk | Uint32Array> | undefined;
-    if (key !== null) {
-      store = sharedLeaf.get(this.#trie);
-      if (!store) sharedLeaf.set(this.#trie, store = new Map());
-      const shared = store.get(`${key}\u0001${c}`) as SubtreeWalk | undefined;
-      if (shared) {
-        memo.set(c, shared);
-        return shared;
-      }
-    }
     const t = this.#trie;
     const ids: number[] = [], escapes: number[] = [];
     if (ns.escaped) escapes.push(c);
@@ -447,8 +443,20 @@ export class CompiledGrammar {
     }
     const r = { ids: Int32Array.from(ids), escapes: Int32Array.from(escapes) };
     memo.set(c, r);
-    if (store) store.set(`${key}\u0001${c}`, r);
     return r;
+  }
+
+  // The memo of a state's subtree walks: a state of nodes in rules that call nothing, over the
+  // bottom marker, walks the same in every grammar of the tokenizer (string content after its
+  // first byte: once per process), so its memo is the tokenizer's shared one.
+  #belowMemo(ns: PdaState): Map<number, SubtreeWalk> {
+    const key = this.#leafStateKey(ns);
+    if (key === null) return new Map();
+    let byKey = sharedBelow.get(this.#trie);
+    if (!byKey) sharedBelow.set(this.#trie, byKey = new Map());
+    let memo = byKey.get(key);
+    if (!memo) byKey.set(key, memo = new Map());
+    return memo;
   }
 
   // The cross-grammar key of a local state whose every configuration is a node of a rule that
@@ -456,13 +464,18 @@ export class CompiledGrammar {
   #leafStateKey(st: PdaState): string | null {
     if (st.leafKey !== undefined) return st.leafKey;
     const N = this.#pda.nodeCount;
-    const keys: string[] = [];
+    const ids: number[] = [];
     for (const k of st.kernel) {
-      const lk = (k - (k % N)) / N === 1 ? this.#pda.leafKey(k) : null;
-      if (lk === null) return (st.leafKey = null);
-      keys.push(lk);
+      let id = this.#leafIds.get(k);
+      if (id === undefined) {
+        const lk = (k - (k % N)) / N === 1 ? this.#pda.leafKey(k) : null;
+        id = lk === null ? -1 : leafNumber(lk);
+        this.#leafIds.set(k, id);
+      }
+      if (id < 0) return (st.leafKey = null);
+      ids.push(id);
     }
-    return (st.leafKey = `${keys.sort().join("\u0002")}${st.escaped ? "^" : ""}`);
+    return (st.leafKey = `${ids.sort((a, b) => a - b).join(",")}${st.escaped ? "^" : ""}`);
   }
 
   // The local walk below trie node i, whose byte led into `st` (alive, kernel non-empty):

@@ -62,7 +62,7 @@ export function adedDrafter(ctx: DrafterContext<AdedOptions>): Drafter {
       }
       const paths = mctsDraftPaths(matrix, [context.at(-2)!, root], search);
       return Promise.resolve(trieTree(root, paths, {
-        budget,
+        budget: req.budget ?? budget,
         maxDepth: req.maxDepth,
         source: "trigram",
       }));

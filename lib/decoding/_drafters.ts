@@ -22,6 +22,11 @@ export interface DraftRequest {
    * Self-speculative drafters (DEL) append their drafts' lower-layer rows to it.
    */
   cache?: KvCache;
+  /**
+   * Draft nodes wanted this step (`treeBudget: "auto"` re-chooses it every step); when absent,
+   * the drafter's own budget.
+   */
+  budget?: number;
 }
 
 /** What a method's drafter factory is given by `speculativeGenerate`. */
@@ -65,7 +70,7 @@ export function pldDrafter(options: PromptLookupOptions): Drafter {
     draftCalls: 0,
     prefill: () => Promise.resolve(),
     propose(req) {
-      const maxDraft = Math.min(options.maxDraft ?? 10, req.maxDepth);
+      const maxDraft = Math.min(req.budget ?? options.maxDraft ?? 10, req.maxDepth);
       const draft = promptLookup(req.context, { ...options, maxDraft });
       return Promise.resolve(chainTree([req.context.at(-1)!, ...draft], { source: "ngram" }));
     },
@@ -73,8 +78,14 @@ export function pldDrafter(options: PromptLookupOptions): Drafter {
   };
 }
 
-/** Token Recycling: a template filled breadth-first from the adjacency table. */
-export function recyclingDrafter(table: AdjacencyTable, template: TreeTemplate): Drafter {
+/**
+ * Token Recycling: a template filled breadth-first from the adjacency table (a function gives
+ * the template for each step's budget).
+ */
+export function recyclingDrafter(
+  table: AdjacencyTable,
+  template: TreeTemplate | ((budget?: number) => TreeTemplate),
+): Drafter {
   return {
     draftCalls: 0,
     prefill(prompt, logits) {
@@ -82,7 +93,8 @@ export function recyclingDrafter(table: AdjacencyTable, template: TreeTemplate):
       return Promise.resolve();
     },
     propose(req) {
-      return Promise.resolve(treeFromTemplate(template, {
+      const t = typeof template === "function" ? template(req.budget) : template;
+      return Promise.resolve(treeFromTemplate(t, {
         root: req.context.at(-1)!,
         successors: (t) => table.successors(t),
         maxDepth: req.maxDepth,

@@ -51,7 +51,7 @@ export function dyspecDrafter(ctx: DrafterContext<DySpecOptions>): Drafter {
       };
       const tree = options.dyspecTemplate
         ? await templateDraftTree(root, { ...common, template: options.dyspecTemplate })
-        : await dynamicDraftTree(root, { ...common, budget });
+        : await dynamicDraftTree(root, { ...common, budget: req.budget ?? budget });
       self.draftCalls = rows.calls;
       return { ids: tree.ids, parents: tree.parents, q: tree.q, source: tree.source };
     },

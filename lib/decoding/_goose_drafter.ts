@@ -85,7 +85,7 @@ export function gooseDrafter(ctx: DrafterContext<GooseOptions>): Drafter {
       const match = sources === "branches"
         ? { tokens: [], confidence: 0 }
         : contextMatch(context, { ngrams, maxLength: spineLength });
-      const budget = ctx.options.treeBudget ?? gooseBudget(match.confidence);
+      const budget = req.budget ?? ctx.options.treeBudget ?? gooseBudget(match.confidence);
       if (balanced !== undefined) {
         proposed = balancedTree(root, { budget, branching: balanced, successors, prev, maxDepth });
       } else {

@@ -63,7 +63,11 @@ export function spectrDrafter(ctx: DrafterContext<SpecTrOptions>): Drafter {
     },
     async propose(req) {
       root = req.context.at(-1)!;
-      const g = Math.min(gamma, req.maxDepth);
+      // "auto" re-chooses the budget every step; an explicit gamma wins
+      const stepGamma = req.budget === undefined || options.gamma !== undefined
+        ? gamma
+        : Math.max(1, Math.floor(req.budget / k));
+      const g = Math.min(stepGamma, req.maxDepth);
       const n = greedy ? 1 : k; // greedy drafts coincide
       const tree: DraftTree = { ids: [root], parents: [-1], q: [null], source: ["root"] };
       seqNodes = Array.from({ length: n }, () => []);

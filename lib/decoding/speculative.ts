@@ -18,7 +18,7 @@ import type { GenerateOptions, KvCache, Model } from "../models/mod.ts";
 import { generationArgs } from "../models/_generation_args.ts";
 import { AdjacencyTable } from "./adjacency.ts";
 import { optimalSparseTree } from "./sparse_tree.ts";
-import { autoTreeBudget } from "./tree_budget.ts";
+import { AdaptiveTreeBudget, measureTreeLatency } from "./tree_budget.ts";
 import type { DraftTree, TreeTemplate } from "./token_tree.ts";
 import { drawFrom, greedyWalk, rejectionWalk, type WalkResult } from "./verify.ts";
 import { draftChainDrafter, type Drafter, pldDrafter, recyclingDrafter } from "./_drafters.ts";
@@ -82,11 +82,14 @@ export interface SpeculativeOptions
   draft?: Model;
   /**
    * Draft nodes per step: "pld" tokens copied (default 10), "token-recycling" nodes of the
-   * tree (default 24), "draft-chain" γ when `gamma` is not given. `"auto"`: sized by the
-   * verification latency measured on the target's backend (`autoTreeBudget`, P86; cached per
-   * model in the process): a tree for tree methods, a chain for "pld".
+   * tree (default 24), "draft-chain" γ when `gamma` is not given. `"auto"`: re-chosen before
+   * every step from the verification latency measured on the target's backend (P86; cached per
+   * model in the process) and the top-1 acceptance measured so far in the call (prior 0.6, at
+   * least 4 drafts until 8 trials of evidence; `AdaptiveTreeBudget`): a tree for tree methods,
+   * a chain for "pld"; the choices are in `stats.treeBudgets`. An `AdaptiveTreeBudget` of your
+   * own (another curve, prior or exploration rule) is used the same way.
    */
-  treeBudget?: number | "auto";
+  treeBudget?: number | "auto" | AdaptiveTreeBudget;
   /** "draft-chain", "spectr": draft tokens per step (per sequence) γ (default 4). */
   gamma?: number;
   /** "pld": longest n-gram matched (default 3). */
@@ -134,6 +137,8 @@ export interface SpeculativeStats {
    * fed and nodes accepted.
    */
   bySource: Record<string, { drafted: number; accepted: number }>;
+  /** With `treeBudget: "auto"` (or a rule): the draft budget chosen for each proposal. */
+  treeBudgets?: number[];
   /** Wall-clock seconds of the call. */
   seconds: number;
 }
@@ -206,10 +211,14 @@ export async function speculativeGenerate(
     return () => samplingUniform({ seed, row, counter: counter++ });
   };
   const uniform = stream(1);
-  const treeBudget = options.treeBudget === "auto"
+  const auto = options.treeBudget === "auto"
     ? await autoBudget(target, options.method)
-    : options.treeBudget;
-  const drafter = makeDrafter(target, { ...options, treeBudget }, sampling, stream(2));
+    : options.treeBudget instanceof AdaptiveTreeBudget
+    ? options.treeBudget
+    : undefined;
+  let nextBudget = auto?.next();
+  const treeBudget = auto ? nextBudget : options.treeBudget as number | undefined;
+  const drafter = makeDrafter(target, { ...options, treeBudget, auto }, sampling, stream(2));
   const stop = new Set(options.stop ?? []);
   const stats: SpeculativeStats = {
     method,
@@ -224,6 +233,7 @@ export async function speculativeGenerate(
     bySource: {},
     seconds: 0,
   };
+  if (auto) stats.treeBudgets = [];
   const ids = [...prompt];
   const finish = (): SpeculativeResult => {
     stats.newTokens = ids.length - prompt.length;
@@ -247,7 +257,9 @@ export async function speculativeGenerate(
   };
   for (;;) {
     const left = max - (ids.length - prompt.length);
-    const proposed = await drafter.propose({ context: ids, maxDepth: left - 1, cache });
+    const budget = nextBudget;
+    const proposed = await drafter.propose({ context: ids, maxDepth: left - 1, cache, budget });
+    if (auto) stats.treeBudgets!.push(budget!);
     // the first step's root (the prompt's last token) is already in the cache: feed its subtree
     const fed = contextRow ? dropRoot(proposed) : proposed;
     const start = contextRow ? -1 : 0;
@@ -269,6 +281,7 @@ export async function speculativeGenerate(
       stats.targetCalls++;
       result = walk(fed, logits, start);
       cache.acceptTreePath(fed.parents, result.path);
+      auto?.observe(fed, { path: result.path, start });
       stats.draftedNodes += fed.ids.length - (start >= 0 ? 1 : 0);
       fed.ids.forEach((_, i) => {
         if (i === start) return;
@@ -299,23 +312,25 @@ export async function speculativeGenerate(
     }
     options.onStep?.({ tree: fed, walk: result, ids: [...ids], cache });
     if (done || ids.length - prompt.length >= max) return finish();
+    if (auto) nextBudget = auto.next();
   }
 }
 
 /** `treeBudget: "auto"`: a chain for prompt lookup, a tree for the tree methods. */
-function autoBudget(target: Model, method: SpeculativeMethod): Promise<number> {
+async function autoBudget(target: Model, method: SpeculativeMethod): Promise<AdaptiveTreeBudget> {
   if (method === "draft-chain") {
     throw new TokenlabError('speculativeGenerate: treeBudget "auto" does not size "draft-chain"', {
       hint:
         "its draft model costs a call per token, which the latency curve leaves out: pass gamma",
     });
   }
-  return autoTreeBudget(target, { shape: method === "pld" ? "chain" : "tree" });
+  const curve = await measureTreeLatency(target);
+  return new AdaptiveTreeBudget(curve, { shape: method === "pld" ? "chain" : "tree" });
 }
 
 function makeDrafter(
   target: Model,
-  options: SpeculativeOptions & { treeBudget?: number },
+  options: SpeculativeOptions & { treeBudget?: number; auto?: AdaptiveTreeBudget },
   sampling: SampleOptions,
   uniform: () => number,
 ): Drafter {
@@ -345,9 +360,22 @@ function makeDrafter(
         `speculativeGenerate: the adjacency table has vocabulary ${table.vocabSize}, the target ${V}`,
         { hint: "make the table with the target's config.vocabSize" },
       );
-      const template = options.template ??
-        optimalSparseTree((budget ?? 24) + 1, { alpha: 0.6 });
-      return recyclingDrafter(table, template);
+      const auto = options.auto;
+      if (options.template || !auto) {
+        return recyclingDrafter(
+          table,
+          options.template ?? optimalSparseTree((budget ?? 24) + 1, { alpha: 0.6 }),
+        );
+      }
+      // "auto": the best tree of the chosen size under the acceptance measured so far
+      const templates = new Map<string, TreeTemplate>();
+      return recyclingDrafter(table, (b = 0) => {
+        const alpha = Math.min(0.99, Math.max(0.01, Math.round(auto.alpha * 100) / 100));
+        const key = `${b}:${alpha}`;
+        let t = templates.get(key);
+        if (!t) templates.set(key, t = optimalSparseTree(b + 1, { alpha }));
+        return t;
+      });
     }
     case "draft-chain": {
       const draft = options.draft;

@@ -4,9 +4,12 @@
  * (`Model.forwardTree` after a cached context, logits read back), combine that curve with the
  * expected tokens per step of the best tree of each size under an acceptance model
  * (`optimalSparseTree`), and take the size that maximises expected tokens per second,
- * E[tokens](n) / latency(n). `speculativeGenerate`'s `treeBudget: "auto"` does exactly that
- * with {@linkcode autoTreeBudget}; the measured curve is cached per model (and so per backend)
- * for the life of the process.
+ * E[tokens](n) / latency(n). `speculativeGenerate`'s `treeBudget: "auto"` does that before
+ * every step with {@linkcode AdaptiveTreeBudget}: the curve is measured once per model (and so
+ * per backend) and cached for the life of the process; the acceptance is the top-1 α of a
+ * geometric rank model measured so far in the call (prior α 0.6 of weight 4 trials), with at
+ * least 4 drafts per step until 8 trials of evidence are in. {@linkcode autoTreeBudget} is the
+ * one-off choice under a fixed acceptance.
  *
  * Size n counts the root (the last committed token, whose successor is not known yet) plus
  * the n − 1 draft nodes; the budget `speculativeGenerate` takes is n − 1. n = 1 is plain
@@ -343,20 +346,22 @@ export interface AutoTreeBudgetOptions extends TreeLatencyOptions {
 }
 
 /**
- * The draft-node budget (size − 1) that `treeBudget: "auto"` resolves to: the curve of
+ * The draft-node budget (size − 1) for a fixed acceptance: the curve of
  * {@linkcode measureTreeLatency} (measured once per model in this process) and
  * {@linkcode chooseTreeBudget} under `alpha` (default 0.6, the acceptance Token Recycling's
- * default template assumes) or measured `rankProbabilities`.
+ * default template assumes) or measured `rankProbabilities`. This is where `treeBudget: "auto"`
+ * starts from (its prior); during the call it re-chooses from the measured acceptance
+ * ({@linkcode AdaptiveTreeBudget}).
  *
  * @example
  * ```ts
  * import { bundledModelPath, loadModel } from "@tokenlab/tokenlab/models";
  * import { autoTreeBudget, speculativeGenerate } from "@tokenlab/tokenlab/decoding";
  * const target = await loadModel(bundledModelPath("tiny-target"));
- * console.log(await autoTreeBudget(target)); // what "auto" picks on this backend
+ * console.log(await autoTreeBudget(target)); // the choice at α 0.6 on this backend
  * const prompt = Array.from(target.tokenizer!.encode("one, two, three. one, two,"));
  * const out = await speculativeGenerate(target, prompt, { method: "token-recycling", treeBudget: "auto" });
- * console.log(out.stats.tau);
+ * console.log(out.stats.tau, out.stats.treeBudgets); // the budgets "auto" chose per step
  * ```
  */
 export async function autoTreeBudget(
@@ -369,4 +374,193 @@ export async function autoTreeBudget(
     ? { rankProbabilities }
     : { alpha: alpha ?? 0.6 };
   return chooseTreeBudget(curve, { ...acceptance, shape }).budget;
+}
+
+/** Options of {@linkcode AdaptiveTreeBudget}: the prior, the exploration rule, the shape. */
+export interface AdaptiveTreeBudgetOptions {
+  /** Prior top-1 acceptance α of the geometric rank model (default 0.6). */
+  prior?: number;
+  /** Weight of the prior, in pseudo-trials (default 4). */
+  priorWeight?: number;
+  /**
+   * Factor applied to the evidence before each new step's is added (default 1: every step of
+   * the call counts alike; e.g. 0.9 forgets with a half-life of about 7 steps).
+   */
+  decay?: number;
+  /** Trials of evidence below which at least `minBudget` drafts are fed (default 8). */
+  explore?: number;
+  /** Drafts fed per step while exploring (default 4). */
+  minBudget?: number;
+  /**
+   * When the choice is 0 drafts (plain decoding), every `probeEvery`-th such step feeds one
+   * draft instead, so a text that turns repetitive is noticed (default 8; 0: never).
+   */
+  probeEvery?: number;
+  /** `"tree"` (default) or `"chain"` (see {@linkcode ChooseTreeBudgetOptions.shape}). */
+  shape?: "tree" | "chain";
+  /** Largest tree size considered (default: the curve's largest measured size). */
+  maxSize?: number;
+}
+
+/** One step's choice of {@linkcode AdaptiveTreeBudget}. */
+export interface AdaptiveTreeBudgetStep {
+  /** Draft nodes asked for. */
+  budget: number;
+  /** The acceptance estimate it was chosen under. */
+  alpha: number;
+  /** Trials of evidence behind the estimate (the prior's excluded). */
+  evidence: number;
+  /** Why: the cost model's choice, the exploration floor, or a probe out of plain decoding. */
+  reason: "choice" | "explore" | "probe";
+}
+
+/** A verified step as {@linkcode AdaptiveTreeBudget.observe} reads it. */
+export interface AdaptiveTreeBudgetWalk {
+  /** Accepted node indices (`start` first when it is ≥ 0), as the verification walks return. */
+  path: readonly number[];
+  /** Node the walk started from: 0 (the tree's root), or −1 (every parentless node is a child). */
+  start: number;
+}
+
+/**
+ * The budget rule behind `treeBudget: "auto"`: the tree size is re-chosen before every step
+ * with {@linkcode chooseTreeBudget} on a fixed latency curve, under the top-1 acceptance α
+ * measured so far in the call. At each node the walk stood on, its children are candidates of
+ * rank 1, 2, … in index order; the walk accepting rank r counts r trials and one success, a
+ * node whose children were all rejected counts them all as trials and no success (the maximum
+ * likelihood estimate of a geometric rank model, censored at the tree's width). α is
+ * (successes + w·prior) / (trials + w), a Beta prior of weight w. Until `explore` trials are
+ * in, at least `minBudget` drafts are fed (so a pessimistic prior never decides alone); when
+ * the estimate later picks plain decoding, every `probeEvery`-th step feeds one draft.
+ * The budget changes only the tree, never the verification, so decoding stays lossless.
+ *
+ * @example
+ * ```ts
+ * import { AdaptiveTreeBudget } from "@tokenlab/tokenlab/decoding";
+ * // a backend where each node costs about as much as a step (a CPU)
+ * const points = [1, 2, 4, 8, 16].map((n) => ({ size: n, ms: 0.4 + 1.2 * n, low: 0, high: 0 }));
+ * const auto = new AdaptiveTreeBudget({ backend: "cpu", device: "example", software: false, context: 0, points }, { shape: "chain" });
+ * console.log(auto.next()); // 4: exploring, the prior (α 0.6) alone would say 0
+ * auto.observe({ parents: [-1, 0, 1, 2, 3] }, { path: [0, 1, 2, 3, 4], start: 0 });
+ * auto.observe({ parents: [-1, 0, 1, 2, 3] }, { path: [0, 1, 2, 3], start: 0 });
+ * console.log(auto.alpha.toFixed(2), auto.next()); // 0.80 and the cost model's choice
+ * ```
+ */
+export class AdaptiveTreeBudget {
+  /** The latency curve the choices are made on. */
+  readonly curve: TreeLatencyCurve;
+  /** Every choice so far, in order. */
+  readonly history: AdaptiveTreeBudgetStep[] = [];
+  #o: Required<Omit<AdaptiveTreeBudgetOptions, "maxSize">> & { maxSize?: number };
+  #successes = 0;
+  #trials = 0;
+  #zeroSteps = 0;
+  #memo = new Map<number, number>();
+
+  /** A rule on `curve` (e.g. `await measureTreeLatency(model)`). */
+  constructor(curve: TreeLatencyCurve, options: AdaptiveTreeBudgetOptions = {}) {
+    const o = {
+      prior: options.prior ?? 0.6,
+      priorWeight: options.priorWeight ?? 4,
+      decay: options.decay ?? 1,
+      explore: options.explore ?? 8,
+      minBudget: options.minBudget ?? 4,
+      probeEvery: options.probeEvery ?? 8,
+      shape: options.shape ?? "tree",
+      maxSize: options.maxSize,
+    };
+    check(
+      o.prior > 0 && o.prior < 1,
+      `AdaptiveTreeBudget: prior must be in (0, 1), got ${o.prior}`,
+      { hint: "the top-1 acceptance you expect before any step, e.g. 0.6" },
+    );
+    check(
+      o.priorWeight > 0 && Number.isFinite(o.priorWeight),
+      `AdaptiveTreeBudget: priorWeight must be a positive number, got ${o.priorWeight}`,
+    );
+    check(
+      o.decay > 0 && o.decay <= 1,
+      `AdaptiveTreeBudget: decay must be in (0, 1], got ${o.decay}`,
+    );
+    for (const k of ["explore", "minBudget", "probeEvery"] as const) {
+      check(
+        Number.isInteger(o[k]) && o[k] >= 0,
+        `AdaptiveTreeBudget: ${k} must be an integer ≥ 0, got ${o[k]}`,
+      );
+    }
+    this.curve = curve;
+    this.#o = o;
+    // validates the curve, the shape and maxSize with chooseTreeBudget's own messages
+    this.#choose(o.prior);
+  }
+
+  /** The current estimate of the top-1 acceptance α (the prior before any evidence). */
+  get alpha(): number {
+    const { prior, priorWeight } = this.#o;
+    return (this.#successes + priorWeight * prior) / (this.#trials + priorWeight);
+  }
+
+  /** Trials of evidence so far (decayed; the prior's excluded). */
+  get evidence(): number {
+    return this.#trials;
+  }
+
+  /** The draft budget (tree size − 1) for the next step; recorded in `history`. */
+  next(): number {
+    const alpha = this.alpha, evidence = this.#trials;
+    let budget = this.#choose(alpha);
+    let reason: AdaptiveTreeBudgetStep["reason"] = "choice";
+    const top = (this.#o.maxSize ?? this.curve.points.reduce((m, p) => Math.max(m, p.size), 1)) -
+      1;
+    if (evidence < this.#o.explore && budget < this.#o.minBudget) {
+      budget = Math.min(this.#o.minBudget, top);
+      reason = "explore";
+    } else if (budget === 0) {
+      this.#zeroSteps++;
+      if (this.#o.probeEvery > 0 && this.#zeroSteps % this.#o.probeEvery === 0 && top >= 1) {
+        budget = 1;
+        reason = "probe";
+      }
+    }
+    this.history.push({ budget, alpha, evidence, reason });
+    return budget;
+  }
+
+  /** Adds one verified step's evidence: the fed tree and the walk's accepted path. */
+  observe(tree: { parents: readonly number[] }, walk: AdaptiveTreeBudgetWalk): void {
+    const { parents } = tree;
+    const children = (node: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < parents.length; i++) if (parents[i] === node) out.push(i);
+      return out;
+    };
+    let successes = 0, trials = 0;
+    let at = walk.start;
+    const accepted = walk.start >= 0 ? walk.path.slice(1) : walk.path;
+    for (const node of accepted) {
+      const kids = children(at);
+      const rank = kids.indexOf(node) + 1;
+      check(rank > 0, `AdaptiveTreeBudget.observe: node ${node} is not a child of ${at}`, {
+        hint: "pass the tree that was verified and the walk's path over it",
+      });
+      trials += rank;
+      successes++;
+      at = node;
+    }
+    trials += children(at).length;
+    this.#successes = this.#o.decay * this.#successes + successes;
+    this.#trials = this.#o.decay * this.#trials + trials;
+  }
+
+  #choose(alpha: number): number {
+    // α to 1/200: the choice is a step function of α, and the memo keeps steps cheap
+    const key = Math.min(0.995, Math.max(0.005, Math.round(alpha * 200) / 200));
+    let b = this.#memo.get(key);
+    if (b === undefined) {
+      const { shape, maxSize } = this.#o;
+      b = chooseTreeBudget(this.curve, { alpha: key, shape, maxSize }).budget;
+      this.#memo.set(key, b);
+    }
+    return b;
+  }
 }

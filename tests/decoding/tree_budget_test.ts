@@ -1,5 +1,6 @@
 import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/strict";
 import {
+  AdaptiveTreeBudget,
   autoTreeBudget,
   chooseTreeBudget,
   measureTreeLatency,
@@ -7,7 +8,8 @@ import {
 } from "../../lib/decoding/tree_budget.ts";
 import { optimalSparseTree } from "../../lib/decoding/sparse_tree.ts";
 import { speculativeGenerate } from "../../lib/decoding/speculative.ts";
-import { generate, loadModel } from "../../lib/models/mod.ts";
+import { AdjacencyTable } from "../../lib/decoding/adjacency.ts";
+import { bundledModelPath, generate, loadModel } from "../../lib/models/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 
 const curveOf = (pts: [number, number][]): TreeLatencyCurve => ({
@@ -75,6 +77,75 @@ Deno.test("chooseTreeBudget: a chain's expected tokens are 1 + α + α² + …",
   deepEqual(m.candidates.map((x) => x.expectedTokens), [1, 1.5, 1.75, 1.875]);
 });
 
+Deno.test("chooseTreeBudget: hand-computed optima of a chain and of a tree", () => {
+  // chain, α 0.8: E(n) = 1, 1.8, 2.44, 2.952; over 1, 1.2, 1.4, 2.6 ms: 1, 1.5, 1.743, 1.135
+  const chain = chooseTreeBudget(curveOf([[1, 1], [2, 1.2], [3, 1.4], [4, 2.6]]), {
+    alpha: 0.8,
+    shape: "chain",
+  });
+  deepEqual([chain.size, chain.budget], [3, 2]);
+  ok(Math.abs(chain.speedup - 2.44 / 1.4) < 1e-9);
+  // tree, α 0.5: nodes 0.5, then 0.25 and 0.25 (child and sibling), then 0.125: E(n) = 1, 1.5,
+  // 1.75, 2, 2.125; over 1, 1.1, 1.2, 1.3, 2 ms: 1, 1.364, 1.458, 1.538, 1.063 → n = 4
+  const tree = chooseTreeBudget(curveOf([[1, 1], [2, 1.1], [3, 1.2], [4, 1.3], [5, 2]]), {
+    alpha: 0.5,
+  });
+  deepEqual([tree.size, tree.budget], [4, 3]);
+  ok(Math.abs(tree.expectedTokens - 2) < 1e-12);
+});
+
+// latency 0.3 + 0.7 n ms (a CPU: a node costs most of a step). Best chains by hand: α 0.6:
+// n = 2 gives 1.6 / 1.7 < 1, so plain decoding; α 0.8: 1.8 / 1.7 = 1.059 > 2.44 / 2.4, n = 2;
+// α 0.9: 1.9 / 1.7 = 1.118 < 2.71 / 2.4 = 1.129 > 3.439 / 3.1, n = 3 (the tree is a chain here:
+// a second candidate, 0.1·p, is worth less than the next depth)
+const cpuLike = curveOf([[1, 1], [16, 11.5]]);
+
+Deno.test("chooseTreeBudget on a CPU-like curve: 0, 1, 2 drafts at α 0.6, 0.8, 0.9", () => {
+  deepEqual([0.6, 0.8, 0.9].map((alpha) => chooseTreeBudget(cpuLike, { alpha }).budget), [0, 1, 2]);
+});
+
+Deno.test("AdaptiveTreeBudget: censored rank trials, the Beta prior, exploration, probes", () => {
+  const auto = new AdaptiveTreeBudget(cpuLike, { shape: "chain" });
+  equal(auto.alpha, 0.6);
+  // the prior alone says 0 drafts; with no evidence it explores with 4
+  equal(auto.next(), 4);
+  equal(auto.history[0].reason, "explore");
+  const chain = { parents: [-1, 0, 1, 2, 3] };
+  // all 4 accepted: 4 trials, 4 successes (the last node has no children)
+  auto.observe(chain, { path: [0, 1, 2, 3, 4], start: 0 });
+  equal(auto.evidence, 4);
+  equal(auto.next(), 4, "still exploring below 8 trials");
+  // 3 accepted, the 4th rejected: 4 trials, 3 successes → α = (7 + 4·0.6) / (8 + 4) = 0.7833
+  auto.observe(chain, { path: [0, 1, 2, 3], start: 0 });
+  ok(Math.abs(auto.alpha - 9.4 / 12) < 1e-12);
+  // α 0.785: n = 2 gives 1.785 / 1.7 = 1.050, n = 3 gives 2.401 / 2.4 = 1.0004 → 1 draft
+  equal(auto.next(), 1);
+  equal(auto.history.at(-1)!.reason, "choice");
+
+  // a tree: root with children 1 and 2, node 1 with child 3
+  const t = new AdaptiveTreeBudget(cpuLike, { prior: 0.5, priorWeight: 2 });
+  const tree = { parents: [-1, 0, 0, 1] };
+  t.observe(tree, { path: [0, 2], start: 0 }); // rank 2 accepted: 2 trials, 1 success
+  t.observe(tree, { path: [0, 1, 3], start: 0 }); // rank 1, rank 1: 2 trials, 2 successes
+  t.observe(tree, { path: [0], start: 0 }); // both children rejected: 2 trials
+  // the first step's tree has no root: its parentless nodes are the candidates
+  t.observe({ parents: [-1, -1, 0] }, { path: [1], start: -1 }); // rank 2, then no child: 2 trials
+  equal(t.evidence, 8);
+  ok(Math.abs(t.alpha - (4 + 1) / (8 + 2)) < 1e-12);
+  throws(() => t.observe(tree, { path: [0, 3], start: 0 }), /not a child/);
+
+  // low acceptance: plain decoding, with a one-draft probe every 8th zero step
+  const low = new AdaptiveTreeBudget(cpuLike);
+  const star = { parents: [-1, 0, 0, 0, 0] };
+  low.observe(star, { path: [0], start: 0 });
+  low.observe(star, { path: [0], start: 0 }); // 8 trials, 0 successes: α = 2.4 / 12 = 0.2
+  const picks = Array.from({ length: 16 }, () => low.next());
+  deepEqual(picks, [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
+  throws(() => new AdaptiveTreeBudget(cpuLike, { prior: 1 }), /prior/);
+  throws(() => new AdaptiveTreeBudget(cpuLike, { minBudget: -1 }), /minBudget/);
+  throws(() => new AdaptiveTreeBudget(curveOf([[2, 1]])), /size 1/);
+});
+
 Deno.test("chooseTreeBudget: bad curves and options are refused", () => {
   throws(() => chooseTreeBudget(curveOf([[2, 1], [4, 2]]), { alpha: 0.6 }), /size 1/);
   throws(() => chooseTreeBudget(curveOf([[1, 0], [4, 2]]), { alpha: 0.6 }), /positive time/);
@@ -119,9 +190,14 @@ Deno.test('speculativeGenerate treeBudget "auto": the measured budget, lossless'
     onStep: (s) => sizes.push(s.tree.ids.length),
   });
   deepEqual(tr.ids, plain);
-  // after the first step the fed tree is the template: the root and `budget` nodes
+  // re-chosen every step: one budget per proposal, exploring (≥ 4 drafts) before evidence;
+  // after the first step the fed tree is the template: the root and that step's budget of nodes
   // (fewer only near the end, where depth is capped)
-  equal(sizes[1], budget + 1);
+  const chosen = tr.stats.treeBudgets!;
+  equal(chosen.length, sizes.length);
+  ok(chosen[0] >= 4, `explores first: ${chosen}`);
+  for (let i = 1; i < sizes.length - 1; i++) ok(sizes[i] <= chosen[i] + 1, `step ${i}`);
+  equal(sizes[1], chosen[1] + 1);
   const pld = await speculativeGenerate(model, prompt, {
     method: "pld",
     treeBudget: "auto",
@@ -132,4 +208,27 @@ Deno.test('speculativeGenerate treeBudget "auto": the measured budget, lossless'
     speculativeGenerate(model, prompt, { method: "draft-chain", draft: model, treeBudget: "auto" }),
     /gamma/,
   );
+});
+
+Deno.test('"auto" on tiny-target: high measured acceptance moves the budget off 0, lossless', async () => {
+  const tiny = await loadModel(bundledModelPath("tiny-target"));
+  const prompt = Array.from(tiny.tokenizer!.encode(
+    "1. apples 2. pears 3. plums 4. apples 5. pears 6. plums 7. apples 8.",
+  ));
+  const table = new AdjacencyTable({ vocabSize: tiny.config.vocabSize });
+  await speculativeGenerate(tiny, prompt, { method: "token-recycling", adjacency: table });
+  // the CPU-like curve: the prior (α 0.6) alone would decode plainly
+  equal(chooseTreeBudget(cpuLike, { alpha: 0.6 }).budget, 0);
+  const rule = new AdaptiveTreeBudget(cpuLike);
+  const r = await speculativeGenerate(tiny, prompt, {
+    method: "token-recycling",
+    adjacency: table,
+    treeBudget: rule,
+    maxNewTokens: 24,
+  });
+  deepEqual(r.ids, await generate(tiny, prompt, { maxNewTokens: 24 }));
+  deepEqual(r.stats.treeBudgets, rule.history.map((h) => h.budget));
+  ok(rule.alpha > 0.7, `measured α ${rule.alpha.toFixed(3)}`);
+  const chosen = rule.history.filter((h) => h.reason === "choice");
+  ok(chosen.length > 0 && chosen.every((h) => h.budget > 0), JSON.stringify(rule.history));
 });

@@ -342,6 +342,8 @@ export interface SpecBenchRow {
   bySource: Record<string, { drafted: number; accepted: number }>;
   /** Per verification pass, tokens committed. */
   acceptedLengths: number[];
+  /** With `treeBudget: "auto"`: the draft budget chosen for each proposal. */
+  treeBudgets?: number[];
 }
 
 /** One arm on one category (or on `"all"` prompts). */
@@ -588,6 +590,7 @@ export async function runSpecBench(
           acceptedByDepth: [...s.acceptedByDepth],
           bySource: structuredClone(s.bySource),
           acceptedLengths: [...s.acceptedLengths],
+          ...(s.treeBudgets ? { treeBudgets: [...s.treeBudgets] } : {}),
         });
       });
     }

@@ -8,9 +8,11 @@
  * the naive way (every id's bytes fed to the automaton) and checked equal. Documents of one
  * schema alternate which engine goes first.
  *
- * tokenlab fills its caches lazily, so a schema's first document pays for the trie walks of
- * the states it meets first; XGrammar fills its adaptive cache at compile time. Both are
- * reported: compile time alone, and compile plus the first document's masks.
+ * tokenlab fills its caches lazily by default, so a schema's first document pays for the trie
+ * walks of the states it meets first; XGrammar fills its adaptive cache at compile time. Both
+ * are reported: compile time alone, and compile plus the first document's masks. With
+ * `precompute` tokenlab builds every position's cache inside `compileGrammar`, timed as
+ * compile.
  *
  * @module
  */
@@ -71,6 +73,8 @@ export interface BenchVocabOptions {
   xgrammar?: boolean;
   /** Progress lines (default none). */
   log?: (line: string) => void;
+  /** compileGrammar's `precompute` (default false: lazy caches); timed inside compile. */
+  precompute?: boolean;
 }
 
 /** The naive mask: every id tried with accept() from the current state, then rolled back. */
@@ -111,7 +115,10 @@ export async function benchVocab(vocab: string, opts: BenchVocabOptions): Promis
   const buf = new Uint32Array((tok.idSpace + 31) >>> 5);
   for (const c of opts.cases) {
     t0 = now();
-    const g = compileGrammar({ jsonSchema: c.schema }, tok, { warn: false });
+    const g = compileGrammar({ jsonSchema: c.schema }, tok, {
+      warn: false,
+      precompute: opts.precompute ?? false,
+    });
     const oursCompileMs = now() - t0;
     let xgCompileMs: number | null = null;
     let xgError: string | null = null;

@@ -8,7 +8,9 @@
  * bench/_grammar_harness.ts for what is timed.
  *
  * Run: `deno task bench:grammar [--vocab llama3,o200k_base] [--naive-every 8] [--quick]
- * [--no-xgrammar] [--json out.json]`.
+ * [--no-xgrammar] [--precompute] [--json out.json]` (`--precompute`: compileGrammar's
+ * `{ precompute: true }`, every position's mask cache built at compile time and timed as
+ * compile).
  *
  * @module
  */
@@ -25,6 +27,7 @@ const naiveEvery = Number(arg("--naive-every", "8"));
 const quick = Deno.args.includes("--quick");
 const useXg = !Deno.args.includes("--no-xgrammar");
 const jsonOut = Deno.args.includes("--json") ? arg("--json", "") : "";
+const precompute = Deno.args.includes("--precompute");
 
 let cases = await loadSchemaCases();
 if (quick) cases = cases.slice(0, 4);
@@ -41,12 +44,17 @@ for (let r = 0; r < 12; r++) {
 }
 const fwdUs = quantileOf(fwd, 0.5);
 console.log(`tiny-target forward pass (1 token after 16, CPU path): median ${fwdUs.toFixed(0)} µs`);
+console.log(
+  `tokenlab caches: ${
+    precompute ? "precompute (every position at compile time, in compile)" : "lazy (default)"
+  }`,
+);
 
 const f = (x: number | null | undefined, d = 1) => (x == null ? "-" : x.toFixed(d));
 const results: VocabResult[] = [];
 const summary: Record<string, unknown>[] = [];
 for (const vocab of vocabs) {
-  const r = await benchVocab(vocab, { cases, naiveEvery, xgrammar: useXg });
+  const r = await benchVocab(vocab, { cases, naiveEvery, xgrammar: useXg, precompute });
   results.push(r);
   for (const row of r.rows) {
     if (row.naiveMismatches.length) {
@@ -102,6 +110,7 @@ for (const vocab of vocabs) {
     xgCompileMedianMs: cXg.length ? quantileOf(cXg, 0.5) : NaN,
     oursCompilePlusDoc1MedianMs: quantileOf(setupOurs, 0.5),
     forwardUs: fwdUs,
+    precompute,
   };
   summary.push(s);
   console.log(

@@ -83,6 +83,7 @@ export class Pda {
   #nodeRule: Int32Array = new Int32Array(0);
   #built: number[] = [];
   #leafKeys = new Map<number, string | null>();
+  #midChar: number[] = []; // nodes inside a character class's UTF-8 sequence
   // persistent stack: id 0 = empty, id 1 = the bottom marker of local (context-free) walks
   #retOf: number[] = [0, -1];
   #parentOf: number[] = [0, -1];
@@ -149,6 +150,20 @@ export class Pda {
     this.initial = init;
   }
 
+  /**
+   * The nodes a token can end at between characters: those with byte edges, less the nodes
+   * inside a character class's multi-byte UTF-8 sequence (a token ending mid-character).
+   */
+  positions(): number[] {
+    const mid = new Uint8Array(this.#nodeCount);
+    for (const n of this.#midChar) mid[n] = 1;
+    const out: number[] = [];
+    for (let n = 0; n < this.#nodeCount; n++) {
+      if (!mid[n] && this.#bytes[n].length > 0) out.push(n);
+    }
+    return out;
+  }
+
   /** Number of NFA nodes. */
   get nodeCount(): number {
     return this.#nodeCount;
@@ -211,6 +226,7 @@ export class Pda {
           let cur = from;
           for (let i = 0; i < s.length; i++) {
             const nx = i === s.length - 1 ? to : this.#node();
+            if (i < s.length - 1) this.#midChar.push(nx);
             this.#own(this.#bytes, cur).push(s[i][0], s[i][1], nx);
             cur = nx;
           }

@@ -4,6 +4,7 @@ import {
   compileGrammar,
   constrainedGenerate,
   type GrammarMatcher,
+  type GrammarSource,
   grammarTreeMasks,
 } from "../../lib/decoding/mod.ts";
 import { loadPretrained, Tokenizer, trainBpe } from "../../lib/tokenizers/mod.ts";
@@ -192,7 +193,11 @@ function arithOk(s: string): boolean {
 // so tokens cross every rule boundary (`",`, `": [`, `1)*`, …).
 let substr: Tokenizer | undefined;
 function substringTok(): Tokenizer {
-  if (substr) return substr;
+  substr ??= buildSubstringTok();
+  return substr;
+}
+
+function buildSubstringTok(): Tokenizer {
   const seen = new Set<string>();
   const vocab: Uint8Array[] = Array.from({ length: 256 }, (_, b) => new Uint8Array([b]));
   for (const line of new Set(CORPUS.split("\n"))) {
@@ -205,11 +210,10 @@ function substringTok(): Tokenizer {
       }
     }
   }
-  substr = Tokenizer.fromTiktoken(vocab, {
+  return Tokenizer.fromTiktoken(vocab, {
     pattern: "gpt2",
     specialTokens: { "<|endoftext|>": vocab.length },
   });
-  return substr;
 }
 
 for (
@@ -248,6 +252,44 @@ for (
     ok(complete >= 12, `only ${complete} walks completed`);
   });
 }
+
+Deno.test("precompute: the eager cache gives the lazy path's masks on seeded walks, both equal the naive check", () => {
+  // two copies of one vocabulary, so the per-tokenizer caches are not shared by the two paths
+  const lazyTok = buildSubstringTok(), eagerTok = buildSubstringTok();
+  const sources: GrammarSource[] = [
+    { json: true },
+    { jsonSchema: SCHEMA },
+    { ebnf: ARITH },
+    { ebnf: 'root ::= [α-ω]{2,3} "!"? | "ab" root' },
+  ];
+  let checked = 0;
+  for (const [k, src] of sources.entries()) {
+    const lazy = compileGrammar(src, lazyTok, { precompute: false });
+    const eager = compileGrammar(src, eagerTok, { precompute: true });
+    // the eager compile walked every position; the lazy one none yet
+    const pe = eager._pda(), pl = lazy._pda();
+    ok(pe.positions().every((n) => pe.localOf([n + pe.nodeCount]).local), `${k}: eager cache`);
+    ok(pl.positions().every((n) => !pl.localOf([n + pl.nodeCount]).local), `${k}: lazy cache`);
+    for (let seed = 1; seed <= 4; seed++) {
+      const rng = new Rng(seed * 13 + k);
+      const me = eager.matcher(), ml = lazy.matcher();
+      for (let step = 0; step < 60; step++) {
+        const mask = me.mask();
+        deepEqual(mask, ml.mask(), `${k} seed ${seed} step ${step}: eager vs lazy`);
+        if (step % 2 === 0) {
+          deepEqual(mask, naiveMask(me, eager.idSpace), `${k} seed ${seed} step ${step}: eager`);
+          deepEqual(mask, naiveMask(ml, lazy.idSpace), `${k} seed ${seed} step ${step}: lazy`);
+          checked++;
+        }
+        const ids = allowedIds(mask, eager.idSpace).filter((t) => !eager.stopTokens.includes(t));
+        if (ids.length === 0) break;
+        const pick = ids[rng.int(ids.length)];
+        ok(me.accept(pick) && ml.accept(pick), `${k} seed ${seed} step ${step}: accept ${pick}`);
+      }
+    }
+  }
+  ok(checked > 200, `checked ${checked} states`);
+});
 
 Deno.test("masks equal the naive check on o200k (a few states)", async () => {
   const tok = await loadPretrained("o200k_base");

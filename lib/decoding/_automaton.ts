@@ -66,6 +66,14 @@ const MAX_NODES = 4_000_000;
 const MAX_STACK_DEPTH = 100_000;
 const MAX_INTERNED = 200_000;
 const BOTTOM = 1;
+// Rule shapes (body strings, often thousands of characters) numbered once per process, so the
+// cross-grammar leaf keys are short strings: a map lookup does not compare whole bodies.
+const shapeNumbers = new Map<string, number>();
+function shapeNumber(shape: string): number {
+  let n = shapeNumbers.get(shape);
+  if (n === undefined) shapeNumbers.set(shape, n = shapeNumbers.size);
+  return n;
+}
 
 /** The compiled automaton. */
 export class Pda {
@@ -79,7 +87,7 @@ export class Pda {
   #tail: Uint8Array = new Uint8Array(0);
   #nodeCount = 0;
   #inline = new Set<string>();
-  #leafShape: Array<string | null> = [];
+  #leafShape: Array<number | null> = []; // the shape's process-wide number (see shapeNumber)
   #nodeRule: Int32Array = new Int32Array(0);
   #built: number[] = [];
   #leafKeys = new Map<number, string | null>();
@@ -90,6 +98,7 @@ export class Pda {
   #depthOf: number[] = [0, 0];
   #cont = new Map<number, PdaState | null>();
   #locals = new Map<string, PdaState>();
+  #singles = new Map<number, PdaState>();
   #stackIds = new Map<number, number>();
   #interned = new Map<string, PdaState>();
   #bySeeds = new Map<string, PdaState | null>();
@@ -118,7 +127,7 @@ export class Pda {
     // where each node of a rule that calls nothing sits in its rule (see leafKey)
     this.#leafShape = names.map((n) => {
       const sh = shapes.get(n)!;
-      return sh.refs.length === 0 ? sh.shape : null;
+      return sh.refs.length === 0 ? shapeNumber(sh.shape) : null;
     });
     this.#nodeRule = new Int32Array(this.#nodeCount).fill(-1);
     for (let r = 0; r < names.length; r++) {
@@ -540,6 +549,13 @@ export class Pda {
   /** The byte edges (lo, hi, to, …) of kernel entry k's node. */
   edgesOf(k: number): readonly number[] {
     return this.#bytes[k % this.#nodeCount];
+  }
+
+  /** `localOf([k])`, looked up by number (no key string). */
+  singleOf(k: number): PdaState {
+    let st = this.#singles.get(k);
+    if (!st) this.#singles.set(k, st = this.localOf([k]));
+    return st;
   }
 
   /** The interned local state of kernel entries over the bottom marker (sorted). */

@@ -91,6 +91,7 @@ const MASK_CACHE_BYTES = 64 * 1024 * 1024;
 const SHARED_SUBTREE = 32; // subtrees at least this big are looked up when entering a leaf state
 const MANY_FIRST_BYTES = 64; // a state reached by this many first bytes is taken as a rejected list
 const warned = new Set<string>();
+const NO_IDS = new Int32Array(0); // shared empty id list (never written)
 // Local masks of nodes of rules that call nothing, shared by every grammar of a tokenizer
 // (keyed by the rule's body and the node's place in it; see `Pda.leafKey`).
 const sharedLeaf = new WeakMap<VocabTrie, Map<string, LocalMask | Uint32Array>>();
@@ -173,7 +174,7 @@ export class CompiledGrammar {
     const pda = this.#pda;
     const N = pda.nodeCount;
     for (const n of pda.positions()) {
-      const single = pda.localOf([n + N]); // node n over the bottom marker (stack id 1)
+      const single = pda.singleOf(n + N); // node n over the bottom marker (stack id 1)
       if (!single.local) single.local = this.#localMask(single);
     }
     this._mask(pda.initial);
@@ -346,7 +347,7 @@ export class CompiledGrammar {
   #unionMask(kernel: number[]): LocalMask {
     const pda = this.#pda;
     const ps = kernel.map((k) => {
-      const single = pda.localOf([k]);
+      const single = pda.singleOf(k);
       return single.local ?? (single.local = this.#localMask(single));
     });
     const nWords = (this.idSpace + 31) >>> 5;
@@ -398,8 +399,8 @@ export class CompiledGrammar {
     return {
       accepted: acceptedList ? null : words,
       acceptedList,
-      endIds: Int32Array.from(endIds),
-      firstBytes: Uint8Array.from(firstBytes),
+      endIds: endIds.length ? new Int32Array(endIds) : NO_IDS,
+      firstBytes: new Uint8Array(firstBytes),
       byFirst,
     };
   }
@@ -469,7 +470,11 @@ export class CompiledGrammar {
       for (let q = t.tokStart[c], e = t.tokStart[c + 1]; q < e; q++) ids.push(t.tokIds[q]);
       if (t.end[c] > c + 1) this.#walk(ns, c, escapes, ids);
     }
-    const r = { ids: Int32Array.from(ids), escapes: Int32Array.from(escapes) };
+    // (new Int32Array(array) copies an array directly; Int32Array.from goes through its iterator)
+    const r = {
+      ids: ids.length ? new Int32Array(ids) : NO_IDS,
+      escapes: escapes.length ? new Int32Array(escapes) : NO_IDS,
+    };
     memo.set(c, r);
     return r;
   }

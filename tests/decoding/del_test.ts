@@ -6,17 +6,14 @@ import {
   exitTplSurface,
 } from "../../lib/decoding/del.ts";
 import { speculativeGenerate, type SpeculativeOptions } from "../../lib/decoding/speculative.ts";
-import { samplingProbabilities } from "../../kernels/mod.ts";
 import {
-  bundledModelPath,
-  generate,
-  type KvCache,
-  loadModel,
-  type Model,
-  parseConfig,
-  TinyLM,
-} from "../../lib/models/mod.ts";
-import { chiSquare } from "./_chi_square.ts";
+  checkCacheAfterSteps,
+  checkGreedyIds,
+  checkThreeTokensExact,
+  PROMPTS as SHARED,
+  target,
+  tinyVocabModel,
+} from "./_speculative_checks.ts";
 
 Deno.test("exitTpl: E[tokens] / layers by hand", () => {
   // α 0.5, ℓ 1, γ 2, L 4: E = 1 + 0.5 + 0.25 = 1.75; cost (4 − 2) + 3·2 = 8
@@ -79,14 +76,9 @@ Deno.test("ExitAcceptanceTracker: clipped after the exit layer's first mismatch,
   throws(() => new ExitAcceptanceTracker({ numLayers: 1 }), /≥ 2/);
 });
 
-const target = await loadModel(bundledModelPath("tiny-target"));
-const encode = (s: string) => Array.from(target.tokenizer!.encode(s));
-const PROMPTS = [
-  "The Fulton County Grand Jury said Friday an investigation of recent primary election",
-  "1. apples 2. pears 3. plums 4. apples 5. pears 6. plums 7. apples 8.",
-  "THE SOFTWARE IS PROVIDED AS IS, WITHOUT WARRANTY OF ANY KIND. THE SOFTWARE IS PROVIDED",
-].map(encode);
-const CASES: [string, Partial<SpeculativeOptions>][] = [
+// a Brown continuation, a list and a license clause
+const PROMPTS = [SHARED[0], SHARED[2], SHARED[3]];
+const CASES: [string, SpeculativeOptions][] = [
   ["del (dynamic)", { method: "del" }],
   ["del, static ℓ 2 γ 3", { method: "del", delExitLayer: 2, delGamma: 3 }],
   ["del, static ℓ 0 γ 5 with confidence exit", {
@@ -99,121 +91,44 @@ const CASES: [string, Partial<SpeculativeOptions>][] = [
 ];
 
 Deno.test("del at temperature 0: ids equal plain greedy generate, token for token", async () => {
-  const max = 30;
-  for (let i = 0; i < PROMPTS.length; i++) {
-    const plain = await generate(target, PROMPTS[i], { maxNewTokens: max });
-    for (const [name, o] of CASES) {
-      const tracker = new ExitAcceptanceTracker({ numLayers: 4 });
-      const r = await speculativeGenerate(target, PROMPTS[i], {
-        ...o,
-        method: "del",
-        delTracker: tracker,
-        maxNewTokens: max,
-      });
-      deepEqual(r.ids, plain, `${name}, prompt ${i}`);
-      equal(r.stats.newTokens, max);
-      if (!name.includes("γ 0")) {
-        ok(r.stats.draftCalls > 0, `${name}: drafted`);
-        ok(tracker.history.length > 0, `${name}: the tracker saw rounds`);
-      }
-    }
+  // a fresh tracker per run
+  const runs = await checkGreedyIds(target, {
+    prompts: PROMPTS,
+    cases: CASES.map(([name, o]) => [name, () => ({
+      ...o,
+      delTracker: new ExitAcceptanceTracker({ numLayers: 4 }),
+    })]),
+    maxNewTokens: 30,
+  });
+  equal(runs.length, PROMPTS.length * CASES.length);
+  for (const { name, options, result } of runs) {
+    if (name.includes("γ 0")) continue;
+    ok(result.stats.draftCalls > 0, `${name}: drafted`);
+    ok(options.delTracker!.history.length > 0, `${name}: the tracker saw rounds`);
   }
 });
 
 Deno.test("del: after every step the target's cache equals feeding the committed tokens plainly", async () => {
   for (
-    const [name, o] of [...CASES, ["del at T 1", { method: "del", temperature: 1, seed: 3 }]] as [
-      string,
-      Partial<SpeculativeOptions>,
-    ][]
+    const [name, o] of [
+      ...CASES,
+      ["del at T 1", { method: "del", temperature: 1, seed: 3 }],
+    ] as [string, SpeculativeOptions][]
   ) {
-    let steps = 0;
-    const checks: Promise<void>[] = [];
-    await speculativeGenerate(target, PROMPTS[2], {
-      ...o,
-      method: "del",
-      maxNewTokens: 14,
-      onStep: ({ ids, cache }) => {
-        steps++;
-        const snap = snapshot(cache);
-        checks.push((async () => {
-          const plain = target.newCache();
-          await target.forward(ids.slice(0, -1), plain);
-          for (let l = 0; l < plain.numLayers; l++) {
-            deepEqual(snap.k[l], plain.keyRows(l), `${name}, step ${steps}, keys ${l}`);
-            deepEqual(snap.v[l], plain.valueRows(l), `${name}, step ${steps}, values ${l}`);
-            deepEqual(snap.p[l], plain.positions[l]);
-          }
-          equal(snap.next, plain.nextPosition);
-        })());
-      },
+    await checkCacheAfterSteps(target, {
+      prompt: PROMPTS[2],
+      options: { ...o, maxNewTokens: 14 },
+      name,
     });
-    await Promise.all(checks);
-    ok(steps > 1, name);
   }
 });
 
-function snapshot(c: KvCache) {
-  const k: Float32Array[] = [], v: Float32Array[] = [], p: number[][] = [];
-  for (let l = 0; l < c.numLayers; l++) {
-    k.push(c.keyRows(l).slice());
-    v.push(c.valueRows(l).slice());
-    p.push([...c.positions[l]]);
-  }
-  return { k, v, p, next: c.nextPosition };
-}
-
-/** A vocabulary-6, 3-layer Llama with peaked random weights. */
-function tinyVocabModel(seed: number): Model {
-  const config = parseConfig({
-    model_type: "llama",
-    hidden_size: 16,
-    num_hidden_layers: 3,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    intermediate_size: 32,
-    vocab_size: 6,
-    tie_word_embeddings: true,
-  });
-  return new TinyLM(config, { seed, initStd: 0.6 }).toModel();
-}
-
 Deno.test("del at temperature 1, vocabulary 6: three-token outputs follow the exactly enumerated distribution", async () => {
-  const t = tinyVocabModel(1), V = 6, prompt = [0, 3, 1, 0, 3];
-  const probs = async (ids: number[]) => {
-    const z = await t.logits(ids);
-    return samplingProbabilities({ data: z.subarray(z.length - V), shape: [1, V] }, {
-      temperature: 1,
-    });
-  };
-  const exact = new Float64Array(V ** 3);
-  const p1 = await probs(prompt);
-  for (let a = 0; a < V; a++) {
-    const p2 = await probs([...prompt, a]);
-    for (let b = 0; b < V; b++) {
-      const p3 = await probs([...prompt, a, b]);
-      for (let c = 0; c < V; c++) exact[(a * V + b) * V + c] = p1[a] * p2[b] * p3[c];
-    }
-  }
-  const n = 4000, counts = new Float64Array(V ** 3);
-  let drafted = 0, accepted = 0;
-  for (let seed = 0; seed < n; seed++) {
-    const r = await speculativeGenerate(t, prompt, {
-      method: "del",
-      delExitLayer: 0,
-      delGamma: 3,
-      maxNewTokens: 3,
-      temperature: 1,
-      seed,
-    });
-    const [a, b, c] = r.ids.slice(prompt.length);
-    counts[(a * V + b) * V + c]++;
-    drafted += r.stats.draftedNodes;
-    accepted += r.stats.acceptedDrafts;
-  }
-  const { chi, critical, df } = chiSquare(counts, exact);
-  ok(chi < critical, `chi-square ${chi.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
-  const rate = accepted / drafted;
+  // a vocabulary-6, 3-layer Llama: exits below the last layer
+  const { rate } = await checkThreeTokensExact(tinyVocabModel(1, 3), {
+    options: { method: "del", delExitLayer: 0, delGamma: 3, temperature: 1 },
+    n: 4000,
+  });
   ok(rate > 0.05 && rate < 0.95, `acceptance ${rate.toFixed(2)}: both branches exercised`);
 });
 

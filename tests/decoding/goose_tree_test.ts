@@ -13,11 +13,13 @@ import {
   speculativeGenerate,
   type SpeculativeOptions,
 } from "../../lib/decoding/speculative.ts";
-import { bundledModelPath, loadModel } from "../../lib/models/mod.ts";
 import {
   checkCacheAfterSteps,
   checkFirstTokenDistribution,
   checkGreedyIds,
+  draft,
+  PROMPTS,
+  target,
 } from "./_speculative_checks.ts";
 
 Deno.test("contextMatch: longest n-gram first, the first occurrence, occurrences and consensus", () => {
@@ -163,17 +165,6 @@ Deno.test("balancedTree: level by level, `branching` children each, to the budge
   throws(() => balancedTree(0, { budget: 3, branching: 0, successors: three }), /branching/);
 });
 
-const target = await loadModel(bundledModelPath("tiny-target"));
-const draft = await loadModel(bundledModelPath("tiny-draft"));
-const encode = (s: string) => Array.from(target.tokenizer!.encode(s));
-const PROMPTS = [
-  "The Fulton County Grand Jury said Friday an investigation of recent primary election",
-  "She looked at him for a long moment, and then she",
-  "1. apples 2. pears 3. plums 4. apples 5. pears 6. plums 7. apples 8.",
-  "THE SOFTWARE IS PROVIDED AS IS, WITHOUT WARRANTY OF ANY KIND. THE SOFTWARE IS PROVIDED",
-  "for (let i = 0; i < n; i++) { sum += x[i]; } for (let i = 0; i < n; i++) {",
-].map(encode);
-
 const CASES: [string, SpeculativeOptions][] = [
   ["goose (paper budgets)", { method: "goose" }],
   ["goose, treeBudget 12", { method: "goose", treeBudget: 12 }],
@@ -184,8 +175,12 @@ const CASES: [string, SpeculativeOptions][] = [
 
 Deno.test("goose at temperature 0: ids equal plain greedy generate on both default models", async () => {
   ok(SPECULATIVE_METHODS.includes("goose"));
-  await checkGreedyIds(target, PROMPTS, CASES, 32);
-  await checkGreedyIds(draft, PROMPTS.slice(1, 4), CASES.slice(0, 2), 32);
+  await checkGreedyIds(target, { prompts: PROMPTS, cases: CASES, maxNewTokens: 32 });
+  await checkGreedyIds(draft, {
+    prompts: PROMPTS.slice(1, 4),
+    cases: CASES.slice(0, 2),
+    maxNewTokens: 32,
+  });
 });
 
 Deno.test("goose: the spine and the branches are counted apart; a repeated clause is accepted from the spine", async () => {
@@ -210,22 +205,21 @@ Deno.test("goose: the cache after every step equals plain feeding (temperature 0
       ["goose at temperature 0.8", { method: "goose", temperature: 0.8, topK: 20, seed: 3 }],
     ] as [string, SpeculativeOptions][]
   ) {
-    const { steps, accepted } = await checkCacheAfterSteps(target, PROMPTS[3], {
-      ...o,
-      maxNewTokens: 14,
-    }, name);
-    ok(steps > 1, name);
+    const { accepted } = await checkCacheAfterSteps(target, {
+      prompt: PROMPTS[3],
+      options: { ...o, maxNewTokens: 14 },
+      name,
+    });
     if (!o.temperature) ok(accepted > 0, `${name}: drafts accepted`);
   }
 });
 
 Deno.test("goose at temperature 1, top-k 12: the first new token follows the target (chi-square)", async () => {
-  const rate = await checkFirstTokenDistribution(target, PROMPTS[1], {
-    method: "goose",
-    temperature: 1,
-    topK: 12,
-    treeBudget: 6,
-  }, 400);
+  const rate = await checkFirstTokenDistribution(target, {
+    prompt: PROMPTS[1],
+    options: { method: "goose", temperature: 1, topK: 12, treeBudget: 6 },
+    n: 400,
+  });
   ok(rate > 0.02 && rate < 0.95, `both branches exercised: acceptance ${rate.toFixed(3)}`);
 });
 

@@ -10,14 +10,15 @@ import { drawFrom, residualDistribution } from "../../lib/decoding/verify.ts";
 import { samplingUniform } from "../../kernels/mod.ts";
 import { chiSquare } from "./_chi_square.ts";
 import {
-  cacheMatchesPlain,
+  checkCacheAfterSteps,
+  checkFirstTokenDistribution,
+  checkGreedyIds,
+  checkThreeTokensExact,
   draft,
-  firstTokenChiSquare,
-  greedyEqualsGenerate,
   PROMPTS,
   target,
-  threeTokensExact,
-} from "./_lossless_checks.ts";
+  tinyVocabModel,
+} from "./_speculative_checks.ts";
 import { speculativeGenerate } from "../../lib/decoding/speculative.ts";
 
 function uniforms(seed: number): () => number {
@@ -142,50 +143,55 @@ Deno.test("kSeqSelect: sampled selections follow p (chi-square) with the predict
 });
 
 Deno.test("spectr at temperature 0: ids equal plain greedy generate (tiny-target, tiny-draft)", async () => {
-  const calls = await greedyEqualsGenerate({
-    method: "spectr",
-    draft,
-    draftSequences: 3,
-    gamma: 3,
+  const runs = await checkGreedyIds(target, {
+    prompts: PROMPTS.slice(0, 4),
+    cases: [["spectr", { method: "spectr", draft, draftSequences: 3, gamma: 3 }]],
+    maxNewTokens: 32,
   });
-  ok(calls > 0);
+  ok(runs.reduce((a, r) => a + r.result.stats.draftCalls, 0) > 0);
 });
 
 Deno.test("spectr at temperature 1, top-k 12: the first new token follows the target (chi-square)", async () => {
-  const rate = await firstTokenChiSquare({
-    method: "spectr",
-    draft,
-    draftSequences: 3,
-    gamma: 1,
-    temperature: 1,
-    topK: 12,
-  }, 500);
+  const rate = await checkFirstTokenDistribution(target, {
+    prompt: PROMPTS[1],
+    options: { method: "spectr", draft, draftSequences: 3, gamma: 1, temperature: 1, topK: 12 },
+    n: 500,
+  });
   ok(rate > 0.05 && rate < 0.95, `both branches exercised: acceptance ${rate.toFixed(2)}`);
 });
 
 Deno.test("spectr, vocabulary of 6, temperature 1: three-token outputs follow the exact distribution", async () => {
   for (const k of [1, 3]) {
-    const rate = await threeTokensExact({
-      method: "spectr",
-      draftSequences: k,
-      gamma: 2,
-      temperature: 1,
-    }, 4000);
+    // the vocabulary-6 target (seed 1) with its draft (seed 2)
+    const { rate } = await checkThreeTokensExact(tinyVocabModel(1), {
+      options: {
+        method: "spectr",
+        draft: tinyVocabModel(2),
+        draftSequences: k,
+        gamma: 2,
+        temperature: 1,
+      },
+      n: 4000,
+    });
     ok(rate > 0.05 && rate < 0.95, `k ${k}: acceptance ${rate.toFixed(2)}`);
   }
 });
 
 Deno.test("spectr: after every step the target's cache equals plain feeding", async () => {
   for (const temperature of [0, 1]) {
-    const steps = await cacheMatchesPlain({
-      method: "spectr",
-      draft,
-      draftSequences: 3,
-      gamma: 3,
-      temperature,
-      seed: 2,
+    await checkCacheAfterSteps(target, {
+      prompt: PROMPTS[3],
+      options: {
+        method: "spectr",
+        draft,
+        draftSequences: 3,
+        gamma: 3,
+        temperature,
+        seed: 2,
+        maxNewTokens: 14,
+      },
+      name: `spectr at temperature ${temperature}`,
     });
-    ok(steps > 1);
   }
 });
 

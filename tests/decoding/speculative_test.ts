@@ -2,32 +2,25 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { speculativeGenerate, type SpeculativeOptions } from "../../lib/decoding/speculative.ts";
 import { AdjacencyTable } from "../../lib/decoding/adjacency.ts";
 import { samplingProbabilities } from "../../kernels/mod.ts";
-import {
-  bundledModelPath,
-  generate,
-  type KvCache,
-  loadModel,
-  type Model,
-  parseConfig,
-  TinyLM,
-} from "../../lib/models/mod.ts";
+import { generate } from "../../lib/models/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 import { chiSquare } from "./_chi_square.ts";
+import {
+  checkCacheAfterSteps,
+  checkFirstTokenDistribution,
+  checkGreedyIds,
+  checkThreeTokensExact,
+  draft,
+  PROMPTS as ALL_PROMPTS,
+  target,
+  tinyVocabModel,
+} from "./_speculative_checks.ts";
 import { gpuTest } from "../gpu/_child.ts";
 
-const target = await loadModel(bundledModelPath("tiny-target"));
-const draft = await loadModel(bundledModelPath("tiny-draft"));
-const encode = (s: string) => Array.from(target.tokenizer!.encode(s));
-const PROMPTS = [
-  // Brown-like continuations
-  "The Fulton County Grand Jury said Friday an investigation of recent primary election",
-  "She looked at him for a long moment, and then she",
-  // repetition-heavy: a list and a license clause
-  "1. apples 2. pears 3. plums 4. apples 5. pears 6. plums 7. apples 8.",
-  "THE SOFTWARE IS PROVIDED AS IS, WITHOUT WARRANTY OF ANY KIND. THE SOFTWARE IS PROVIDED",
-].map(encode);
+// Brown-like continuations, then repetition-heavy text: a list and a license clause
+const PROMPTS = ALL_PROMPTS.slice(0, 4);
 
-const METHODS: [string, Partial<SpeculativeOptions>][] = [
+const METHODS: [string, SpeculativeOptions][] = [
   ["pld", { method: "pld" }],
   ["pld, 3 tokens, unigrams only", { method: "pld", treeBudget: 3, maxNgram: 1 }],
   ["token-recycling", { method: "token-recycling" }],
@@ -37,27 +30,7 @@ const METHODS: [string, Partial<SpeculativeOptions>][] = [
 ];
 
 Deno.test("temperature 0: every method's ids equal plain greedy generate, token for token", async () => {
-  const max = 40;
-  const plain = await Promise.all(PROMPTS.map((p) => generate(target, p, { maxNewTokens: max })));
-  for (const [name, o] of METHODS) {
-    for (let i = 0; i < PROMPTS.length; i++) {
-      const r = await speculativeGenerate(target, PROMPTS[i], {
-        ...o,
-        method: o.method!,
-        maxNewTokens: max,
-      });
-      deepEqual(r.ids, plain[i], `${name}, prompt ${i}`);
-      const s = r.stats;
-      equal(s.newTokens, max);
-      equal(s.targetCalls, 1 + s.acceptedLengths.length, `${name}: prefill + one call per step`);
-      ok(
-        s.acceptedLengths.reduce((a, b) => a + b, 0) >= max - 1,
-        `${name}: steps cover the output`,
-      );
-      equal(s.tau, s.newTokens / s.targetCalls);
-      equal(s.acceptedDrafts, s.acceptedByDepth.reduce((a, b) => a + b, 0));
-    }
-  }
+  await checkGreedyIds(target, { prompts: PROMPTS, cases: METHODS, maxNewTokens: 40 });
 });
 
 Deno.test("temperature 0: pld accepts a lot on repetitive text; hot-start Token Recycling; stop ids", async () => {
@@ -84,7 +57,6 @@ Deno.test("temperature 0: pld accepts a lot on repetitive text; hot-start Token 
   for (const [name, o] of METHODS) {
     const r = await speculativeGenerate(target, PROMPTS[0], {
       ...o,
-      method: o.method!,
       maxNewTokens: 30,
       stop: [stopId],
     });
@@ -92,17 +64,8 @@ Deno.test("temperature 0: pld accepts a lot on repetitive text; hot-start Token 
   }
 });
 
-function sameCache(got: KvCache, want: KvCache, what: string): void {
-  equal(got.nextPosition, want.nextPosition, `${what}: nextPosition`);
-  for (let l = 0; l < got.numLayers; l++) {
-    deepEqual(got.positions[l], want.positions[l], `${what}: layer ${l} positions`);
-    deepEqual(got.keyRows(l), want.keyRows(l), `${what}: layer ${l} keys`);
-    deepEqual(got.valueRows(l), want.valueRows(l), `${what}: layer ${l} values`);
-  }
-}
-
 Deno.test("after every step the target's cache equals feeding the committed tokens plainly", async () => {
-  const cases: [string, Partial<SpeculativeOptions>][] = [
+  const cases: [string, SpeculativeOptions][] = [
     ...METHODS.filter(([n]) => !n.includes("60")),
     ["draft-chain at temperature 1", { method: "draft-chain", draft, temperature: 1, seed: 4 }],
     ["token-recycling at temperature 0.8", {
@@ -113,43 +76,14 @@ Deno.test("after every step the target's cache equals feeding the committed toke
     }],
   ];
   for (const [name, o] of cases) {
-    let steps = 0, accepted = 0;
-    const checks: Promise<void>[] = [];
-    await speculativeGenerate(target, PROMPTS[3], {
-      ...o,
-      method: o.method!,
-      maxNewTokens: 14,
-      onStep: ({ ids, cache, walk }) => {
-        steps++;
-        accepted += walk.accepted;
-        // compare now: the cache is edited again at the next step
-        const snapshot = snapshotCache(cache);
-        checks.push((async () => {
-          const plain = target.newCache();
-          await target.forward(ids.slice(0, -1), plain);
-          sameCache(snapshot, plain, `${name}, step ${steps}`);
-        })());
-      },
+    const { accepted } = await checkCacheAfterSteps(target, {
+      prompt: PROMPTS[3],
+      options: { ...o, maxNewTokens: 14 },
+      name,
     });
-    await Promise.all(checks);
-    ok(steps > 1, name);
     if (!name.includes("temperature")) ok(accepted > 0, `${name}: some drafts accepted`);
   }
 });
-
-/** A copy of a cache's rows, positions and next position. */
-function snapshotCache(c: KvCache): KvCache {
-  const copy = target.newCache();
-  for (let l = 0; l < c.numLayers; l++) {
-    copy.appendRows(l, {
-      k: c.keyRows(l).slice(),
-      v: c.valueRows(l).slice(),
-      positions: [...c.positions[l]],
-    });
-  }
-  copy.nextPosition = c.nextPosition;
-  return copy;
-}
 
 Deno.test("draft-chain with the target as its own draft accepts every draft (the draft cache stays exact)", async () => {
   for (const temperature of [0, 1]) {
@@ -168,74 +102,18 @@ Deno.test("draft-chain with the target as its own draft accepts every draft (the
 });
 
 Deno.test("draft-chain at temperature 1, top-k 12: the first new token follows the target (chi-square)", async () => {
-  const prompt = PROMPTS[1];
-  const sampling = { temperature: 1, topK: 12 };
-  const logits = await target.logits(prompt);
-  const V = target.config.vocabSize;
-  const p = samplingProbabilities(
-    { data: logits.subarray(logits.length - V), shape: [1, V] },
-    sampling,
-  );
-  const n = 800, counts = new Float64Array(V);
-  let drafted = 0, accepted = 0;
-  for (let seed = 0; seed < n; seed++) {
-    const r = await speculativeGenerate(target, prompt, {
-      method: "draft-chain",
-      draft,
-      gamma: 1,
-      maxNewTokens: 2,
-      seed,
-      ...sampling,
-    });
-    counts[r.ids[prompt.length]]++;
-    drafted += r.stats.draftedNodes;
-    accepted += r.stats.acceptedDrafts;
-  }
-  const { chi, critical } = chiSquare(counts, p);
-  ok(chi < critical, `chi-square ${chi.toFixed(1)} ≥ ${critical.toFixed(1)}`);
-  const rate = accepted / drafted;
+  const rate = await checkFirstTokenDistribution(target, {
+    prompt: PROMPTS[1],
+    options: { method: "draft-chain", draft, gamma: 1, temperature: 1, topK: 12 },
+    n: 800,
+  });
   ok(rate > 0.05 && rate < 0.95, `both branches exercised: acceptance ${rate.toFixed(2)}`);
 });
-
-/** A vocabulary-6 Llama with peaked random weights. */
-function tinyVocabModel(seed: number): Model {
-  const config = parseConfig({
-    model_type: "llama",
-    hidden_size: 16,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    intermediate_size: 32,
-    vocab_size: 6,
-    tie_word_embeddings: true,
-  });
-  return new TinyLM(config, { seed, initStd: 0.6 }).toModel();
-}
-
-/** Exact P(x1, x2, x3) of the target's own sampling, by plain forwards of every prefix. */
-async function exactThreeTokens(t: Model, prompt: number[], sampling: { temperature: number }) {
-  const V = t.config.vocabSize;
-  const probs = async (ids: number[]) => {
-    const z = await t.logits(ids);
-    return samplingProbabilities({ data: z.subarray(z.length - V), shape: [1, V] }, sampling);
-  };
-  const exact = new Float64Array(V ** 3);
-  const p1 = await probs(prompt);
-  for (let a = 0; a < V; a++) {
-    const p2 = await probs([...prompt, a]);
-    for (let b = 0; b < V; b++) {
-      const p3 = await probs([...prompt, a, b]);
-      for (let c = 0; c < V; c++) exact[(a * V + b) * V + c] = p1[a] * p2[b] * p3[c];
-    }
-  }
-  return exact;
-}
 
 Deno.test("vocabulary of 6, temperature 1: three-token outputs follow the exactly enumerated distribution", async () => {
   const t = tinyVocabModel(1), d = tinyVocabModel(2), V = 6, prompt = [0, 3, 1, 0, 3];
   const sampling = { temperature: 1 };
-  const exact = await exactThreeTokens(t, prompt, sampling);
-  const cases: [string, Partial<SpeculativeOptions>][] = [
+  const cases: [string, SpeculativeOptions][] = [
     ["draft-chain γ 3 (sampled drafts)", { method: "draft-chain", draft: d, gamma: 3 }],
     // deterministic siblings: the adjacency tree puts several candidates under one node
     ["token-recycling (deterministic tree)", {
@@ -246,24 +124,11 @@ Deno.test("vocabulary of 6, temperature 1: three-token outputs follow the exactl
   ];
   const n = 5000;
   for (const [name, o] of cases) {
-    const counts = new Float64Array(V ** 3);
-    let drafted = 0, accepted = 0;
-    for (let seed = 0; seed < n; seed++) {
-      const r = await speculativeGenerate(t, prompt, {
-        ...o,
-        method: o.method!,
-        maxNewTokens: 3,
-        seed,
-        ...sampling,
-      });
-      const [a, b, c] = r.ids.slice(prompt.length);
-      counts[(a * V + b) * V + c]++;
-      drafted += r.stats.draftedNodes;
-      accepted += r.stats.acceptedDrafts;
-    }
-    const { chi, critical, df } = chiSquare(counts, exact);
-    ok(chi < critical, `${name}: chi-square ${chi.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
-    const rate = accepted / drafted;
+    const { rate, counts } = await checkThreeTokensExact(t, {
+      options: { ...o, ...sampling },
+      n,
+      name,
+    });
     ok(
       rate > 0.05 && rate < 0.95,
       `${name}: acceptance ${rate.toFixed(2)}, both branches exercised`,

@@ -6,12 +6,15 @@ import {
   type SpeculativeOptions,
 } from "../../lib/decoding/speculative.ts";
 import { samplingUniform } from "../../kernels/mod.ts";
-import { bundledModelPath, generate, loadModel } from "../../lib/models/mod.ts";
+import { generate } from "../../lib/models/mod.ts";
 import { loadBrown, splitTrainTest } from "../../lib/data/mod.ts";
 import {
   checkCacheAfterSteps,
   checkFirstTokenDistribution,
   checkGreedyIds,
+  draft,
+  PROMPTS,
+  target,
 } from "./_speculative_checks.ts";
 
 const uniforms = (seed: number) => {
@@ -98,16 +101,7 @@ Deno.test("trieTree: shared prefixes merge, nodes added in path order up to the 
   deepEqual(trieTree(0, [[], []]).ids, [0]);
 });
 
-const target = await loadModel(bundledModelPath("tiny-target"));
-const draft = await loadModel(bundledModelPath("tiny-draft"));
 const encode = (s: string) => Array.from(target.tokenizer!.encode(s));
-const PROMPTS = [
-  "The Fulton County Grand Jury said Friday an investigation of recent primary election",
-  "She looked at him for a long moment, and then she",
-  "1. apples 2. pears 3. plums 4. apples 5. pears 6. plums 7. apples 8.",
-  "THE SOFTWARE IS PROVIDED AS IS, WITHOUT WARRANTY OF ANY KIND. THE SOFTWARE IS PROVIDED",
-  "for (let i = 0; i < n; i++) { sum += x[i]; } for (let i = 0; i < n; i++) {",
-].map(encode);
 // a small corpus of the models' own training text (training split of the tokenizer/model card)
 const train = splitTrainTest(loadBrown(), { testFraction: 0.1, seed: 0 }).train.slice(0, 6);
 const corpus = TrigramMatrix.fromTokens(train.map((d) => encode(d.text)), {
@@ -134,8 +128,15 @@ const CASES: [string, () => SpeculativeOptions][] = [
 Deno.test("aded at temperature 0: ids equal plain greedy generate on both default models", async () => {
   ok(SPECULATIVE_METHODS.includes("aded"));
   const before = corpus.adapted;
-  await checkGreedyIds(target, PROMPTS, CASES.map(([n, f]) => [n, f()]), 32);
-  await checkGreedyIds(draft, PROMPTS.slice(1, 4), CASES.slice(0, 2).map(([n, f]) => [n, f()]), 32);
+  // one options object per case: its matrix adapts across the prompts, as in a session
+  const once = (cases: typeof CASES) =>
+    cases.map(([n, f]) => [n, f()] as [string, SpeculativeOptions]);
+  await checkGreedyIds(target, { prompts: PROMPTS, cases: once(CASES), maxNewTokens: 32 });
+  await checkGreedyIds(draft, {
+    prompts: PROMPTS.slice(1, 4),
+    cases: once(CASES.slice(0, 2)),
+    maxNewTokens: 32,
+  });
   equal(corpus.adapted, before, "adedAdapt false left the matrix alone");
 });
 
@@ -204,11 +205,11 @@ Deno.test("aded: the cache after every step equals plain feeding (temperature 0 
       }],
     ] as [string, SpeculativeOptions][]
   ) {
-    const { steps, accepted } = await checkCacheAfterSteps(target, PROMPTS[3], {
-      ...o,
-      maxNewTokens: 14,
-    }, name);
-    ok(steps > 1, name);
+    const { accepted } = await checkCacheAfterSteps(target, {
+      prompt: PROMPTS[3],
+      options: { ...o, maxNewTokens: 14 },
+      name,
+    });
     if (!o.temperature) ok(accepted > 0, `${name}: drafts accepted`);
   }
 });
@@ -219,13 +220,11 @@ Deno.test("aded at temperature 1, top-k 12: the first new token follows the targ
   const m = TrigramMatrix.fromTokens([await generate(target, prompt, { maxNewTokens: 3 })], {
     vocabSize: target.config.vocabSize,
   });
-  const rate = await checkFirstTokenDistribution(target, prompt, {
-    method: "aded",
-    adedMatrix: m,
-    adedAdapt: false,
-    temperature: 1,
-    topK: 12,
-  }, 400);
+  const rate = await checkFirstTokenDistribution(target, {
+    prompt,
+    options: { method: "aded", adedMatrix: m, adedAdapt: false, temperature: 1, topK: 12 },
+    n: 400,
+  });
   ok(rate > 0.02 && rate < 0.95, `both branches exercised: acceptance ${rate.toFixed(3)}`);
 });
 

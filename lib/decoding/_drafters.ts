@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { TokenlabError } from "../util/errors.ts";
 import { type SampleOptions, sampleReference, samplingProbabilities } from "../../kernels/mod.ts";
 import type { KvCache, Model } from "../models/mod.ts";
 import type { AdjacencyTable } from "./adjacency.ts";
@@ -39,6 +40,27 @@ export interface DrafterContext<O> {
   sampling: SampleOptions;
   /** Seeded uniforms for the drafter's own draws (a stream apart from the verifier's). */
   uniform: () => number;
+}
+
+/** The draft model a method needs, checked once: present, and with the target's vocabulary. */
+export function requireDraft(
+  ctx: { target: Model; options: { draft?: Model } },
+  method: string,
+): Model {
+  const draft = ctx.options.draft;
+  if (!draft) {
+    throw new TokenlabError(`method "${method}" needs a draft model`, {
+      hint: 'pass { draft: await loadModel(bundledModelPath("tiny-draft")) }',
+    });
+  }
+  const V = ctx.target.config.vocabSize;
+  if (draft.config?.vocabSize !== V) {
+    throw new TokenlabError(
+      `speculativeGenerate: the draft's vocabulary (${draft.config?.vocabSize}) differs from the target's (${V})`,
+      { hint: "use a draft trained with the target's tokenizer" },
+    );
+  }
+  return draft;
 }
 
 /** A draft source. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { TokenlabError } from "../util/errors.ts";
-import type { Drafter, DrafterContext } from "./_drafters.ts";
+import { type Drafter, type DrafterContext, requireDraft } from "./_drafters.ts";
 import { DraftTreeRows } from "./_draft_tree_rows.ts";
 import { dynamicDraftTree, type DySpecOptions, templateDraftTree } from "./dyspec_tree.ts";
 import type { DraftTree } from "./token_tree.ts";
@@ -15,19 +15,8 @@ export type { DySpecOptions };
 
 /** The "dyspec" drafter (internal; called by `speculativeGenerate`). */
 export function dyspecDrafter(ctx: DrafterContext<DySpecOptions>): Drafter {
-  const { target, options, sampling, uniform } = ctx;
-  const draft = options.draft;
-  if (!draft) {
-    throw new TokenlabError('method "dyspec" needs a draft model', {
-      hint: 'pass { draft: await loadModel(bundledModelPath("tiny-draft")) }',
-    });
-  }
-  if (draft.config.vocabSize !== target.config.vocabSize) {
-    throw new TokenlabError(
-      `speculativeGenerate: the draft's vocabulary (${draft.config.vocabSize}) differs from the target's (${target.config.vocabSize})`,
-      { hint: "use a draft trained with the target's tokenizer" },
-    );
-  }
+  const { options, sampling, uniform } = ctx;
+  const draft = requireDraft(ctx, "dyspec");
   const budget = options.treeBudget ?? 16;
   const depthLimit = options.dyspecMaxDepth ?? Infinity;
   if (!(depthLimit >= 0)) {

@@ -12,7 +12,7 @@
  */
 import { TokenlabError } from "../util/errors.ts";
 import { sampleReference, samplingProbabilities } from "../../kernels/mod.ts";
-import type { Drafter, DrafterContext } from "./_drafters.ts";
+import { type Drafter, type DrafterContext, requireDraft } from "./_drafters.ts";
 import { DraftTreeRows } from "./_draft_tree_rows.ts";
 import type { DraftTree } from "./token_tree.ts";
 import { drawFrom, greedyWalk, type WalkResult } from "./verify.ts";
@@ -23,19 +23,8 @@ export type { SpecTrOptions };
 /** The "spectr" drafter (internal; called by `speculativeGenerate`). */
 export function spectrDrafter(ctx: DrafterContext<SpecTrOptions>): Drafter {
   const { target, options, sampling, uniform } = ctx;
-  const draft = options.draft;
-  if (!draft) {
-    throw new TokenlabError('method "spectr" needs a draft model', {
-      hint: 'pass { draft: await loadModel(bundledModelPath("tiny-draft")) }',
-    });
-  }
+  const draft = requireDraft(ctx, "spectr");
   const V = target.config.vocabSize;
-  if (draft.config.vocabSize !== V) {
-    throw new TokenlabError(
-      `speculativeGenerate: the draft's vocabulary (${draft.config.vocabSize}) differs from the target's (${V})`,
-      { hint: "use a draft trained with the target's tokenizer" },
-    );
-  }
   const k = options.draftSequences ?? 4;
   // a tree budget sizes the trie: k sequences of γ tokens hold at most kγ nodes
   const budget = options.treeBudget;

@@ -21,7 +21,13 @@ import { optimalSparseTree } from "./sparse_tree.ts";
 import { AdaptiveTreeBudget, measureTreeLatency } from "./tree_budget.ts";
 import type { DraftTree, TreeTemplate } from "./token_tree.ts";
 import { drawFrom, greedyWalk, rejectionWalk, type WalkResult } from "./verify.ts";
-import { draftChainDrafter, type Drafter, pldDrafter, recyclingDrafter } from "./_drafters.ts";
+import {
+  draftChainDrafter,
+  type Drafter,
+  pldDrafter,
+  recyclingDrafter,
+  requireDraft,
+} from "./_drafters.ts";
 import { gooseDrafter, type GooseOptions } from "./_goose_drafter.ts";
 import { adedDrafter, type AdedOptions } from "./_aded_drafter.ts";
 import { dyspecDrafter, type DySpecOptions } from "./_dyspec_drafter.ts";
@@ -378,17 +384,7 @@ function makeDrafter(
       });
     }
     case "draft-chain": {
-      const draft = options.draft;
-      if (!draft) {
-        throw new TokenlabError('method "draft-chain" needs a draft model', {
-          hint: 'pass { draft: await loadModel(bundledModelPath("tiny-draft")) }',
-        });
-      }
-      check(
-        draft.config.vocabSize === V,
-        `speculativeGenerate: the draft's vocabulary (${draft.config.vocabSize}) differs from the target's (${V})`,
-        { hint: "use a draft trained with the target's tokenizer" },
-      );
+      const draft = requireDraft(ctx, "draft-chain");
       const gamma = options.gamma ?? budget ?? 4;
       check(
         Number.isInteger(gamma) && gamma >= 0,

@@ -3,9 +3,12 @@
  * the adapter and its features, the GPU test files (a missing adapter or shader-f16 fails them),
  * `bench:kernels` beside the PyTorch peer on the same shapes (`bench/peers/kernels_torch.py`),
  * `bench:quant` (quantised matvec, DFloat11 decode) beside PyTorch's fp16 GEMV
- * (`bench/peers/quant_torch.py`), and `bench:models` with its peer, each as ratios to the peer and % of the adapter's roofline.
+ * (`bench/peers/quant_torch.py`), `bench:models` with its peer, each as ratios to the peer and % of the adapter's roofline,
+ * and `bench:speculative` on the gpu backend (every method's τ and wall-clock speed-up over plain
+ * decoding, each run checked to give plain decoding's ids; issue 16's goal: the best method ≥ 2×
+ * with τ ≥ 2.5).
  * Writes one report (`gpu-check.md` and `gpu-check.json`) under `--out` (default `$OUT`, else
- * `results/gpu-check/`). Steps share an 8-minute budget; a step that runs out of time is
+ * `results/gpu-check/`). Steps share a 9-minute budget; a step that runs out of time is
  * stopped and reported as such, and the report is written whatever happens.
  *
  * Usage: deno task gpu-check [--out DIR] [--small | --large] [--budget SECONDS]
@@ -31,7 +34,7 @@ const flag = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const out = flag("--out") ?? Deno.env.get("OUT") ?? "results/gpu-check";
-const budget = Number(flag("--budget") ?? 480);
+const budget = Number(flag("--budget") ?? 540);
 const started = performance.now();
 const remaining = () => budget - (performance.now() - started) / 1000;
 await Deno.mkdir(out, { recursive: true });
@@ -190,6 +193,22 @@ await step("bench:models", 120, deno, [
   modelsJson,
 ]);
 
+// 5. Speculative decoding on the gpu backend: every method, τ and speed-up, lossless checked.
+const specJson = `${out}/speculative.json`;
+await step("bench:speculative (gpu backend)", 120, deno, [
+  "run",
+  "-A",
+  "bench/speculative.ts",
+  "--backend",
+  "gpu",
+  "--per-category",
+  "1",
+  "--tokens",
+  "32",
+  "--json",
+  specJson,
+]);
+
 // The report.
 interface KernelRow {
   kernel: string;
@@ -275,6 +294,31 @@ const models = await readJson(modelsJson);
 if (Array.isArray(models) && models.length) {
   lines.push("", "## Models", "", "```json", JSON.stringify(models, null, 1), "```");
 }
+interface SpecSummary {
+  arm: string;
+  category: string;
+  tau: { estimate: number };
+  speedup: { estimate: number; low: number; high: number };
+  lossless: boolean | null;
+}
+const spec = (await readJson(specJson)) as { summaries?: SpecSummary[] } | null;
+const specAll = spec?.summaries?.filter((r) => r.category === "all") ?? [];
+if (specAll.length) {
+  lines.push(
+    "",
+    "## Speculative decoding (gpu backend, all categories)",
+    "",
+    "Goal (issue 16, real GPU): the best method ≥ 2× wall-clock over plain decoding with τ ≥ 2.5.",
+    "",
+    "| method | τ | speed-up [95% CI] | lossless |",
+    "|---|---:|---|---|",
+    ...specAll.map((r) =>
+      `| ${r.arm} | ${r.tau.estimate.toFixed(2)} | ${r.speedup.estimate.toFixed(2)}× [${
+        r.speedup.low.toFixed(2)
+      }, ${r.speedup.high.toFixed(2)}] | ${r.lossless === null ? "—" : r.lossless ? "yes" : "NO"} |`
+    ),
+  );
+}
 for (const s of steps.filter((s) => s.status !== "ok" && s.tail)) {
   lines.push("", `## ${s.name}: ${s.status}`, "", "```", s.tail, "```");
 }
@@ -282,7 +326,7 @@ await Deno.writeTextFile(`${out}/gpu-check.md`, lines.join("\n") + "\n");
 await Deno.writeTextFile(
   `${out}/gpu-check.json`,
   JSON.stringify(
-    { adapter, large, budget, steps, kernels, torch, quant, quantTorch, models },
+    { adapter, large, budget, steps, kernels, torch, quant, quantTorch, models, spec },
     null,
     1,
   ),

@@ -17,7 +17,7 @@
  * @module
  */
 import { compileGrammar } from "../lib/decoding/mod.ts";
-import type { GrammarMatcher } from "../lib/decoding/mod.ts";
+import { naiveMask } from "../lib/decoding/_naive_mask.ts";
 import { loadPretrained, type Tokenizer } from "../lib/tokenizers/mod.ts";
 import { loadXGrammar, type XgCompiler, xgTokenizerInfo } from "./peers/web_xgrammar.ts";
 
@@ -75,18 +75,6 @@ export interface BenchVocabOptions {
   log?: (line: string) => void;
   /** compileGrammar's `precompute` (default false: lazy caches); timed inside compile. */
   precompute?: boolean;
-}
-
-/** The naive mask: every id tried with accept() from the current state, then rolled back. */
-export function naiveMask(m: GrammarMatcher, idSpace: number): Uint32Array {
-  const out = new Uint32Array((idSpace + 31) >>> 5);
-  for (let t = 0; t < idSpace; t++) {
-    if (m.accept(t)) {
-      out[t >>> 5] |= 1 << (t & 31);
-      m.rollback(1);
-    }
-  }
-  return out;
 }
 
 function now(): number {

@@ -11,6 +11,7 @@
  */
 import { createRequire } from "node:module";
 import type { Tokenizer } from "../../lib/tokenizers/mod.ts";
+import { BYTE_TO_UNICODE } from "../../lib/tokenizers/_bytes.ts";
 
 /** The parts of web-xgrammar's API the benchmark uses (its own typings are incomplete). */
 export interface XgMatcher {
@@ -84,24 +85,10 @@ export function loadXGrammar(): Promise<XGrammar> {
   return loaded;
 }
 
-// GPT-2's byte → printable-character map ("byte_level" vocabularies).
-const BYTE_CHAR: string[] = (() => {
-  const keep: number[] = [];
-  for (let b = 33; b <= 126; b++) keep.push(b);
-  for (let b = 161; b <= 172; b++) keep.push(b);
-  for (let b = 174; b <= 255; b++) keep.push(b);
-  const out: string[] = new Array(256);
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    out[b] = String.fromCodePoint(keep.includes(b) ? b : 256 + n++);
-  }
-  return out;
-})();
-
 /** A token's bytes in the byte-level spelling XGrammar's "byte_level" vocab type decodes. */
 export function byteLevel(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += BYTE_CHAR[b];
+  for (const b of bytes) s += BYTE_TO_UNICODE[b];
   return s;
 }
 

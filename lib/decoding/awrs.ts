@@ -351,7 +351,7 @@ export interface AwrsGenerateResult {
 /**
  * Generates under a grammar with AWRS: each step draws from the model's distribution
  * (temperature / top-k / top-p as `samplingProbabilities` gives it) restricted to what the
- * grammar allows, evaluating the constraint (`matcher.accept`, undone with `rollback(1)`) only
+ * grammar allows, evaluating the constraint (`matcher.allows`, which changes no state) only
  * on the tokens the rejection walk visits — never the full mask. The tokens are distributed as
  * with `constrainedGenerate` at the same temperature (not draw for draw: the randomness is used
  * differently); the weights are the AWRS estimates of each step's allowed mass.
@@ -400,11 +400,7 @@ export async function awrsGenerate(
     dead: false,
   };
   if (max === 0) return out;
-  const allowed = (t: number) => {
-    if (!m.accept(t)) return false;
-    m.rollback(1);
-    return true;
-  };
+  const allowed = (t: number) => m.allows(t);
   const cache = model.newCache();
   let logits = await model.forward(prompt, cache);
   let row = logits.slice(logits.length - V);

@@ -656,6 +656,27 @@ export class GrammarMatcher {
   }
 
   /**
+   * Whether `accept(tokenId)` would take the token now, without taking it (no state change):
+   * the one-token test that rejection samplers such as AWRS and the naive mask make.
+   *
+   * @example
+   * ```ts
+   * import { compileGrammar } from "@tokenlab/tokenlab/decoding";
+   * import { loadPretrained } from "@tokenlab/tokenlab/tokenizers";
+   * const tok = await loadPretrained("cl100k_base");
+   * const m = compileGrammar({ ebnf: 'root ::= "a"+' }, tok).matcher();
+   * console.log(m.allows(tok.encode("a")[0]), m.length); // true 0
+   * ```
+   */
+  allows(tokenId: number): boolean {
+    const top = this.#hist[this.#hist.length - 1];
+    if (top === TERMINATED || !Number.isInteger(tokenId)) return false;
+    if (this.#g.stopTokens.includes(tokenId)) return top.accepting;
+    const b = this.#g._bytes(tokenId);
+    return b !== null && this.#pda.feed(top, b) !== null;
+  }
+
+  /**
    * Takes raw bytes (not a token); false and no change when they are not allowed. Counts as
    * one step for `rollback`.
    *

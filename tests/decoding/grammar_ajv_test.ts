@@ -522,9 +522,8 @@ Deno.test("masks equal the naive check on the ajv schemas (small vocabulary, ran
         const naive = new Uint32Array(mask.length);
         const allowed: number[] = [];
         for (let t = 0; t < g.idSpace; t++) {
-          if (m.accept(t)) {
+          if (m.allows(t)) {
             naive[t >>> 5] |= 1 << (t & 31);
-            m.rollback(1);
             if (!g.stopTokens.includes(t)) allowed.push(t);
           }
         }

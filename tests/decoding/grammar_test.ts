@@ -12,6 +12,7 @@ import { Rng } from "../../lib/util/rng.ts";
 import { loadModel } from "../../lib/models/mod.ts";
 import { TokenlabError } from "../../lib/util/errors.ts";
 import { validate } from "./_json_validator.ts";
+import { naiveMask } from "../../lib/decoding/_naive_mask.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
@@ -33,18 +34,6 @@ function smallTok(): Tokenizer {
 
 function bit(mask: Uint32Array, t: number): boolean {
   return ((mask[t >>> 5] >>> (t & 31)) & 1) === 1;
-}
-
-// The naive mask: every id tried with accept() from the current state, then rolled back.
-function naiveMask(m: GrammarMatcher, idSpace: number): Uint32Array {
-  const out = new Uint32Array((idSpace + 31) >>> 5);
-  for (let t = 0; t < idSpace; t++) {
-    if (m.accept(t)) {
-      out[t >>> 5] |= 1 << (t & 31);
-      m.rollback(1);
-    }
-  }
-  return out;
 }
 
 function allowedIds(mask: Uint32Array, idSpace: number): number[] {
@@ -326,6 +315,26 @@ const VALID_DOCS = [
   '{"id": "123e4567-E89B-12d3-a456-426614174000", "name": "12345678", "kind": null, "zz": true}',
   '{"id": -5, "name": "a", "kind": "a", "tags": ["a", "b", "c"], "point": [0, 0]}',
 ];
+
+Deno.test("allows(t) is accept(t) without the state change, for every id, at the start, inside and at the end", async () => {
+  const tok = await loadPretrained("o200k_base");
+  const g = compileGrammar({ jsonSchema: SCHEMA }, tok);
+  const m = g.matcher();
+  const doc = Array.from(tok.encode('{"name": "Ada", "kind": null}'));
+  for (const upTo of [0, 3, doc.length]) {
+    m.reset();
+    for (const id of doc.slice(0, upTo)) ok(m.accept(id));
+    for (let t = 0; t < g.idSpace; t++) {
+      const allowed = m.allows(t);
+      equal(m.length, upTo);
+      const took = m.accept(t);
+      if (took) m.rollback(1);
+      equal(allowed, took, `after ${upTo} tokens, id ${t}`);
+    }
+  }
+  m.accept(g.stopTokens[0]);
+  ok(m.isTerminated() && !m.allows(doc[0]) && !m.allows(g.stopTokens[0]) && !m.allows(1.5));
+});
 
 Deno.test("valid documents are never refused (reordered properties, whitespace, escapes)", async () => {
   for (const doc of VALID_DOCS) deepEqual(validate(SCHEMA, JSON.parse(doc)), [], doc); // the fixtures are valid
